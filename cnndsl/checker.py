@@ -1,0 +1,621 @@
+"""Syntax tree -> typed program: expands blocks and repeats, types every layer.
+
+One pass over the statements, in order, carrying the current type. After an
+error the type becomes unknown (None) and later layers are still read (their
+own mistakes are reported) but not typed, so one mistake gives one error.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+from .diagnostics import Reporter
+from .layers import ACTIVATIONS, BY_NAME, COUNT, LayerKind, lookup
+from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from .shapes import MAX_VALUE, MapType, Shape, describe
+from .source import Span
+from .suggest import closest
+from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
+from .values import IDENTIFIER, SIZE, Expect, Value, read_value
+
+MAX_LAYERS = 1_000_000
+MAX_DEPTH = 64
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
+# Names the generated module defines or needs; a network called `super` or
+# `nn` would break the generated class.
+RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
+BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
+INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
+SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+
+
+class _Frame:
+    """Where statements are being checked: block parameters and call chain."""
+
+    __slots__ = ("checker", "scope", "calls", "depth", "active")
+
+    def __init__(self, checker, scope, calls, depth, active):
+        self.checker = checker
+        self.scope: dict[str, Value] = scope
+        self.calls: tuple[CallSite, ...] = calls
+        self.depth: int = depth
+        self.active: tuple[str, ...] = active  # blocks being expanded
+
+    @property
+    def inside_block(self) -> bool:
+        return bool(self.calls)
+
+    def report(self, code, span, message, *, notes=(), help=None, label=None, related=()):
+        notes = list(notes)
+        related = list(related)
+        if self.calls:
+            innermost = self.calls[-1]
+            chain = ", ".join(f"in {c.text}, called at line {c.line}" for c in reversed(self.calls))
+            notes.append(chain)
+            related.append((innermost.span, f"in {innermost.text}, called here"))
+        self.checker.report(code, span, message, notes=notes, help=help, label=label, related=related)
+
+
+class Checker:
+    def __init__(self, module: Module, reporter: Reporter, default_name: str) -> None:
+        self.module = module
+        self.reporter = reporter
+        self.source = reporter.source
+        self.default_name = default_name
+        self.blocks: dict[str, BlockDef] = {}
+        self.expanded = 0
+        self._seen: set = set()
+        self._size_memo: dict = {}
+        self.syntax_errors = reporter.error_count
+
+    def report(self, code, span, message, **details) -> None:
+        key = (code, span, message)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.reporter.report(code, span, message, **details)
+
+    # -- the program ------------------------------------------------------
+    def check(self) -> TypedProgram:
+        name, input_type = self._declarations()
+        top = _Frame(self, {}, (), 0, ())
+        nodes: list[Node] = []
+        output = self.sequence(self.module.statements, input_type, top, nodes)
+        return TypedProgram(
+            source=self.source,
+            name=name,
+            input=input_type,
+            nodes=nodes,
+            diagnostics=self.reporter.sorted(),
+            output=output if input_type is not None else None,
+        )
+
+    def _declarations(self) -> tuple[str, MapType | None]:
+        """First pass over the top level: network, input and block definitions."""
+        name = None
+        name_span = None
+        input_statement = None
+        input_type = None
+        first_layer = None
+        for statement in self.module.statements:
+            if isinstance(statement, BlockDef):
+                self._define_block(statement)
+                continue
+            if isinstance(statement, Command) and statement.name.text == "network":
+                if name_span is not None:
+                    self.report(
+                        "E0023",
+                        statement.span,
+                        "the network is named twice",
+                        label="second name",
+                        related=[(name_span, "first named here")],
+                        help="keep one `network` line",
+                    )
+                    continue
+                name_span = statement.span
+                name = self._network_name(statement)
+                continue
+            if isinstance(statement, Command) and statement.name.text == "input":
+                if input_statement is not None:
+                    self.report(
+                        "E0022",
+                        statement.span,
+                        "the input is given twice",
+                        label="second input",
+                        related=[(input_statement.span, "first input here")],
+                        help="a network has one input; remove this line",
+                    )
+                    continue
+                input_statement = statement
+                input_type = self._input(statement)
+                if first_layer is not None:
+                    self.report(
+                        "E0021",
+                        statement.span,
+                        f"input must come before the first layer, but line {self.source.line_of(first_layer.start)} already has one",
+                        label="input given too late",
+                        related=[(first_layer, "first layer here")],
+                        help="move this line above the first layer",
+                    )
+                continue
+            if first_layer is None and not isinstance(statement, Shortcut):
+                first_layer = statement.span
+        if input_statement is None and not self.syntax_errors:
+            span = first_layer if first_layer is not None else Span(0, 0)
+            self.report(
+                "E0020",
+                span,
+                "the network has no input",
+                label="no input before this layer" if first_layer is not None else None,
+                help="state the input size first, like: input 32x32x3 (height x width x channels)",
+            )
+        return name or _class_name(self.default_name), input_type
+
+    def _network_name(self, statement: Command) -> str | None:
+        if len(statement.args) != 1 or not isinstance(statement.args[0], Word):
+            self.report(
+                "E0012" if not statement.args else "E0011",
+                statement.span,
+                "network takes one name",
+                label="write: network NAME",
+                help="write it like: network Quiz",
+            )
+            return None
+        word = statement.args[0]
+        return word.text if self._valid_name(word, "network name") else None
+
+    def _valid_name(self, word: Word, what: str) -> bool:
+        text = word.text
+        problem = None
+        if not IDENTIFIER.match(text):
+            problem = "is not a name (a letter or _, then letters, digits or _)"
+        elif keyword.iskeyword(text) or keyword.issoftkeyword(text):
+            problem = "is a Python keyword"
+        elif text.startswith("__"):
+            problem = "starts with '__', which Python reserves"
+        elif what == "network name" and text in RESERVED_NAMES:
+            problem = "is a name the generated module itself uses"
+        if problem is None:
+            return True
+        self.report(
+            "E0016",
+            word.span,
+            f"the {what} '{text}' {problem}",
+            label="invalid name",
+            help="choose another name; cnnc never renames silently",
+        )
+        return False
+
+    def _input(self, statement: Command) -> MapType | None:
+        frame = _Frame(self, {}, (), 0, ())
+        if statement.bounds or any(
+            isinstance(a, Word) and any(SYMBOLIC_PART.match(p) for p in a.text.split("x")) for a in statement.args
+        ):
+            self.report(
+                "E0070",
+                statement.span,
+                "symbolic input sizes are not supported yet",
+                label="give the size as numbers",
+                help="write it like: input 224x224x3",
+            )
+            return None
+        if len(statement.args) != 1 or not isinstance(statement.args[0], Word):
+            words = [a.text for a in statement.args if isinstance(a, Word)]
+            hint = "x".join(words) if words and all(w.isdigit() for w in words) else "130x130x3"
+            self.report(
+                "E0012" if not statement.args else "E0013",
+                statement.span,
+                "input takes one size, height x width x channels",
+                label="write: input HxWxC",
+                help=f"write it like: input {hint}",
+            )
+            return None
+        word = statement.args[0]
+        if SIZE.match(word.text) and word.text.count("x") != 2:
+            parts = word.text.split("x")
+            self.report(
+                "E0013",
+                word.span,
+                f"input needs height, width and channels, but '{word.text}' has {len(parts)} number{'s' if len(parts) > 1 else ''}",
+                label="expected HxWxC",
+                help=f"add the channels, like input {parts[0]}x{parts[-1]}x3" if len(parts) <= 2 else "write it like: input 130x130x3",
+            )
+            return None
+        value = read_value(word.text, word.span, INPUT_SIZE, frame, "the input size")
+        if value is None:
+            return None
+        if not isinstance(value.value, tuple):
+            self.report(
+                "E0013",
+                word.span,
+                f"input needs height, width and channels, but '{word.text}' is one number",
+                label="expected HxWxC",
+                help=f"write it like: input {value.value}x{value.value}x3",
+            )
+            return None
+        height, width, channels = value.value
+        if min(value.value) < 1:
+            self.report("E0035", word.span, f"input sizes must be at least 1, but the input is {word.text}", label="out of range")
+            return None
+        shape = MapType(height, width, channels)
+        if shape.elements > MAX_VALUE:
+            self.report(
+                "E0061",
+                word.span,
+                f"the input {word.text} has {shape.elements:,} elements per sample, too many to build",
+                label="too large",
+                help="check the size for a typo",
+            )
+            return None
+        return shape
+
+    def _define_block(self, block: BlockDef) -> None:
+        name = block.name.text
+        if not self._valid_name(block.name, "block name"):
+            return
+        if name in BY_NAME or name in STRUCTURE_WORDS:
+            self.report(
+                "E0043",
+                block.name.span,
+                f"a block cannot be called '{name}': that is the name of a {'layer' if name in BY_NAME else 'statement'}",
+                label="name taken",
+                help=f"choose another name, like {name}_block",
+            )
+            return
+        if name in self.blocks:
+            self.report(
+                "E0043",
+                block.name.span,
+                f"the block '{name}' is defined twice",
+                label="second definition",
+                related=[(self.blocks[name].header, "first defined here")],
+                help="rename one of them",
+            )
+            return
+        seen: dict[str, Span] = {}
+        for param in block.params:
+            if not self._valid_name(param, "parameter name"):
+                return
+            if param.text in seen:
+                self.report(
+                    "E0043",
+                    param.span,
+                    f"the parameter '{param.text}' appears twice in block '{name}'",
+                    label="repeated parameter",
+                    related=[(seen[param.text], "first here")],
+                )
+                return
+            seen[param.text] = param.span
+        self.blocks[name] = block
+
+    # -- statements -------------------------------------------------------
+    def sequence(self, statements, shape: Shape | None, frame: _Frame, nodes: list[Node]) -> Shape | None:
+        for statement in statements:
+            if isinstance(statement, Command):
+                shape = self.command(statement, shape, frame, nodes)
+            elif isinstance(statement, Repeat):
+                shape = self.repeat(statement, shape, frame, nodes)
+            elif isinstance(statement, Residual):
+                shape = self.residual(statement, shape, frame, nodes)
+            elif isinstance(statement, BlockDef):
+                if frame.depth > 0 or frame.calls:
+                    frame.report(
+                        "E0024",
+                        statement.header,
+                        "blocks are defined at the top level, not inside other statements",
+                        label="nested block definition",
+                        help="move this block definition to the top level of the file",
+                    )
+            elif isinstance(statement, Shortcut):
+                frame.report(
+                    "E0024",
+                    statement.header,
+                    "shortcut must directly follow a residual { ... }",
+                    label="no residual before this",
+                    help="put it right after the closing brace of a residual",
+                )
+        return shape
+
+    def command(self, statement: Command, shape, frame: _Frame, nodes: list[Node]):
+        name = statement.name.text
+        if name in ("network", "input"):
+            if frame.depth > 0 or frame.calls:
+                frame.report(
+                    "E0024",
+                    statement.span,
+                    f"{name} belongs at the top level of the file",
+                    label=f"{name} inside a body",
+                    help=f"move this {name} line to the top of the file",
+                )
+            return shape
+        if statement.name.stray:
+            frame.report("E0001", statement.name.span, f"unexpected character '{name}'", label="not part of the language")
+            return None
+        kind = lookup(name)
+        if kind is not None:
+            return self.layer(kind, statement, shape, frame, nodes)
+        block = self.blocks.get(name)
+        if block is not None:
+            return self.call(block, statement, shape, frame, nodes)
+        candidates = list(BY_NAME) + list(self.blocks) + list(STRUCTURE_WORDS)
+        match = closest(name, candidates)
+        what = "layer or block" if self.blocks else "layer"
+        if name[:1].isdigit() or name[:1] in "+-.":
+            message = f"a statement starts with a layer name, found '{name}'"
+            help_text = "did you forget the layer name, like 'conv " + name + " k3'?"
+        else:
+            message = f"unknown {what} '{name}'"
+            help_text = f"did you mean '{match}'?" if match else "see `cnnc explain E0010` for the layers"
+        frame.report("E0010", statement.name.span, message, label=f"unknown {what}", help=help_text)
+        return None
+
+    def layer(self, kind: LayerKind, statement: Command, shape, frame: _Frame, nodes: list[Node]):
+        if statement.bounds:
+            frame.report("E0011", statement.bounds[0].span, f"{kind.name} takes no 'where' clause", label="unexpected")
+            return None
+        args = kind.read(statement, frame)
+        config = kind.configure(args, frame, statement.span) if args is not None else None
+        activation = None
+        if args is not None and args.activation is not None:
+            act_kind, act_args, act_span = args.activation
+            act_config = act_kind.configure(act_args, frame, act_span)
+            activation = (act_kind, act_config, act_span) if act_config is not None else None
+        if config is None or shape is None:
+            return None
+        result = self._apply(kind, config, shape, statement.span, statement, frame, nodes)
+        if result is None or activation is None:
+            return result
+        act_kind, act_config, act_span = activation
+        return self._apply(act_kind, act_config, result, act_span, statement, frame, nodes)
+
+    def _apply(self, kind, config, shape, span, statement, frame, nodes):
+        if self.expanded >= MAX_LAYERS:
+            return None
+        inference = kind.infer(config, shape, frame, span)
+        if inference is None:
+            return None
+        previous = nodes[-1] if nodes else None
+        inplace = False
+        if isinstance(previous, TypedLayer):
+            if kind.is_activation and previous.kind is kind and previous.config == config:
+                frame.report(
+                    "W0003",
+                    span,
+                    f"{kind.name} is applied twice in a row",
+                    label="repeated activation",
+                    related=[(previous.span, "first applied here")],
+                    help=f"remove one {kind.name}",
+                )
+            inplace = kind.can_run_inplace(config) and previous.kind.name in ("conv", "linear", "batchnorm")
+        nodes.append(
+            TypedLayer(
+                kind=kind,
+                config=config,
+                input=shape,
+                output=inference.output,
+                params=inference.params,
+                macs=inference.macs,
+                arithmetic=inference.arithmetic,
+                span=span,
+                statement=statement.span,
+                line=self.source.line_of(statement.span.start),
+                calls=frame.calls,
+                inplace=inplace,
+            )
+        )
+        self.expanded += 1
+        return inference.output
+
+    def _too_deep(self, span: Span, frame: _Frame, what: str) -> bool:
+        if frame.depth < MAX_DEPTH and len(frame.calls) < MAX_DEPTH:
+            return False
+        frame.report(
+            "E0062",
+            span,
+            f"{what} nested more than {MAX_DEPTH} levels deep",
+            label="too deep",
+            help="flatten the structure, or use repeat",
+        )
+        return True
+
+    def _fits_budget(self, estimate: int, span: Span, frame: _Frame, what: str) -> bool:
+        if self.expanded + estimate <= MAX_LAYERS:
+            return True
+        frame.report(
+            "E0060",
+            span,
+            f"{what} expands to {estimate:,} layers; the limit is {MAX_LAYERS:,} for the whole program",
+            label="too many layers",
+            help="lower the repeat count; the layer count is checked before anything is expanded",
+        )
+        return False
+
+    def repeat(self, statement: Repeat, shape, frame: _Frame, nodes):
+        if self._too_deep(statement.header, frame, "repeat"):
+            return None
+        count = read_value(statement.count.text, statement.count.span, COUNT, frame, "the repeat count")
+        if count is None:
+            return None
+        if count.value < 0:
+            frame.report("E0035", count.span, f"the repeat count must be at least 0, but is {count.text}", label="out of range")
+            return None
+        inner = _Frame(self, frame.scope, frame.calls, frame.depth + 1, frame.active)
+        estimate = count.value * self.size_of(statement.body.statements, frame.scope, frame.active, 0)
+        if not self._fits_budget(estimate, statement.header, frame, f"repeat {count.text}"):
+            return None
+        if count.value == 0:
+            # Still read the body once so its own mistakes surface.
+            self.sequence(statement.body.statements, None, inner, [])
+            return shape
+        for _ in range(count.value):
+            shape = self.sequence(statement.body.statements, shape, inner, nodes)
+        return shape
+
+    def residual(self, statement: Residual, shape, frame: _Frame, nodes):
+        if self._too_deep(statement.header, frame, "residual"):
+            return None
+        inner = _Frame(self, frame.scope, frame.calls, frame.depth + 1, frame.active)
+        body: list[Node] = []
+        body_shape = self.sequence(statement.body.statements, shape, inner, body)
+        shortcut: list[Node] | None = None
+        shortcut_shape = shape
+        if statement.shortcut is not None:
+            shortcut = []
+            shortcut_shape = self.sequence(statement.shortcut.statements, shape, inner, shortcut)
+        if shape is None or body_shape is None or shortcut_shape is None:
+            return None
+        if body_shape != shortcut_shape:
+            path = "the shortcut" if statement.shortcut is not None else "the identity shortcut"
+            frame.report(
+                "E0050",
+                statement.header,
+                f"residual adds the body's {describe(body_shape)} to {path}'s {describe(shortcut_shape)}",
+                label="body and shortcut differ",
+                notes=[f"the residual's input is the {describe(shape)}"],
+                help=_projection_help(shape, body_shape, statement.shortcut is not None),
+                related=[(statement.body.span, f"body gives {body_shape}")]
+                + ([(statement.shortcut.span, f"shortcut gives {shortcut_shape}")] if statement.shortcut else []),
+            )
+            # Go on with the body's type: the suggested projection gives it.
+        nodes.append(
+            TypedResidual(
+                body=body,
+                shortcut=shortcut,
+                input=shape,
+                output=body_shape,
+                span=statement.span,
+                line=self.source.line_of(statement.span.start),
+                calls=frame.calls,
+            )
+        )
+        return body_shape
+
+    def call(self, block: BlockDef, statement: Command, shape, frame: _Frame, nodes):
+        name = block.name.text
+        if name in frame.active:
+            chain = " -> ".join((*frame.active[frame.active.index(name):], name))
+            frame.report(
+                "E0041",
+                statement.span,
+                f"block '{name}' calls itself ({chain})",
+                label="recursive call",
+                related=[(block.header, f"'{name}' is defined here")],
+                help="blocks cannot recurse; use repeat to apply a block several times",
+            )
+            return None
+        if self._too_deep(statement.span, frame, "block calls"):
+            return None
+        bindings = self._bind(block, statement, frame)
+        if bindings is None:
+            return None
+        estimate = self.size_of(block.body.statements, bindings, (*frame.active, name), 0)
+        if not self._fits_budget(estimate, statement.span, frame, f"'{_text(self.source, statement.span)}'"):
+            return None
+        site = CallSite(name, _text(self.source, statement.span), statement.span, self.source.line_of(statement.span.start))
+        inner = _Frame(self, bindings, (*frame.calls, site), frame.depth, (*frame.active, name))
+        return self.sequence(block.body.statements, shape, inner, nodes)
+
+    def _bind(self, block: BlockDef, statement: Command, frame: _Frame) -> dict[str, Value] | None:
+        name = block.name.text
+        words = statement.args
+        params = block.params
+        if len(words) != len(params):
+            signature = f"{name}({', '.join(p.text for p in params)})"
+            frame.report(
+                "E0040",
+                statement.span,
+                f"block '{name}' takes {len(params)} argument{'s' if len(params) != 1 else ''}, but {len(words)} {'were' if len(words) != 1 else 'was'} given",
+                label=f"expected {signature}",
+                related=[(block.header, f"{signature} is defined here")],
+                help=f"write it like: {name} " + " ".join(p.text.upper() for p in params) if params else f"write just: {name}",
+            )
+            return None
+        bindings: dict[str, Value] = {}
+        line = self.source.line_of(statement.span.start)
+        ok = True
+        for param, word in zip(params, words):
+            if isinstance(word, KeywordArg) or word.stray:
+                frame.report("E0013", word.span, f"a block argument must be a number or a size", label="not a value")
+                ok = False
+                continue
+            value = read_value(word.text, word.span, BLOCK_ARGUMENT, frame, f"the argument for '{param.text}'")
+            if value is None:
+                ok = False
+                continue
+            bindings[param.text] = Value(value.value, value.text, word.span, f"from '{_text(self.source, statement.span)}' at line {line}")
+        return bindings if ok else None
+
+    def size_of(self, statements, scope: dict, active: tuple, depth: int) -> int:
+        """How many layers statements expand to, computed without expanding them."""
+        if depth > MAX_DEPTH:
+            return 0
+        total = 0
+        for statement in statements:
+            if isinstance(statement, Command):
+                name = statement.name.text
+                block = self.blocks.get(name) if lookup(name) is None else None
+                if block is None:
+                    total += 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in ACTIVATIONS)
+                    continue
+                if name in active or len(statement.args) != len(block.params):
+                    continue
+                values = []
+                for word in statement.args:
+                    if isinstance(word, KeywordArg):
+                        break
+                    bound = scope.get(word.text)
+                    values.append(bound.value if bound is not None else word.text)
+                else:
+                    key = (name, tuple(values))
+                    if key not in self._size_memo:
+                        inner_scope = {p.text: Value(v, str(v), p.span) for p, v in zip(block.params, values)}
+                        self._size_memo[key] = self.size_of(block.body.statements, inner_scope, (*active, name), depth + 1)
+                    total += self._size_memo[key]
+            elif isinstance(statement, Repeat):
+                bound = scope.get(statement.count.text)
+                count = bound.value if bound is not None else _int_or_zero(statement.count.text)
+                if isinstance(count, int) and count > 0:
+                    total += count * self.size_of(statement.body.statements, scope, active, depth + 1)
+            elif isinstance(statement, Residual):
+                total += self.size_of(statement.body.statements, scope, active, depth + 1)
+                if statement.shortcut is not None:
+                    total += self.size_of(statement.shortcut.statements, scope, active, depth + 1)
+        return total
+
+
+def _int_or_zero(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 19 else 0
+
+
+def _text(source, span: Span) -> str:
+    return " ".join(source.snippet(span).split())
+
+
+def _projection_help(shape: Shape, body: Shape, has_shortcut: bool) -> str | None:
+    if not (isinstance(shape, MapType) and isinstance(body, MapType)):
+        return None
+    if shape.height % body.height or shape.width % body.width:
+        return None
+    sh, sw = shape.height // body.height, shape.width // body.width
+    stride = f" s{sh}" if sh == sw and sh > 1 else (f" s{sh}x{sw}" if (sh, sw) != (1, 1) else "")
+    projection = f"shortcut {{ conv {body.channels} k1{stride} nobias; bn }}"
+    return ("replace the shortcut with a 1x1 projection: " if has_shortcut else "add a 1x1 projection shortcut: ") + projection
+
+
+def _class_name(stem: str) -> str:
+    """`quiz` -> `Quiz`, `my_net-2` -> `MyNet2`; always a valid class name."""
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", stem) if p]
+    name = "".join(p[:1].upper() + p[1:] for p in parts)
+    if not name:
+        return "Network"
+    if name[0].isdigit():
+        name = "Net" + name
+    if keyword.iskeyword(name) or name in RESERVED_NAMES:
+        name += "Net"
+    return name
+
+
+def check_module(module: Module, reporter: Reporter, default_name: str) -> TypedProgram:
+    return Checker(module, reporter, default_name).check()

@@ -1,0 +1,265 @@
+"""The `cnnc` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or the files it names (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnc",
+        description="Check, summarise and compile .cnn network descriptions to PyTorch.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnnc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="parse and type-check; print diagnostics")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--format", choices=("text", "json", "github"), default="text")
+
+    summary = commands.add_parser("summary", help="per-layer table of output shapes, parameters and MACs")
+    summary.add_argument("file", metavar="FILE")
+    summary.add_argument("--format", choices=("text", "json"), default="text")
+    summary.add_argument("--explain", action="store_true", help="show the size, parameter and MAC formulas with your numbers")
+
+    for name, text in (
+        ("build", "generate FILE.py, then build and verify it on a device"),
+        ("verify", "build and verify the module on a device without writing a file"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("file", metavar="FILE")
+        if name == "build":
+            sub.add_argument("-o", "--output", metavar="OUT.py", help="where to write (default: FILE with .py)")
+            sub.add_argument("--no-verify", action="store_true", help="write without building the module")
+        sub.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+        sub.add_argument("--batch", type=int, default=2, help="batch size of the verification run (default 2)")
+        sub.add_argument(
+            "--max-memory",
+            default="4G",
+            metavar="SIZE",
+            help="refuse to build when parameters plus activations exceed SIZE (default 4G; 'none' for no limit)",
+        )
+
+    explain = commands.add_parser("explain", help="the long explanation of a diagnostic code")
+    explain.add_argument("code", metavar="CODE")
+
+    commands.add_parser("lsp", help="run the language server on stdio")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handler = globals()[f"_cmd_{args.command}"]
+    try:
+        return handler(args)
+    except UsageError as error:
+        print(f"cnnc: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"cannot read '{path}': it is a directory") from None
+    except OSError as error:
+        raise UsageError(f"cannot read '{path}': {error.strerror or error}") from None
+
+
+def _check(path: str):
+    from .compiler import check_program
+
+    return check_program(_read(path), path)
+
+
+def _print_diagnostics(programs, stream=None) -> None:
+    from .render import render_all, use_colour
+
+    stream = stream or sys.stderr
+    diagnostics = [d for p in programs for d in p.diagnostics]
+    if diagnostics:
+        sources = {p.source.filename: p.source for p in programs}
+        stream.write(render_all(diagnostics, sources, colour=use_colour(stream)))
+
+
+def _cmd_check(args) -> int:
+    programs = []
+    unreadable = False
+    for path in args.files:
+        try:
+            programs.append(_check(path))
+        except UsageError as error:
+            print(f"cnnc: error: {error}", file=sys.stderr)
+            unreadable = True
+    diagnostics = [d for p in programs for d in p.diagnostics]
+    if args.format == "json":
+        from .render import render_json
+
+        sys.stdout.write(render_json(diagnostics))
+    elif args.format == "github":
+        from .render import render_github
+
+        sys.stdout.write(render_github(diagnostics))
+    else:
+        _print_diagnostics(programs)
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
+
+
+def _cmd_summary(args) -> int:
+    program = _check(args.file)
+    if args.format == "json":
+        from .render import render_json
+
+        if not program.ok:
+            sys.stderr.write(render_json(program.diagnostics))
+            return EXIT_ERRORS
+        from .summary import summarize
+
+        json.dump(summarize(program).to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    _print_diagnostics([program])
+    if not program.ok:
+        return EXIT_ERRORS
+    from .summary import render_table
+
+    sys.stdout.write(render_table(program, explain=args.explain))
+    return EXIT_OK
+
+
+def _budget(text: str) -> int | None:
+    if text.strip().lower() in ("none", "unlimited", "0"):
+        return None
+    from .verify import parse_size
+
+    try:
+        return parse_size(text)
+    except (ValueError, IndexError):
+        raise UsageError(f"--max-memory takes a size like 4G or 512M, not '{text}'") from None
+
+
+def _compile_and_verify(args, write_to: Path | None) -> int:
+    from .compiler import Program
+
+    program = _check(args.file)
+    _print_diagnostics([program])
+    if not program.ok:
+        return EXIT_ERRORS
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    budget = _budget(args.max_memory)
+    compiled = Program(program)
+    source = compiled.python_source
+    if not getattr(args, "no_verify", False):
+        from .verify import DeviceError, MemoryBudgetError, render_verification, verify
+
+        try:
+            result = verify(program, compiled.module_class(), device=args.device, batch=args.batch, budget=budget)
+        except DeviceError as error:
+            raise UsageError(str(error)) from None
+        except MemoryBudgetError as error:
+            print(f"cnnc: error: {error}", file=sys.stderr)
+            return EXIT_ERRORS
+        sys.stdout.write(render_verification(program, result))
+        if not result.ok:
+            print("cnnc: error: verification failed; nothing was written", file=sys.stderr)
+            return EXIT_ERRORS
+    if write_to is not None:
+        _write_atomically(write_to, source)
+        print(f"wrote {write_to}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write next to the target, then rename: readers never see half a file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write '{path}': the directory '{directory}' does not exist")
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        mode = 0o666 & ~_umask()
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _cmd_build(args) -> int:
+    output = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
+    if output.resolve() == Path(args.file).resolve():
+        raise UsageError(f"the output '{output}' would overwrite the source")
+    return _compile_and_verify(args, output)
+
+
+def _cmd_verify(args) -> int:
+    return _compile_and_verify(args, None)
+
+
+def _cmd_explain(args) -> int:
+    from .codes import lookup
+
+    entry = lookup(args.code)
+    if entry is None:
+        raise UsageError(f"unknown diagnostic code '{args.code}' (codes look like E0030 or W0001)")
+    print(f"{entry.code} ({entry.severity}, {entry.name}): {entry.summary}\n")
+    print(entry.explanation)
+    return EXIT_OK
+
+
+def _cmd_lsp(args) -> int:
+    try:
+        from .lsp import serve
+    except ImportError as error:
+        raise UsageError(f"the language server is not available: {error}") from None
+    serve()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Typed program -> PyTorch source, through templates/module.py.jinja and black."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import PurePath
+
+from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+
+
+@dataclass(frozen=True)
+class _View:
+    """What the template sees of one node."""
+
+    residual: bool
+    comment: str
+    module: str = ""
+    body: tuple = ()
+    shortcut: tuple | None = None
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape.torch_shape) + ("," if len(shape.torch_shape) == 1 else "") + ")"
+
+
+def _comment(node: Node) -> str:
+    where = f"line {node.line}"
+    if node.calls:
+        where += " (" + ", ".join(f"{call.text} at line {call.line}" for call in node.calls) + ")"
+    if isinstance(node, TypedResidual):
+        return f"{where}: residual -> {_shape(node.output)}"
+    return f"{where}: -> {_shape(node.output)}, {node.params:,} params"
+
+
+def _views(nodes: list[Node]) -> tuple[_View, ...]:
+    views = []
+    for node in nodes:
+        if isinstance(node, TypedLayer):
+            views.append(_View(False, _comment(node), module=node.module))
+        else:
+            views.append(
+                _View(
+                    True,
+                    _comment(node),
+                    body=_views(node.body),
+                    shortcut=_views(node.shortcut) if node.shortcut is not None else None,
+                )
+            )
+    return tuple(views)
+
+
+def _uses_residual(nodes: list[Node]) -> bool:
+    # A nested residual always sits inside a top-level one.
+    return any(isinstance(node, TypedResidual) for node in nodes)
+
+
+@lru_cache(maxsize=1)
+def _template():
+    import jinja2
+
+    from .resources import resource_dir
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return environment.get_template("module.py.jinja")
+
+
+class GeneratedCodeError(RuntimeError):
+    """black rejected the template's output: a compiler bug, never a user error."""
+
+
+def generate(program: TypedProgram) -> str:
+    """The black-formatted module for an error-free typed program."""
+    import black
+
+    source_name = PurePath(program.source.filename).name
+    text = _template().render(
+        name=program.name,
+        source_name=source_name,
+        uses_residual=_uses_residual(program.nodes),
+        input_shape=tuple(program.input.torch_shape),
+        output_shape=tuple(program.output.torch_shape),
+        input_desc=f"(N, {', '.join(map(str, program.input.torch_shape))})",
+        output_desc=f"(N, {', '.join(map(str, program.output.torch_shape))})",
+        total_params=f"{program.total_params:,}",
+        total_macs=f"{program.total_macs:,}",
+        features=_views(program.features),
+        classifier=_views(program.classifier) if program.classifier is not None else None,
+    )
+    try:
+        return black.format_str(text, mode=black.Mode(line_length=88))
+    except Exception as error:  # black's InvalidInput and friends
+        raise GeneratedCodeError(f"cnnc generated invalid Python (a compiler bug): {error}\n{text}") from error

@@ -1,0 +1,125 @@
+"""The pipeline, end to end: source -> syntax tree -> typed program -> code -> module."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+from .diagnostics import CompileError, Diagnostic, Reporter
+from .source import SourceText, Span
+from .typed import TypedProgram
+
+
+def decode(data: bytes | str, filename: str) -> tuple[str | None, Diagnostic | None]:
+    """UTF-8 text, or the E0002 diagnostic at 1:1 when it is not UTF-8."""
+    if isinstance(data, str):
+        return data, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        reporter = Reporter(SourceText("", filename))
+        diagnostic = reporter.report(
+            "E0002",
+            Span(0, 0),
+            f"the file is not valid UTF-8 (byte {error.start} is 0x{data[error.start]:02x})",
+            help="save the file as UTF-8",
+        )
+        return None, diagnostic
+    return text.removeprefix("\ufeff"), None
+
+
+def _default_name(filename: str) -> str:
+    return Path(filename).stem if filename and not filename.startswith("<") else "network"
+
+
+def check_program(data: bytes | str, filename: str = "<string>") -> TypedProgram:
+    """Parse and type-check; the typed program carries every diagnostic."""
+    from .checker import check_module
+    from .syntax import parse
+
+    text, bad_encoding = decode(data, filename)
+    if text is None:
+        return TypedProgram(SourceText("", filename), "Network", None, [], [bad_encoding])
+    reporter = Reporter(SourceText(text, filename))
+    module = parse(reporter)
+    return check_module(module, reporter, _default_name(filename))
+
+
+def check_source(text: bytes | str, filename: str = "<string>") -> list[Diagnostic]:
+    """All diagnostics (errors and warnings) for a program, in source order."""
+    return check_program(text, filename).diagnostics
+
+
+class Program:
+    """A compiled program: its typed form, summary, generated source and class."""
+
+    def __init__(self, typed: TypedProgram) -> None:
+        self.typed = typed
+        self._python_source: str | None = None
+        self._module: types.ModuleType | None = None
+
+    @property
+    def name(self) -> str:
+        return self.typed.name
+
+    @property
+    def filename(self) -> str:
+        return self.typed.source.filename
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Warnings (a compiled program has no errors)."""
+        return self.typed.diagnostics
+
+    @property
+    def summary(self):
+        from .summary import summarize
+
+        return summarize(self.typed)
+
+    @property
+    def python_source(self) -> str:
+        if self._python_source is None:
+            from .codegen import generate
+
+            self._python_source = generate(self.typed)
+        return self._python_source
+
+    def module(self, module_name: str | None = None) -> types.ModuleType:
+        """The generated module, executed (imports torch)."""
+        if self._module is None:
+            name = module_name or f"cnndsl_generated.{self.name}"
+            module = types.ModuleType(name)
+            module.__file__ = self.filename
+            code = compile(self.python_source, f"<cnnc {self.filename}>", "exec")
+            sys.modules[name] = module  # so that pickling the class works in this process
+            try:
+                exec(code, module.__dict__)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+            self._module = module
+        return self._module
+
+    def module_class(self):
+        """The generated `nn.Module` subclass."""
+        return getattr(self.module(), self.name)
+
+
+def compile_source(text: bytes | str, filename: str = "<string>") -> Program:
+    """Check a program; raise CompileError (with `.diagnostics`) if it has errors."""
+    typed = check_program(text, filename)
+    if not typed.ok:
+        raise CompileError(typed.diagnostics)
+    return Program(typed)
+
+
+def compile_file(path: str | Path) -> Program:
+    path = Path(path)
+    return compile_source(path.read_bytes(), str(path))
+
+
+def load(path: str | Path):
+    """The generated `nn.Module` subclass for a .cnn file."""
+    return compile_file(path).module_class()

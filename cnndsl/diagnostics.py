@@ -1,0 +1,132 @@
+"""The diagnostic model shared by every renderer (terminal, JSON, GitHub, LSP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codes import CODES
+from .source import SourceText, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A secondary location: a block definition, a call site, the other branch."""
+
+    span: Span
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a source file.
+
+    Lines and columns are 1-based; columns count code points. The end position
+    is exclusive: it names the character just after the span.
+    """
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: str
+    code: str
+    message: str
+    notes: tuple[str, ...] = ()
+    help: str | None = None
+    # Not part of the JSON form: what renderers need beyond it.
+    span: Span = field(default=Span(0, 0), compare=False)
+    label: str | None = field(default=None, compare=False)
+    related: tuple[Related, ...] = field(default=(), compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "notes": list(self.notes),
+            "help": self.help,
+        }
+
+
+class Reporter:
+    """Collects diagnostics for one source, turning spans into positions."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for d in self.diagnostics if d.is_error)
+
+    def report(
+        self,
+        code: str,
+        span: Span,
+        message: str,
+        *,
+        notes: list[str] | tuple[str, ...] = (),
+        help: str | None = None,
+        label: str | None = None,
+        related: list[tuple[Span, str]] | tuple = (),
+    ) -> Diagnostic:
+        entry = CODES[code]  # an unknown code is a compiler bug: fail loudly
+        start = self.source.position(span.start)
+        end = self.source.position(span.end)
+        diagnostic = Diagnostic(
+            file=self.source.filename,
+            line=start.line,
+            column=start.column,
+            end_line=end.line,
+            end_column=end.column,
+            severity=entry.severity,
+            code=code,
+            message=message,
+            notes=tuple(notes),
+            help=help,
+            span=span,
+            label=label,
+            related=tuple(self._related(s, m) for s, m in related),
+        )
+        self.diagnostics.append(diagnostic)
+        return diagnostic
+
+    def _related(self, span: Span, message: str) -> Related:
+        start = self.source.position(span.start)
+        end = self.source.position(span.end)
+        return Related(span, message, start.line, start.column, end.line, end.column)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.diagnostics, key=lambda d: (d.span.start, d.span.end, d.code))
+
+
+class CompileError(Exception):
+    """Raised by `compile_source` when a program has errors; `.diagnostics` lists them."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = [d for d in self.diagnostics if d.is_error]
+        first = errors[0] if errors else None
+        summary = (
+            f"{first.file}:{first.line}:{first.column}: error[{first.code}]: {first.message}"
+            if first
+            else "compilation failed"
+        )
+        more = len(errors) - 1
+        if more > 0:
+            summary += f" (and {more} more error{'s' if more > 1 else ''})"
+        super().__init__(summary)

@@ -1,0 +1,966 @@
+"""The layer table: every layer kind, defined once.
+
+A kind declares its syntax (names, positional arguments, options, flags), its
+type rule (output shape, parameters, MACs, with the arithmetic shown to the
+user), its PyTorch emission and its documentation. The checker, the code
+generator, the summary, the docs and the editor all read this table; adding
+a layer means adding one class here (plus its tests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe
+from .source import Span
+from .suggest import closest
+from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, read_value
+
+COUNT = Expect("a whole number", "16")
+WINDOW = Expect("a whole number or HxW", "3 or 3x5", size=True)
+DECIMAL_VALUE = Expect("a decimal number", "0.5", decimal=True)
+
+
+@dataclass(frozen=True)
+class Positional:
+    """A positional argument: `16` in `conv 16 k3`."""
+
+    name: str
+    expect: Expect
+    role: str  # in messages: "the number of filters"
+    minimum: float = 1
+
+
+@dataclass(frozen=True)
+class Option:
+    """A valued option: short `k3`/`k3x5`, long `kernel=3`."""
+
+    name: str
+    short: str
+    expect: Expect
+    role: str
+    minimum: int = 1
+    doc: str = ""
+
+
+@dataclass
+class Args:
+    """What a statement's words said, resolved (before range checks)."""
+
+    values: dict[str, Value] = field(default_factory=dict)
+    flags: dict[str, Span] = field(default_factory=dict)
+    activation: tuple[ActivationKind, Args, Span] | None = None
+
+
+@dataclass(frozen=True)
+class Inference:
+    """A layer's type rule applied to one input."""
+
+    output: Shape
+    params: int = 0
+    macs: int = 0
+    arithmetic: tuple[str, ...] = ()  # the formulas with the user's numbers
+
+
+class LayerKind:
+    """Base of every layer kind. Subclasses fill in the class attributes."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    summary: ClassVar[str]
+    syntax: ClassVar[str]
+    example: ClassVar[str]
+    torch: ClassVar[str]
+    positionals: ClassVar[tuple[Positional, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
+    flags: ClassVar[dict[str, str]] = {}  # flag -> what it does
+    takes_activation: ClassVar[bool] = False
+    is_activation: ClassVar[bool] = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    # -- syntax ---------------------------------------------------------
+    def read(self, command, site: Site) -> Args | None:
+        """Resolve the statement's words against this kind's syntax."""
+        return read_args(self, command.args, command.span, site)
+
+    def option_words(self) -> list[str]:
+        """The words this kind accepts after its positionals (for suggestions)."""
+        words = [f"{o.short}{o.expect.example.split()[0]}" for o in self.options]
+        words += [f"{o.name}=" for o in self.options]
+        words += list(self.flags)
+        if self.takes_activation:
+            words += list(ACTIVATIONS)
+        return words
+
+    # -- types ----------------------------------------------------------
+    def configure(self, args: Args, site: Site, span: Span) -> dict | None:
+        """Range-check the arguments; return the layer's configuration."""
+        config = {name: value.value for name, value in args.values.items()}
+        config.update({flag: True for flag in args.flags})
+        return config
+
+    def infer(self, config: dict, shape: Shape, site: Site, span: Span) -> Inference | None:
+        raise NotImplementedError
+
+    # -- PyTorch --------------------------------------------------------
+    def emit(self, config: dict, shape: Shape, inplace: bool = False) -> str:
+        raise NotImplementedError
+
+    def can_run_inplace(self, config: dict) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Reading arguments
+
+
+def _minimum_ok(value, minimum) -> bool:
+    if isinstance(value, tuple):
+        return all(v >= minimum for v in value)
+    return value >= minimum
+
+
+def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | None:
+    """The generic reader: positionals first, then options, flags, activation."""
+    from .nodes import KeywordArg
+
+    args = Args()
+    ok = True
+    positionals = list(kind.positionals)
+    shorts = {o.short: o for o in kind.options}
+    longs = {o.name: o for o in kind.options}
+    index = 0
+    words = list(words)
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if isinstance(word, KeywordArg):
+            option = longs.get(word.key.text)
+            if option is None:
+                ok = False
+                valid = list(longs)
+                site.report(
+                    "E0011",
+                    word.key.span,
+                    f"{kind.name} has no option '{word.key.text}'",
+                    label="unknown option",
+                    help=_suggestion(word.key.text, valid, f"{kind.name} takes " + _listing(valid)),
+                )
+                continue
+            ok &= _store(args, option.name, option.role, word.value.text, word.span, word.value.span, option.expect, site)
+            continue
+        text = word.text
+        if word.stray:
+            ok = False
+            site.report("E0001", word.span, f"unexpected character '{text}'", label="not part of the language")
+            continue
+        slot = next((p for p in positionals if p.name not in args.values), None)
+        if slot is not None and _looks_like_value(text, site):
+            ok &= _store(args, slot.name, slot.role, text, word.span, word.span, slot.expect, site)
+            continue
+        if text in kind.flags:
+            if text in args.flags:
+                ok = False
+                site.report("E0014", word.span, f"'{text}' is given twice", label="repeated here")
+            args.flags[text] = word.span
+            continue
+        if kind.takes_activation and text in ACTIVATIONS:
+            if args.activation is not None:
+                ok = False
+                site.report(
+                    "E0015",
+                    word.span,
+                    f"{kind.name} takes one activation, but '{args.activation[0].name}' is already given",
+                    label="second activation",
+                    help=f"put '{text}' on its own line after this one",
+                )
+                continue
+            act = ACTIVATIONS[text]
+            act_args = Args()
+            act_span = word.span
+            if act.positionals and index < len(words):
+                nxt = words[index]
+                if not isinstance(nxt, KeywordArg) and _looks_like_value(nxt.text, site):
+                    index += 1
+                    slot_act = act.positionals[0]
+                    ok &= _store(act_args, slot_act.name, slot_act.role, nxt.text, nxt.span, nxt.span, slot_act.expect, site)
+                    act_span = word.span.cover(nxt.span)
+            args.activation = (act, act_args, act_span)
+            continue
+        letter, rest = text[:1], text[1:]
+        option = shorts.get(letter)
+        if option is not None and rest and (_literal_like(rest) or rest in site.scope):
+            ok &= _store(args, option.name, option.role, rest, word.span, word.span, option.expect, site)
+            continue
+        ok = False
+        _unknown_word(kind, word, slot, args, site)
+    for slot in positionals:
+        if slot.name not in args.values and ok:
+            ok = False
+            site.report(
+                "E0012",
+                statement,
+                f"{kind.name} needs {slot.role}",
+                label=f"{slot.role} missing",
+                help=f"write it like: {kind.example}",
+            )
+    return args if ok else None
+
+
+def _looks_like_value(text: str, site: Site) -> bool:
+    return _literal_like(text) or text in site.scope
+
+
+def _literal_like(text: str) -> bool:
+    """Starts like a number: `3`, `-1`, `0.5`, `3x5`, or a malformed `130x`."""
+    stripped = text.lstrip("+-")
+    return bool(stripped) and (stripped[0].isdigit() or stripped[0] == ".")
+
+
+def _store(args: Args, name: str, role: str, text: str, whole: Span, value_span: Span, expect: Expect, site: Site) -> bool:
+    if name in args.values:
+        site.report(
+            "E0014",
+            whole,
+            f"{role} is given twice",
+            label="repeated here",
+            related=[(args.values[name].span, "first given here")],
+        )
+        return False
+    value = read_value(text, value_span, expect, site, role)
+    if value is None:
+        return False
+    args.values[name] = Value(value.value, value.text, whole, value.origin)
+    return True
+
+
+def _listing(words: list[str]) -> str:
+    words = [f"'{w}'" for w in words]
+    if not words:
+        return "no options"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _suggestion(word: str, candidates: list[str], fallback: str) -> str:
+    match = closest(word, candidates)
+    return f"did you mean '{match}'?" if match else fallback
+
+
+def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, site: Site) -> None:
+    text = word.text
+    if slot is not None and IDENTIFIER.match(text) and site.inside_block and not kind.options and not kind.flags:
+        read_value(text, word.span, slot.expect, site, slot.role)
+        return
+    if _literal_like(text):
+        if INTEGER.match(text) or DECIMAL.match(text) or SIZE.match(text):
+            site.report(
+                "E0011",
+                word.span,
+                f"unexpected value '{text}': {kind.name} takes " + (
+                    f"{len(kind.positionals)} number{'s' if len(kind.positionals) != 1 else ''} before its options"
+                    if kind.positionals
+                    else "no numbers"
+                ),
+                label="extra value",
+                help=f"write it like: {kind.example}",
+            )
+        else:
+            site.report(
+                "E0013",
+                word.span,
+                f"malformed value '{text}'",
+                label="not a number or size",
+                help="sizes are whole numbers joined by 'x' with no spaces, like 130x130x3",
+            )
+        return
+    letter, rest = text[:1], text[1:]
+    shorts = {o.short: o for o in kind.options}
+    if letter in shorts and rest and IDENTIFIER.match(rest):
+        option = shorts[letter]
+        if site.inside_block:
+            site.report(
+                "E0042",
+                word.span,
+                f"'{rest}' is not a parameter of this block",
+                label="no value for this name",
+                help=f"to pass a parameter, write {option.name}={closest(rest, site.scope) or rest}",
+            )
+        else:
+            site.report(
+                "E0013",
+                word.span,
+                f"{option.role} must be {option.expect.noun}, found '{rest}'",
+                label="not a number",
+                help=f"write it like {option.short}{option.expect.example.split()[0]}",
+            )
+        return
+    candidates = kind.option_words()
+    guess = None
+    if rest and _literal_like(rest) and kind.options:
+        # `x3` for `k3`: keep the value, try each option letter, prefer unset ones.
+        unset = [o for o in kind.options if o.name not in args.values] or list(kind.options)
+        guess = f"{unset[0].short}{rest}"
+    guess = guess or closest(text, candidates)
+    what = "option" if not (kind.takes_activation and text.isalpha()) else "option or activation"
+    expected = [f"{o.short}{o.expect.example.split()[0]}" for o in kind.options] + list(kind.flags)
+    site.report(
+        "E0011",
+        word.span,
+        f"{kind.name} has no {what} '{text}'",
+        label="unknown " + what,
+        help=f"did you mean '{guess}'?" if guess else (
+            f"{kind.name} takes " + _listing(expected) if expected else f"{kind.name} takes no options"
+        ),
+        notes=[f"{kind.name} takes " + _listing(expected)] if guess and expected else [],
+    )
+
+
+def _range_check(kind: LayerKind, args: Args, site: Site) -> bool:
+    ok = True
+    specs = {p.name: (p.role, p.minimum) for p in kind.positionals}
+    specs.update({o.name: (o.role, o.minimum) for o in kind.options})
+    for name, value in args.values.items():
+        role, minimum = specs[name]
+        if not _minimum_ok(value.value, minimum):
+            ok = False
+            site.report(
+                "E0035",
+                value.span,
+                f"{role} must be at least {minimum}, but is {value.text}",
+                label="out of range",
+                notes=[value.origin] if value.origin else [],
+            )
+    return ok
+
+
+def _pair(value) -> tuple[int, int]:
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def _torch_pair(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def _decimal(value: float) -> str:
+    return repr(float(value))
+
+
+def _needs_map(kind: LayerKind, shape: Shape, site: Site, span: Span) -> bool:
+    if isinstance(shape, MapType):
+        return True
+    site.report(
+        "E0031",
+        span,
+        f"{kind.name} needs a feature map, but its input is a {describe(shape)}",
+        label=f"input is the {shape} vector",
+        notes=["a vector comes from flatten or linear; after it, only vector layers apply"],
+        help=f"move this {kind.name} before the flatten",
+    )
+    return False
+
+
+def _needs_vector(kind: LayerKind, shape: Shape, site: Site, span: Span) -> bool:
+    if isinstance(shape, VectorType):
+        return True
+    site.report(
+        "E0032",
+        span,
+        f"{kind.name} needs a vector, but its input is the {describe(shape)}",
+        label=f"input is {shape}",
+        notes=[f"flatten would turn {shape} into {shape.elements} features"],
+        help="insert `flatten` on the line before this one",
+    )
+    return False
+
+
+def _check_size(shape: Shape, site: Site, span: Span) -> bool:
+    if shape.elements > MAX_VALUE:
+        site.report(
+            "E0061",
+            span,
+            f"the output {describe(shape)} has {shape.elements:,} elements per sample, too many to build",
+            label="too large",
+            help="reduce the channels or the input size",
+        )
+        return False
+    return True
+
+
+AXES = ("height", "width")
+AXIS_UNITS = ("row", "column")
+
+
+def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Site, span: Span, padding_help) -> bool:
+    ok = True
+    for axis, window in zip(AXES, windows):
+        if window.output >= 1:
+            continue
+        ok = False
+        site.report(
+            "E0030",
+            span,
+            f"{kind_name} window {windows[0].kernel}x{windows[1].kernel} does not fit the {describe(shape)}"
+            + (f" (padding {windows[0].padding})" if windows[0].padding == windows[1].padding else ""),
+            label=f"output {axis} would be {window.arithmetic()}",
+            notes=[f"input {axis} {window.size}, kernel {window.kernel}, stride {window.stride}, padding {window.padding}"
+                   + (f", dilation {window.dilation}" if window.dilation != 1 else "")],
+            help=padding_help(axis, window),
+        )
+        break
+    return ok
+
+
+def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, can_pad: bool) -> None:
+    """W0001 when the last windows stop short of real input rows or columns.
+
+    `(in + 2P - D*(F-1) - 1) mod S` positions are left over at the end; the
+    last P of them are padding, so only the rest are input data that no
+    window reads (a stride-2 3x3 conv with p1 on an even size drops nothing).
+    Windows narrower than their stride skip rows everywhere by design.
+    """
+    dropped = []
+    for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
+        if window.reach < window.stride:
+            continue  # windows narrower than the stride sample by design (1x1, s2)
+        unused = window.unused - window.padding
+        if unused > 0:
+            dropped.append((axis, unit, window, unused))
+    if not dropped:
+        return
+    phrases = [f"{unused} {unit}{'s' if unused > 1 else ''}" for _, unit, _, unused in dropped]
+    notes = []
+    paddings = set()
+    smaller, larger = [windows[0].size, windows[1].size], [windows[0].size, windows[1].size]
+    for axis, unit, window, unused in dropped:
+        notes.append(
+            f"{axis}: ({window.size} + 2*{window.padding} - {window.reach}) mod {window.stride} = {window.unused}"
+            + (f", of which {window.padding} padding" if window.padding else "")
+            + f"; output {axis} {window.arithmetic()}"
+        )
+        if can_pad:
+            for extra in range(1, window.stride + 1):
+                if (window.span_left + 2 * extra) % window.stride <= window.padding + extra:
+                    paddings.add(window.padding + extra)
+                    break
+        index = AXES.index(axis)
+        smaller[index] = window.size - unused
+        larger[index] = window.size - unused + window.stride
+    fixes = []
+    if len(paddings) == 1 and can_pad:
+        fixes.append(f"p{paddings.pop()}")
+    fixes.append(f"an input of {smaller[0]}x{smaller[1]} or {larger[0]}x{larger[1]} to this layer")
+    site.report(
+        "W0001",
+        span,
+        f"{kind_name} leaves the last {' and the last '.join(phrases)} of its {windows[0].size}x{windows[1].size} input unused",
+        label=f"stride {windows[0].stride if windows[0].stride == windows[1].stride else f'{windows[0].stride}x{windows[1].stride}'} does not reach the end",
+        notes=notes,
+        help="use " + ", or ".join(fixes) + ", so that every input " + " and ".join(u for _, u, _, _ in dropped) + " is read",
+    )
+
+
+# ---------------------------------------------------------------------------
+# The kinds
+
+
+class Conv(LayerKind):
+    name = "conv"
+    summary = "2-D convolution with K filters"
+    syntax = "conv K kF [sS] [pP | same] [dD] [gG] [nobias] [ACT]"
+    example = "conv 16 k3"
+    torch = "nn.Conv2d"
+    positionals = (Positional("filters", COUNT, "the number of filters"),)
+    options = (
+        Option("kernel", "k", WINDOW, "the kernel size", doc="kernel size, F or FhxFw"),
+        Option("stride", "s", WINDOW, "the stride", doc="step between windows (default 1)"),
+        Option("padding", "p", WINDOW, "the padding", minimum=0, doc="zeros added on each side (default 0)"),
+        Option("dilation", "d", WINDOW, "the dilation", doc="spacing between kernel taps (default 1)"),
+        Option("groups", "g", COUNT, "the group count", doc="split channels into G groups (default 1)"),
+    )
+    flags = {"same": "pad so the output keeps the input's height and width", "nobias": "no bias term"}
+    takes_activation = True
+
+    def configure(self, args, site, span):
+        ok = _range_check(self, args, site)
+        values = args.values
+        if "kernel" not in values:
+            site.report(
+                "E0012",
+                span,
+                "conv needs a kernel size",
+                label="kernel size missing",
+                help=f"add one, like k3: {self.name} {values['filters'].text if 'filters' in values else 16} k3",
+            )
+            return None
+        if "same" in args.flags and "padding" in values:
+            site.report(
+                "E0015",
+                values["padding"].span,
+                "'same' computes the padding itself; an explicit padding contradicts it",
+                label="remove this padding",
+                related=[(args.flags["same"], "'same' given here")],
+                help="keep either 'same' or the explicit padding",
+            )
+            ok = False
+        stride = _pair(values["stride"].value) if "stride" in values else (1, 1)
+        if "same" in args.flags and stride != (1, 1):
+            site.report(
+                "E0034",
+                args.flags["same"],
+                f"'same' padding needs stride 1, but the stride is {values['stride'].text}",
+                label="not possible with this stride",
+                notes=["PyTorch refuses padding='same' for strided convolutions"],
+                help=self._same_stride_help(values),
+            )
+            ok = False
+        if not ok:
+            return None
+        return {
+            "filters": values["filters"].value,
+            "kernel": _pair(values["kernel"].value),
+            "stride": stride,
+            "padding": "same" if "same" in args.flags else _pair(values["padding"].value) if "padding" in values else (0, 0),
+            "dilation": _pair(values["dilation"].value) if "dilation" in values else (1, 1),
+            "groups": values["groups"].value if "groups" in values else 1,
+            "bias": "nobias" not in args.flags,
+        }
+
+    @staticmethod
+    def _same_stride_help(values) -> str:
+        kh, kw = _pair(values["kernel"].value)
+        if kh == kw and kh % 2 == 1:
+            return f"write p{(kh - 1) // 2} instead of 'same' (the size then shrinks by the stride)"
+        return "give the padding explicitly instead of 'same'"
+
+    def windows(self, config, shape: MapType) -> list[Window]:
+        """Both axes' windows (for an explicit padding; 'same' needs none)."""
+        return [
+            Window(size, config["kernel"][a], config["stride"][a], config["padding"][a], config["dilation"][a])
+            for a, size in enumerate((shape.height, shape.width))
+        ]
+
+    def infer(self, config, shape, site, span):
+        if not _needs_map(self, shape, site, span):
+            return None
+        groups, filters = config["groups"], config["filters"]
+        if shape.channels % groups or filters % groups:
+            site.report(
+                "E0033",
+                span,
+                f"{groups} groups do not divide "
+                + (f"the {shape.channels} input channels" if shape.channels % groups else f"the {filters} filters"),
+                label=f"groups={groups}",
+                notes=[f"input channels {shape.channels}, filters {filters}: both must be multiples of the group count"],
+                help=_groups_help(shape.channels, filters, groups),
+            )
+            return None
+        same = config["padding"] == "same"
+        if same:
+            out = MapType(shape.height, shape.width, filters)
+            size_lines = tuple(f"{axis}: 'same' keeps {size}" for axis, size in zip(AXES, (shape.height, shape.width)))
+        else:
+            windows = self.windows(config, shape)
+
+            def padding_help(axis, window):
+                keep = window.dilation * (window.kernel - 1)
+                need = -(-(window.reach - window.size) // 2)
+                parts = []
+                if config["stride"] == (1, 1) and keep % 2 == 0:
+                    parts.append(f"p{keep // 2} keeps {shape.height}x{shape.width}")
+                if need > window.padding:
+                    parts.append(f"at least p{need} makes it fit")
+                return "add padding (" + "; ".join(parts) + ") or use a smaller kernel" if parts else "use a smaller kernel"
+
+            if not _windows_fit("convolution", windows, shape, site, span, padding_help):
+                return None
+            _warn_unused("conv", windows, site, span, can_pad=True)
+            out = MapType(windows[0].output, windows[1].output, filters)
+            size_lines = tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows))
+        if not _check_size(out, site, span):
+            return None
+        kh, kw = config["kernel"]
+        per_filter = kh * kw * shape.channels // groups
+        params = filters * per_filter + (filters if config["bias"] else 0)
+        macs = out.height * out.width * filters * per_filter
+        arithmetic = size_lines + (
+            f"params: {filters}*{kh}*{kw}*{shape.channels}" + (f"/{groups}" if groups > 1 else "")
+            + (f" + {filters}" if config["bias"] else "") + f" = {params:,}",
+            f"MACs: {out.height}*{out.width}*{filters}*{kh}*{kw}*{shape.channels}"
+            + (f"/{groups}" if groups > 1 else "") + f" = {macs:,}",
+        )
+        return Inference(out, params, macs, arithmetic)
+
+    def emit(self, config, shape, inplace=False):
+        parts = [str(shape.channels), str(config["filters"]), _torch_pair(config["kernel"])]
+        if config["stride"] != (1, 1):
+            parts.append(f"stride={_torch_pair(config['stride'])}")
+        if config["padding"] == "same":
+            parts.append('padding="same"')
+        elif config["padding"] != (0, 0):
+            parts.append(f"padding={_torch_pair(config['padding'])}")
+        if config["dilation"] != (1, 1):
+            parts.append(f"dilation={_torch_pair(config['dilation'])}")
+        if config["groups"] != 1:
+            parts.append(f"groups={config['groups']}")
+        if not config["bias"]:
+            parts.append("bias=False")
+        return f"nn.Conv2d({', '.join(parts)})"
+
+
+def _groups_help(channels: int, filters: int, groups: int) -> str:
+    common = math.gcd(channels, filters)
+    divisors = [d for d in range(1, common + 1) if common % d == 0]
+    nearest = min(divisors, key=lambda d: (abs(d - groups), -d))
+    return f"use g{nearest}, the nearest group count that divides both {channels} and {filters}"
+
+
+class _Pool(LayerKind):
+    """Max and average pooling, fixed window (`pool 2`) or adaptive (`pool to 7x7`)."""
+
+    mode: ClassVar[str]
+    positionals = (Positional("window", WINDOW, "the pooling window"),)
+    options = (
+        Option("stride", "s", WINDOW, "the stride", doc="step between windows (default: the window)"),
+        Option("padding", "p", WINDOW, "the padding", minimum=0, doc="padding on each side (default 0)"),
+    )
+    flags = {"ceil": "round the output size up (PyTorch's ceil_mode)"}
+
+    def read(self, command, site):
+        words = command.args
+        first = words[0] if words else None
+        if first is not None and getattr(first, "text", None) == "to":
+            return self._read_adaptive(command, site)
+        return read_args(self, words, command.span, site)
+
+    def _read_adaptive(self, command, site):
+        words = command.args[1:]
+        if not words:
+            site.report(
+                "E0012",
+                command.span,
+                f"'{self.name} to' needs an output size",
+                label="size missing",
+                help=f"write it like: {self.name} to 7x7",
+            )
+            return None
+        target, *extra = words
+        if extra or not hasattr(target, "text"):
+            bad = extra[0] if extra else target
+            site.report(
+                "E0011",
+                bad.span,
+                f"'{self.name} to SIZE' takes no options",
+                label="unexpected",
+                help=f"write it like: {self.name} to 7x7",
+            )
+            return None
+        value = read_value(target.text, target.span, WINDOW, site, "the output size")
+        if value is None:
+            return None
+        args = Args()
+        args.values["to"] = value
+        return args
+
+    def configure(self, args, site, span):
+        values = args.values
+        if "to" in values:
+            size = values["to"]
+            if not _minimum_ok(size.value, 1):
+                site.report("E0035", size.span, f"the output size must be at least 1, but is {size.text}", label="out of range")
+                return None
+            return {"adaptive": _pair(size.value)}
+        if not _range_check(self, args, site):
+            return None
+        window = _pair(values["window"].value)
+        stride = _pair(values["stride"].value) if "stride" in values else window
+        padding = _pair(values["padding"].value) if "padding" in values else (0, 0)
+        for axis in range(2):
+            if padding[axis] * 2 > window[axis]:
+                site.report(
+                    "E0035",
+                    values["padding"].span,
+                    f"the padding {padding[axis]} is more than half the pooling window {window[axis]}",
+                    label="too much padding",
+                    notes=["PyTorch requires pooling padding to be at most half the window"],
+                    help=f"use at most p{window[axis] // 2}",
+                )
+                return None
+        return {"window": window, "stride": stride, "padding": padding, "ceil": "ceil" in args.flags}
+
+    def infer(self, config, shape, site, span):
+        if not _needs_map(self, shape, site, span):
+            return None
+        if "adaptive" in config:
+            h, w = config["adaptive"]
+            out = MapType(h, w, shape.channels)
+            return Inference(out, 0, 0, (f"adaptive: any input to {h}x{w}",)) if _check_size(out, site, span) else None
+        windows = [
+            Window(size, config["window"][a], config["stride"][a], config["padding"][a], 1, config["ceil"])
+            for a, size in enumerate((shape.height, shape.width))
+        ]
+
+        def padding_help(axis, window):
+            return f"pool less: the {axis} is only {window.size} here"
+
+        if not _windows_fit("pooling", windows, shape, site, span, padding_help):
+            return None
+        _warn_unused(self.name, windows, site, span, can_pad=False)
+        out = MapType(windows[0].output, windows[1].output, shape.channels)
+        return Inference(out, 0, 0, tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)))
+
+    def emit(self, config, shape, inplace=False):
+        if "adaptive" in config:
+            return f"nn.Adaptive{self.mode}Pool2d({_torch_pair(config['adaptive'])})"
+        parts = [_torch_pair(config["window"]), _torch_pair(config["stride"])]
+        if config["padding"] != (0, 0):
+            parts.append(f"padding={_torch_pair(config['padding'])}")
+        if config["ceil"]:
+            parts.append("ceil_mode=True")
+        return f"nn.{self.mode}Pool2d({', '.join(parts)})"
+
+
+class MaxPool(_Pool):
+    name = "pool"
+    aliases = ("maxpool",)
+    mode = "Max"
+    summary = "max pooling; the stride defaults to the window; `pool to HxW` is adaptive"
+    syntax = "pool F [sS] [pP] [ceil] | pool to HxW"
+    example = "pool 2"
+    torch = "nn.MaxPool2d"
+
+
+class AvgPool(_Pool):
+    name = "avgpool"
+    mode = "Avg"
+    summary = "average pooling (padding counts, as in PyTorch); `avgpool to HxW` is adaptive"
+    syntax = "avgpool F [sS] [pP] [ceil] | avgpool to HxW"
+    example = "avgpool 2"
+    torch = "nn.AvgPool2d"
+
+
+class BatchNorm(LayerKind):
+    name = "batchnorm"
+    aliases = ("bn",)
+    summary = "batch normalisation over channels (map) or features (vector)"
+    syntax = "batchnorm"
+    example = "batchnorm"
+    torch = "nn.BatchNorm2d"
+
+    def infer(self, config, shape, site, span):
+        width = shape.channels if isinstance(shape, MapType) else shape.features
+        return Inference(shape, 2 * width, 0, (f"params: 2*{width} = {2 * width:,} (weight and bias)",))
+
+    def emit(self, config, shape, inplace=False):
+        if isinstance(shape, MapType):
+            return f"nn.BatchNorm2d({shape.channels})"
+        return f"nn.BatchNorm1d({shape.features})"
+
+
+class Dropout(LayerKind):
+    name = "dropout"
+    summary = "zero each element with probability P while training"
+    syntax = "dropout P"
+    example = "dropout 0.5"
+    torch = "nn.Dropout"
+    positionals = (Positional("p", DECIMAL_VALUE, "the dropout probability", minimum=0),)
+
+    def configure(self, args, site, span):
+        value = args.values["p"]
+        if not (0 <= value.value < 1):
+            site.report(
+                "E0035",
+                value.span,
+                f"the dropout probability must satisfy 0 <= P < 1, but is {value.text}",
+                label="out of range",
+                help="a probability like 0.5 keeps half of the activations on average",
+            )
+            return None
+        if value.value == 0:
+            site.report("W0002", span, "dropout 0 does nothing", label="no-op", help="remove it, or use a probability like 0.5")
+        return {"p": float(value.value)}
+
+    def infer(self, config, shape, site, span):
+        return Inference(shape)
+
+    def emit(self, config, shape, inplace=False):
+        return f"nn.Dropout({_decimal(config['p'])})"
+
+
+class Flatten(LayerKind):
+    name = "flatten"
+    summary = "turn an HxWxC feature map into a vector of H*W*C features"
+    syntax = "flatten"
+    example = "flatten"
+    torch = "nn.Flatten"
+
+    def infer(self, config, shape, site, span):
+        if isinstance(shape, VectorType):
+            site.report("W0002", span, f"flatten of the {describe(shape)} does nothing", label="already flat", help="remove this flatten")
+            return Inference(shape)
+        out = VectorType(shape.elements)
+        return Inference(out, 0, 0, (f"features: {shape.height}*{shape.width}*{shape.channels} = {out.features:,}",))
+
+    def emit(self, config, shape, inplace=False):
+        return "nn.Flatten()"
+
+
+class Linear(LayerKind):
+    name = "linear"
+    aliases = ("fc", "dense")
+    summary = "fully connected layer with N outputs; needs a vector"
+    syntax = "linear N [nobias] [ACT]"
+    example = "linear 10"
+    torch = "nn.Linear"
+    positionals = (Positional("features", COUNT, "the number of output features"),)
+    flags = {"nobias": "no bias term"}
+    takes_activation = True
+
+    def configure(self, args, site, span):
+        if not _range_check(self, args, site):
+            return None
+        return {"features": args.values["features"].value, "bias": "nobias" not in args.flags}
+
+    def infer(self, config, shape, site, span):
+        if not _needs_vector(self, shape, site, span):
+            return None
+        n_in, n_out = shape.features, config["features"]
+        params = n_in * n_out + (n_out if config["bias"] else 0)
+        macs = n_in * n_out
+        return Inference(
+            VectorType(n_out),
+            params,
+            macs,
+            (
+                f"params: {n_in}*{n_out}" + (f" + {n_out}" if config["bias"] else "") + f" = {params:,}",
+                f"MACs: {n_in}*{n_out} = {macs:,}",
+            ),
+        )
+
+    def emit(self, config, shape, inplace=False):
+        bias = "" if config["bias"] else ", bias=False"
+        return f"nn.Linear({shape.features}, {config['features']}{bias})"
+
+
+class ActivationKind(LayerKind):
+    """An element-wise activation: alone on a line or after a conv/linear."""
+
+    is_activation = True
+    inplace_capable: ClassVar[bool] = False
+    vectors_only: ClassVar[bool] = False
+    module: ClassVar[str]
+
+    @property
+    def example(self) -> str:  # type: ignore[override]
+        return self.name
+
+    @property
+    def syntax(self) -> str:  # type: ignore[override]
+        return self.name
+
+    @property
+    def torch(self) -> str:  # type: ignore[override]
+        return f"nn.{self.module}"
+
+    def configure(self, args, site, span):
+        return {name: value.value for name, value in args.values.items()}
+
+    def infer(self, config, shape, site, span):
+        if self.vectors_only and not _needs_vector(self, shape, site, span):
+            return None
+        return Inference(shape)
+
+    def can_run_inplace(self, config):
+        return self.inplace_capable
+
+    def emit(self, config, shape, inplace=False):
+        args = self.emit_args(config)
+        if inplace:
+            args.append("inplace=True")
+        return f"nn.{self.module}({', '.join(args)})"
+
+    def emit_args(self, config) -> list[str]:
+        return []
+
+
+def _activation(name: str, module: str, summary: str, *, inplace: bool = False, vectors_only: bool = False):
+    """An activation with no arguments (softmax ones take PyTorch's dim=1)."""
+    fixed_args = ["dim=1"] if vectors_only else []
+    return type(
+        module,
+        (ActivationKind,),
+        {
+            "name": name,
+            "module": module,
+            "summary": summary,
+            "inplace_capable": inplace,
+            "vectors_only": vectors_only,
+            "emit_args": lambda self, config: list(fixed_args),
+        },
+    )()
+
+
+class LeakyReLU(ActivationKind):
+    name = "leakyrelu"
+    module = "LeakyReLU"
+    summary = "max(0, x) + SLOPE * min(0, x); SLOPE defaults to 0.01"
+    positionals = (Positional("slope", DECIMAL_VALUE, "the negative slope", minimum=-math.inf),)
+
+    @property
+    def syntax(self) -> str:  # type: ignore[override]
+        return "leakyrelu [SLOPE]"
+
+    def read(self, command, site):
+        args = read_args(self, command.args, command.span, site) if command.args else Args()
+        return args
+
+    def configure(self, args, site, span):
+        return {"slope": float(args.values["slope"].value) if "slope" in args.values else 0.01}
+
+    def can_run_inplace(self, config):
+        return config.get("slope", 0.01) > 0  # autograd rejects in-place with slope <= 0
+
+    def emit_args(self, config):
+        slope = config.get("slope", 0.01)
+        return [] if slope == 0.01 else [_decimal(slope)]
+
+
+ACTIVATIONS: dict[str, ActivationKind] = {
+    kind.name: kind
+    for kind in [
+        _activation("relu", "ReLU", "max(0, x)", inplace=True),
+        _activation("relu6", "ReLU6", "min(max(0, x), 6)", inplace=True),
+        LeakyReLU(),
+        _activation("elu", "ELU", "x if x > 0 else exp(x) - 1", inplace=True),
+        _activation("gelu", "GELU", "x * Phi(x), the Gaussian error linear unit"),
+        _activation("silu", "SiLU", "x * sigmoid(x), also called swish", inplace=True),
+        _activation("sigmoid", "Sigmoid", "1 / (1 + exp(-x))"),
+        _activation("tanh", "Tanh", "hyperbolic tangent"),
+        _activation("softmax", "Softmax", "softmax over the features (vectors only)", vectors_only=True),
+        _activation("logsoftmax", "LogSoftmax", "log of softmax over the features (vectors only)", vectors_only=True),
+    ]
+}
+
+
+LAYERS: tuple[LayerKind, ...] = (
+    Conv(),
+    MaxPool(),
+    AvgPool(),
+    BatchNorm(),
+    Dropout(),
+    Flatten(),
+    Linear(),
+    *ACTIVATIONS.values(),
+)
+
+BY_NAME: dict[str, LayerKind] = {name: kind for kind in LAYERS for name in kind.names}
+
+
+def lookup(name: str) -> LayerKind | None:
+    return BY_NAME.get(name)

@@ -1,0 +1,126 @@
+"""Static types of the values that flow between layers, and window arithmetic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+# PyTorch indexes many kernels with 32-bit integers; beyond this no model builds.
+MAX_VALUE = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class MapType:
+    """A feature map: height x width x channels (PyTorch: (N, C, H, W))."""
+
+    height: int
+    width: int
+    channels: int
+
+    def __str__(self) -> str:
+        return f"{self.height}x{self.width}x{self.channels}"
+
+    @property
+    def torch_shape(self) -> tuple[int, ...]:
+        return (self.channels, self.height, self.width)
+
+    @property
+    def elements(self) -> int:
+        return self.height * self.width * self.channels
+
+    @property
+    def noun(self) -> str:
+        return "feature map"
+
+
+@dataclass(frozen=True, slots=True)
+class VectorType:
+    """A vector of features (PyTorch: (N, F))."""
+
+    features: int
+
+    def __str__(self) -> str:
+        return str(self.features)
+
+    @property
+    def torch_shape(self) -> tuple[int, ...]:
+        return (self.features,)
+
+    @property
+    def elements(self) -> int:
+        return self.features
+
+    @property
+    def noun(self) -> str:
+        return "vector"
+
+
+Shape = Union[MapType, VectorType]
+
+
+def describe(shape: Shape) -> str:
+    """A shape in the user's words: `16x16x20 feature map`, `5120 vector`."""
+    return f"{shape} {shape.noun}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One axis of a convolution or pooling window, with PyTorch's size rule."""
+
+    size: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    dilation: int = 1
+    ceil: bool = False
+
+    @property
+    def reach(self) -> int:
+        """`D*(F - 1) + 1`: how many input positions one window spans."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def span_left(self) -> int:
+        """`in + 2P - D*(F - 1) - 1`: the room the window has to move in."""
+        return self.size + 2 * self.padding - self.reach
+
+    @property
+    def output(self) -> int:
+        room = self.span_left
+        if not self.ceil:
+            return room // self.stride + 1
+        out = -(-room // self.stride) + 1
+        # PyTorch drops a last window that would start inside the right padding.
+        if (out - 1) * self.stride >= self.size + self.padding:
+            out -= 1
+        return out
+
+    @property
+    def unused(self) -> int:
+        """Input rows (or columns) no window reaches (never for ceil mode)."""
+        if self.ceil or self.span_left < 0:
+            return 0
+        return self.span_left % self.stride
+
+    def arithmetic(self) -> str:
+        """The size rule with the user's numbers: `(130 + 2*0 - 3)/1 + 1 = 128`."""
+        if self.dilation == 1:
+            inner = f"{self.size} + 2*{self.padding} - {self.kernel}"
+        else:
+            inner = f"{self.size} + 2*{self.padding} - {self.dilation}*({self.kernel} - 1) - 1"
+        if self.ceil:
+            core = f"ceil(({inner})/{self.stride})"
+        elif self.span_left % self.stride:
+            core = f"floor(({inner})/{self.stride})"
+        else:
+            core = f"({inner})/{self.stride}"
+        text = f"{core} + 1 = {self.output}"
+        if self.ceil and self.output != -(-self.span_left // self.stride) + 1:
+            text += " (the last window would start in the padding, so PyTorch drops it)"
+        return text
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """PyTorch's `padding="same"`: total D*(F-1), the extra one at the end."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2

@@ -1,0 +1,144 @@
+"""The per-layer summary (`cnnc summary`, `program.summary`), from the typed program."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One PyTorch leaf layer: where it came from, its type, its cost."""
+
+    line: int
+    kind: str
+    module: str  # the PyTorch constructor, e.g. "nn.Conv2d(3, 10, 3)"
+    input: tuple[int, ...]  # PyTorch order, without the batch
+    output: tuple[int, ...]
+    output_type: str  # the .cnn notation: "128x128x10", "5120"
+    params: int
+    macs: int
+    called_at: tuple[int, ...] = ()
+    arithmetic: tuple[str, ...] = ()
+    depth: int = 0  # residual nesting, for the table
+
+    def to_dict(self) -> dict:
+        entry = {
+            "line": self.line,
+            "kind": self.kind,
+            "output": list(self.output),
+            "params": self.params,
+            "macs": self.macs,
+        }
+        if self.called_at:
+            entry["called_at"] = list(self.called_at)
+        return entry
+
+
+@dataclass(frozen=True)
+class Summary:
+    network: str
+    input: tuple[int, ...]
+    output: tuple[int, ...]
+    layers: tuple[LayerSummary, ...]
+    total_params: int
+    total_macs: int
+    filename: str = "<string>"
+
+    def to_dict(self) -> dict:
+        return {
+            "network": self.network,
+            "input": list(self.input),
+            "output": list(self.output),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "total_params": self.total_params,
+            "total_macs": self.total_macs,
+        }
+
+
+def summarize(program: TypedProgram) -> Summary:
+    layers: list[LayerSummary] = []
+    _collect(program.nodes, 0, layers)
+    return Summary(
+        network=program.name,
+        input=program.input.torch_shape if program.input else (),
+        output=program.output.torch_shape if program.output else (),
+        layers=tuple(layers),
+        total_params=program.total_params,
+        total_macs=program.total_macs,
+        filename=program.source.filename,
+    )
+
+
+def _collect(nodes: list[Node], depth: int, out: list[LayerSummary]) -> None:
+    for node in nodes:
+        if isinstance(node, TypedResidual):
+            _collect(node.body, depth + 1, out)
+            if node.shortcut is not None:
+                _collect(node.shortcut, depth + 1, out)
+            continue
+        out.append(layer_summary(node, depth))
+
+
+def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
+    return LayerSummary(
+        line=layer.line,
+        kind=layer.kind.name,
+        module=layer.module,
+        input=layer.input.torch_shape,
+        output=layer.output.torch_shape,
+        output_type=str(layer.output),
+        params=layer.params,
+        macs=layer.macs,
+        called_at=tuple(call.line for call in layer.calls),
+        arithmetic=layer.arithmetic,
+        depth=depth,
+    )
+
+
+def render_table(program: TypedProgram, explain: bool = False) -> str:
+    """The summary as a text table, in the .cnn notation (HxWxC)."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    explanations: dict[int, tuple[str, ...]] = {}
+    if program.input is not None:
+        rows.append(("", "input", str(program.input), "", ""))
+
+    def add(nodes: list[Node], depth: int) -> None:
+        indent = "  " * depth
+        for node in nodes:
+            if isinstance(node, TypedResidual):
+                rows.append((str(node.line), f"{indent}residual", str(node.output), "", ""))
+                add(node.body, depth + 1)
+                if node.shortcut is not None:
+                    rows.append(("", f"{indent}shortcut", "", "", ""))
+                    add(node.shortcut, depth + 1)
+                continue
+            where = str(node.line)
+            if node.calls:
+                where += f" ({node.calls[0].line})"
+            rows.append((where, indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
+            if explain and node.arithmetic:
+                explanations[len(rows) - 1] = node.arithmetic
+
+    add(program.nodes, 0)
+    total = ("total", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
+    header = ("line", "layer", "output", "params", "MACs")
+    widths = [max(len(r[i]) for r in [header, total, *rows]) for i in range(5)]
+
+    def line(row) -> str:
+        cells = [row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
+                 row[3].rjust(widths[3]), row[4].rjust(widths[4])]
+        return "  ".join(cells).rstrip()
+
+    rule = "-" * len(line(tuple("x" * w for w in widths)))
+    out = [f"{program.name} ({program.source.filename})", line(header), rule]
+    for index, row in enumerate(rows):
+        out.append(line(row))
+        for formula in explanations.get(index, ()):
+            out.append(" " * (widths[0] + 2) + "    " + formula)
+    out.append(rule)
+    out.append(line(total))
+    if program.output is not None:
+        out.append(f"output {program.output} ({program.output.noun}); PyTorch shape (N, {', '.join(map(str, program.output.torch_shape))})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,125 @@
+"""The typed program: what the checker produces and everything else reads.
+
+Hover, inlay hints, the summary table, diagnostics and the generated
+`nn.Linear` sizes all come from these objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Union
+
+from .diagnostics import Diagnostic
+from .layers import LayerKind
+from .shapes import MapType, Shape
+from .source import SourceText, Span
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A block call that a layer was expanded from."""
+
+    block: str
+    text: str  # as written: "vgg 512 2"
+    span: Span
+    line: int
+
+
+@dataclass(slots=True)
+class TypedLayer:
+    """One PyTorch leaf layer with its static type."""
+
+    kind: LayerKind
+    config: dict
+    input: Shape
+    output: Shape
+    params: int
+    macs: int
+    arithmetic: tuple[str, ...]
+    span: Span  # the words that produced it (statement, or activation suffix)
+    statement: Span  # the whole statement
+    line: int
+    calls: tuple[CallSite, ...] = ()
+    inplace: bool = False
+
+    @property
+    def module(self) -> str:
+        """The PyTorch constructor expression, e.g. `nn.Conv2d(3, 10, 3)`."""
+        return self.kind.emit(self.config, self.input, self.inplace)
+
+
+@dataclass(slots=True)
+class TypedResidual:
+    """`residual { body } shortcut { path }`: body + path (identity if None)."""
+
+    body: list[Node]
+    shortcut: list[Node] | None
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+
+Node = Union[TypedLayer, TypedResidual]
+
+
+def walk(nodes: list[Node]) -> Iterator[TypedLayer]:
+    """Leaf layers in forward order (a residual: body, then shortcut)."""
+    for node in nodes:
+        if isinstance(node, TypedLayer):
+            yield node
+        else:
+            yield from walk(node.body)
+            if node.shortcut is not None:
+                yield from walk(node.shortcut)
+
+
+@dataclass
+class TypedProgram:
+    """A checked program. `ok` is False when there are errors."""
+
+    source: SourceText
+    name: str
+    input: MapType | None
+    nodes: list[Node]
+    diagnostics: list[Diagnostic]
+    output: Shape | None = None
+    _layers: list[TypedLayer] | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def layers(self) -> list[TypedLayer]:
+        if self._layers is None:
+            self._layers = list(walk(self.nodes))
+        return self._layers
+
+    @property
+    def split(self) -> int | None:
+        """Index in `nodes` of the top-level flatten that starts the classifier."""
+        for index, node in enumerate(self.nodes):
+            if isinstance(node, TypedLayer) and node.kind.name == "flatten" and isinstance(node.input, MapType):
+                return index
+        return None
+
+    @property
+    def features(self) -> list[Node]:
+        split = self.split
+        return self.nodes if split is None else self.nodes[:split]
+
+    @property
+    def classifier(self) -> list[Node] | None:
+        split = self.split
+        return None if split is None else self.nodes[split:]
+
+    @property
+    def total_params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)

@@ -1,0 +1,162 @@
+"""Reading argument words as numbers and sizes, with block parameters resolved."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from .shapes import MAX_VALUE
+from .source import Span
+
+INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+SIZE = re.compile(r"[0-9]+(?:x[0-9]+)+\Z")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+Number = Union[int, float, tuple]
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A resolved argument: its value, the text and span where it was written.
+
+    `origin` explains a value that came through a block parameter
+    (`c = 64 from the call at line 14`).
+    """
+
+    value: Number
+    text: str
+    span: Span
+    origin: str | None = None
+
+
+class Site(Protocol):
+    """Where a statement is checked: reporting, and the block parameters in scope."""
+
+    scope: dict[str, Value]
+    inside_block: bool
+
+    def report(self, code: str, span: Span, message: str, **details) -> None: ...
+
+
+class Expect:
+    """What kind of value an argument takes, and how to say so."""
+
+    def __init__(self, noun: str, example: str, *, size: bool = False, decimal: bool = False, dims: int = 2):
+        self.noun = noun
+        self.example = example
+        self.size = size
+        self.decimal = decimal
+        self.dims = dims
+
+    def literal(self, text: str) -> Number | None:
+        """The value of a literal, or None when the text is not one."""
+        if INTEGER.match(text):
+            if len(text.lstrip("+-")) > 12:
+                return _TOO_LARGE
+            return int(text)
+        if self.size and SIZE.match(text):
+            parts = text.split("x")
+            if any(len(p) > 12 for p in parts):
+                return _TOO_LARGE
+            if len(parts) != self.dims:
+                return None
+            return tuple(int(p) for p in parts)
+        if self.decimal and DECIMAL.match(text):
+            return float(text)
+        return None
+
+    def accepts(self, value: Number) -> bool:
+        if self.decimal:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(value, int):
+            return True
+        return self.size and isinstance(value, tuple) and len(value) == self.dims
+
+
+class _TooLarge:
+    """Marker for a literal with more digits than any valid value."""
+
+
+_TOO_LARGE = _TooLarge()
+
+
+def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> Value | None:
+    """Resolve `text` (a literal or a block parameter) as `expect` describes.
+
+    Reports E0013 (malformed), E0042 (undefined parameter) or E0061 (too large)
+    and returns None when the text is not a usable value.
+    """
+    bound = site.scope.get(text)
+    if bound is not None:
+        if not expect.accepts(bound.value):
+            site.report(
+                "E0013",
+                span,
+                f"{role} must be {expect.noun}, but parameter '{text}' is {bound.text}",
+                label=f"'{text}' is {bound.text} here",
+                notes=[bound.origin] if bound.origin else [],
+            )
+            return None
+        return Value(bound.value, bound.text, span, f"{text} = {bound.text}" + (f" ({bound.origin})" if bound.origin else ""))
+    literal = expect.literal(text)
+    if literal is _TOO_LARGE or (literal is not None and _exceeds(literal)):
+        site.report(
+            "E0061",
+            span,
+            f"{role} {text} is too large",
+            label=f"at most {MAX_VALUE:,}",
+            help="sizes and counts must stay below 2**31; check for a typo",
+        )
+        return None
+    if literal is not None:
+        return Value(literal, text, span)
+    if IDENTIFIER.match(text) and not text[0].isdigit():
+        if site.inside_block:
+            params = ", ".join(sorted(site.scope)) or "none"
+            site.report(
+                "E0042",
+                span,
+                f"'{text}' is not a parameter of this block",
+                label="no value for this name",
+                notes=[f"the block's parameters: {params}"],
+                help=_close_help(text, site.scope),
+            )
+        else:
+            site.report(
+                "E0013",
+                span,
+                f"{role} must be {expect.noun}, found '{text}'",
+                label=f"expected {expect.noun}",
+                help=f"write it like {expect.example}" if expect.example else None,
+            )
+        return None
+    site.report(
+        "E0013",
+        span,
+        f"{role} must be {expect.noun}, found '{text}'",
+        label=f"expected {expect.noun}",
+        help=_malformed_help(text, expect),
+    )
+    return None
+
+
+def _exceeds(value: Number) -> bool:
+    if isinstance(value, tuple):
+        return any(abs(v) > MAX_VALUE for v in value)
+    return abs(value) > MAX_VALUE
+
+
+def _close_help(text: str, scope: dict) -> str | None:
+    from .suggest import did_you_mean
+
+    return did_you_mean(text, scope)
+
+
+def _malformed_help(text: str, expect: Expect) -> str:
+    if "x" in text and expect.size:
+        return f"sizes are whole numbers joined by 'x' with no spaces, like {expect.example}"
+    if "." in text and not expect.decimal:
+        return f"this takes a whole number, like {expect.example}"
+    return f"write it like {expect.example}"

@@ -1,0 +1,199 @@
+"""Build a generated module and check it against the static types.
+
+First on the meta device (no memory, catches any shape disagreement), then,
+within a memory budget estimated from the static types, on the real device
+with a real batch. Every leaf layer's runtime output shape and parameter
+count must equal what the checker computed; a difference is a compiler bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .typed import TypedProgram
+
+DEFAULT_BUDGET = 4 * 1024**3
+BYTES_PER_ELEMENT = 4  # float32
+
+
+class DeviceError(Exception):
+    """The requested device does not exist here (exit 2)."""
+
+
+class MemoryBudgetError(Exception):
+    """Building or running the module would exceed the memory budget (exit 1)."""
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    line: int
+    module: str
+    static_shape: tuple[int, ...]
+    runtime_shape: tuple[int, ...] | None
+    static_params: int
+    runtime_params: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.static_shape == self.runtime_shape and self.static_params == self.runtime_params
+
+
+@dataclass
+class Verification:
+    device: str
+    batch: int
+    layers: list[LayerCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    total_params: int = 0
+    runtime_total_params: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(layer.ok for layer in self.layers)
+
+
+def estimate_bytes(program: TypedProgram, batch: int) -> int:
+    """Parameters plus every layer's output for the batch, in float32."""
+    activations = program.input.elements + sum(layer.output.elements for layer in program.layers)
+    return BYTES_PER_ELEMENT * (program.total_params + batch * activations)
+
+
+def parse_size(text: str) -> int:
+    """`4G`, `512M`, `1.5GiB`, `1000000` -> bytes."""
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = cleaned[-1:] if cleaned[-1:] in units and cleaned[-1:] != "" else ""
+    number = cleaned[: -1] if unit else cleaned
+    return int(float(number) * units[unit])
+
+
+def resolve_device(name: str):
+    import torch
+
+    name = name.strip()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as error:
+        raise DeviceError(f"unknown device '{name}' (use auto, cpu, cuda, cuda:N or mps)") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device '{name}' is not available: this machine has no CUDA device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"device '{name}' is not available: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError(f"device '{name}' is not available: this machine has no MPS device")
+    elif device.type != "cpu":
+        raise DeviceError(f"device '{name}' is not supported (use auto, cpu, cuda, cuda:N or mps)")
+    return device
+
+
+def _leaves(model):
+    return [module for module in model.modules() if not list(module.children())]
+
+
+def _run(program: TypedProgram, module_class, device, batch: int) -> tuple[list, int]:
+    """Build on `device`, run one batch; each leaf's (output shape, params) in call order."""
+    import torch
+
+    with torch.device(device):
+        model = module_class()
+    model.eval()
+    records: list[tuple[tuple[int, ...], int]] = []
+    handles = []
+    for leaf in _leaves(model):
+        params = sum(p.numel() for p in leaf.parameters())
+
+        def hook(module, inputs, output, params=params):
+            records.append((tuple(output.shape[1:]), params))
+
+        handles.append(leaf.register_forward_hook(hook))
+    shape = (batch, *program.input.torch_shape)
+    x = torch.empty(shape, device=device) if device.type == "meta" else torch.randn(shape, device=device)
+    with torch.no_grad():
+        out = model(x)
+    for handle in handles:
+        handle.remove()
+    total = sum(p.numel() for p in model.parameters())
+    records.append((tuple(out.shape[1:]), -1))
+    return records, total
+
+
+def verify(program: TypedProgram, module_class, device: str = "auto", batch: int = 2, budget: int | None = DEFAULT_BUDGET) -> Verification:
+    import torch
+
+    target = resolve_device(device)
+    result = Verification(device=str(target), batch=batch, total_params=program.total_params)
+    static = program.layers
+    for where in ("meta", "real"):
+        if where == "real":
+            needed = estimate_bytes(program, batch)
+            if budget is not None and needed > budget:
+                raise MemoryBudgetError(
+                    f"building and running {program.name} with batch {batch} needs about {needed / 1024**2:,.0f} MB, "
+                    f"more than the budget of {budget / 1024**2:,.0f} MB; pass --max-memory to raise it "
+                    "(the meta-device check passed)"
+                )
+        records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch)
+        *leaf_records, (final_shape, _) = records
+        result.layers = [
+            LayerCheck(
+                line=layer.line,
+                module=layer.module,
+                static_shape=layer.output.torch_shape,
+                runtime_shape=record[0] if record else None,
+                static_params=layer.params,
+                runtime_params=record[1] if record else None,
+            )
+            for layer, record in zip(static, leaf_records + [None] * (len(static) - len(leaf_records)))
+        ]
+        result.runtime_total_params = total
+        result.problems = []
+        if len(leaf_records) != len(static):
+            result.problems.append(f"{len(static)} layers expected, {len(leaf_records)} ran")
+        if total != program.total_params:
+            result.problems.append(f"{program.total_params:,} parameters expected, the module has {total:,}")
+        expected_out = program.output.torch_shape
+        if final_shape != expected_out:
+            result.problems.append(f"output {expected_out} expected, the module returned {final_shape}")
+        if not result.ok:
+            result.device = "meta" if where == "meta" else result.device
+            return result
+    return result
+
+
+def render_verification(program: TypedProgram, result: Verification) -> str:
+    rows = [("line", "layer", "static (C, H, W)", "runtime", "params", "runtime", "")]
+    for check in result.layers:
+        rows.append(
+            (
+                str(check.line),
+                check.module.removeprefix("nn."),
+                str(check.static_shape),
+                str(check.runtime_shape),
+                f"{check.static_params:,}",
+                f"{check.runtime_params:,}" if check.runtime_params is not None else "-",
+                "ok" if check.ok else "MISMATCH",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(7)]
+    lines = ["  ".join(cell.rjust(w) if i in (0, 4, 5) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    status = "verified" if result.ok else "VERIFICATION FAILED"
+    lines.append(
+        f"{status} on {result.device}, batch {result.batch}: {len(result.layers)} layers, "
+        f"{result.runtime_total_params:,} parameters (static {result.total_params:,})"
+    )
+    for problem in result.problems:
+        lines.append(f"  problem: {problem}")
+    if not result.ok:
+        lines.append("  the generated module disagrees with the static types: this is a cnnc bug, please report it")
+    return "\n".join(lines) + "\n"
