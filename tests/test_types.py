@@ -99,9 +99,9 @@ def test_layer_rules_on_a_32x32x3_map(statement, output, params, macs):
         ("flatten\nlinear 10", "10", 3072 * 10 + 10),
         ("flatten\nfc 10 nobias", "10", 3072 * 10),
         ("flatten\ndense 10 relu", "10", 3072 * 10 + 10),
-        ("flatten\nlinear 10\nbatchnorm", "10", 20),
-        ("flatten\nlinear 10\nsoftmax", "10", 0),
-        ("flatten\nlinear 10\nlogsoftmax", "10", 0),
+        ("flatten\nlinear 10\nbatchnorm", "10", 30730 + 20),
+        ("flatten\nlinear 10\nsoftmax", "10", 30730),
+        ("flatten\nlinear 10\nlogsoftmax", "10", 30730),
     ],
 )
 def test_vector_layers(statements, output, params):
