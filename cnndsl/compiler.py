@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import types
 from pathlib import Path
@@ -51,6 +52,9 @@ def check_source(text: bytes | str, filename: str = "<string>") -> list[Diagnost
     return check_program(text, filename).diagnostics
 
 
+_module_numbers = itertools.count(1)
+
+
 class Program:
     """A compiled program: its typed form, summary, generated source and class."""
 
@@ -89,7 +93,9 @@ class Program:
     def module(self, module_name: str | None = None) -> types.ModuleType:
         """The generated module, executed (imports torch)."""
         if self._module is None:
-            name = module_name or f"cnndsl_generated.{self.name}"
+            # A unique top-level name, registered in sys.modules, so that
+            # pickle can find the class again in this process.
+            name = module_name or f"cnndsl_generated_{self.name}_{next(_module_numbers)}"
             module = types.ModuleType(name)
             module.__file__ = self.filename
             code = compile(self.python_source, f"<cnnc {self.filename}>", "exec")
