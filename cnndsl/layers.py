@@ -78,6 +78,8 @@ class LayerKind:
     flags: ClassVar[dict[str, str]] = {}  # flag -> what it does
     takes_activation: ClassVar[bool] = False
     is_activation: ClassVar[bool] = False
+    # The general rules, in the lesson's letters (`cnnc summary --explain`, docs).
+    formulas: ClassVar[tuple[str, ...]] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -417,13 +419,14 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
     return ok
 
 
-def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, can_pad: bool) -> None:
-    """W0001 when the last windows stop short of real input rows or columns.
+def unused_input(windows: list[Window]) -> list[tuple[str, str, Window, int]]:
+    """Per axis, the real input rows or columns that no window reads.
 
     `(in + 2P - D*(F-1) - 1) mod S` positions are left over at the end; the
     last P of them are padding, so only the rest are input data that no
     window reads (a stride-2 3x3 conv with p1 on an even size drops nothing).
     Windows narrower than their stride skip rows everywhere by design.
+    Returns `(axis, unit, window, count)` for each axis that drops some.
     """
     dropped = []
     for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
@@ -432,8 +435,40 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
         unused = window.unused - window.padding
         if unused > 0:
             dropped.append((axis, unit, window, unused))
+    return dropped
+
+
+def _unused_lines(windows: list[Window]) -> tuple[str, ...]:
+    """What a rounded-down division means, per axis: input dropped (W0001) or not."""
+    dropped = {axis: unused for axis, _, _, unused in unused_input(windows)}
+    lines = []
+    for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
+        if not window.unused:
+            continue
+        remainder = f"({window.size} + 2*{window.padding} - {window.reach}) mod {window.stride} = {window.unused}"
+        unused = dropped.get(axis, 0)
+        if unused:
+            side = "bottom" if axis == "height" else "right"
+            lines.append(
+                f"unused: {axis}: the {side} {unused} {unit}{'s are' if unused > 1 else ' is'} never read, {remainder}"
+                + (f", of which {window.padding} padding" if window.padding else "")
+                + " (W0001)"
+            )
+        elif window.reach < window.stride:
+            lines.append(f"rounded: {axis}: windows {window.reach} wide step by {window.stride}, so {unit}s between them are skipped by design")
+        else:
+            lines.append(f"rounded: {axis}: {remainder} left over, within the padding {window.padding}; every input {unit} is read")
+    return tuple(lines)
+
+
+def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, can_pad: bool) -> tuple[str, ...]:
+    """W0001 when the last windows stop short of real input rows or columns.
+
+    Returns the matching `unused:` lines for the layer's arithmetic.
+    """
+    dropped = unused_input(windows)
     if not dropped:
-        return
+        return _unused_lines(windows)
     phrases = [f"{unused} {unit}{'s' if unused > 1 else ''}" for _, unit, _, unused in dropped]
     notes = []
     paddings = set()
@@ -464,6 +499,7 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
         notes=notes,
         help="use " + ", or ".join(fixes) + ", so that every input " + " and ".join(u for _, u, _, _ in dropped) + " is read",
     )
+    return _unused_lines(windows)
 
 
 # ---------------------------------------------------------------------------
@@ -476,6 +512,11 @@ class Conv(LayerKind):
     syntax = "conv K kF [sS] [pP | same] [dD] [gG] [nobias] [ACT]"
     example = "conv 16 k3"
     torch = "nn.Conv2d"
+    formulas = (
+        "each axis: out = floor((in + 2*P - D*(F - 1) - 1)/S) + 1, the lesson's (W_in - F + 2P)/S + 1 when D = 1",
+        "params = K*F_h*F_w*D_in/G + K (K filters of F_h*F_w*D_in/G weights, plus one bias each)",
+        "MACs = H_out*W_out*K*F_h*F_w*D_in/G (one multiply-accumulate per weight per output position)",
+    )
     positionals = (Positional("filters", COUNT, "the number of filters"),)
     options = (
         Option("kernel", "k", WINDOW, "the kernel size", doc="kernel size, F or FhxFw"),
@@ -580,9 +621,9 @@ class Conv(LayerKind):
 
             if not _windows_fit("convolution", windows, shape, site, span, padding_help):
                 return None
-            _warn_unused("conv", windows, site, span, can_pad=True)
+            unused = _warn_unused("conv", windows, site, span, can_pad=True)
             out = MapType(windows[0].output, windows[1].output, filters)
-            size_lines = tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows))
+            size_lines = tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused
         if not _check_size(out, site, span):
             return None
         kh, kw = config["kernel"]
@@ -625,6 +666,9 @@ class _Pool(LayerKind):
     """Max and average pooling, fixed window (`pool 2`) or adaptive (`pool to 7x7`)."""
 
     mode: ClassVar[str]
+    formulas = (
+        "each axis: out = floor((in + 2*P - F)/S) + 1 (ceil: rounded up); the channels stay; no parameters",
+    )
     positionals = (Positional("window", WINDOW, "the pooling window"),)
     options = (
         Option("stride", "s", WINDOW, "the stride", doc="step between windows (default: the window)"),
@@ -711,9 +755,9 @@ class _Pool(LayerKind):
 
         if not _windows_fit("pooling", windows, shape, site, span, padding_help):
             return None
-        _warn_unused(self.name, windows, site, span, can_pad=False)
+        unused = _warn_unused(self.name, windows, site, span, can_pad=False)
         out = MapType(windows[0].output, windows[1].output, shape.channels)
-        return Inference(out, 0, 0, tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)))
+        return Inference(out, 0, 0, tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused)
 
     def emit(self, config, shape, inplace=False):
         if "adaptive" in config:
@@ -752,6 +796,7 @@ class BatchNorm(LayerKind):
     syntax = "batchnorm"
     example = "batchnorm"
     torch = "nn.BatchNorm2d"
+    formulas = ("params = 2*C (a scale and a shift per channel; the running statistics are buffers)",)
 
     def infer(self, config, shape, site, span):
         width = shape.channels if isinstance(shape, MapType) else shape.features
@@ -799,6 +844,7 @@ class Flatten(LayerKind):
     syntax = "flatten"
     example = "flatten"
     torch = "nn.Flatten"
+    formulas = ("features = H*W*C",)
 
     def infer(self, config, shape, site, span):
         if isinstance(shape, VectorType):
@@ -818,6 +864,7 @@ class Linear(LayerKind):
     syntax = "linear N [nobias] [ACT]"
     example = "linear 10"
     torch = "nn.Linear"
+    formulas = ("params = N_in*N_out + N_out (a weight per input and output, plus one bias per output)", "MACs = N_in*N_out")
     positionals = (Positional("features", COUNT, "the number of output features"),)
     flags = {"nobias": "no bias term"}
     takes_activation = True

@@ -108,7 +108,11 @@ def render_table(program: TypedProgram, explain: bool = False) -> str:
         indent = "  " * depth
         for node in nodes:
             if isinstance(node, TypedResidual):
-                rows.append((str(node.line), f"{indent}residual", str(node.output), "", ""))
+                where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+                rows.append((where, f"{indent}residual", str(node.output), "", ""))
+                if explain:
+                    other = "shortcut" if node.shortcut is not None else "input (identity)"
+                    explanations[len(rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
                 add(node.body, depth + 1)
                 if node.shortcut is not None:
                     rows.append(("", f"{indent}shortcut", "", "", ""))
@@ -133,12 +137,43 @@ def render_table(program: TypedProgram, explain: bool = False) -> str:
 
     rule = "-" * len(line(tuple("x" * w for w in widths)))
     out = [f"{program.name} ({program.source.filename})", line(header), rule]
+    labels = [f.partition(": ")[0] for lines in explanations.values() for f in lines]
+    label_width = max(map(len, labels), default=0)
+    margin = " " * (widths[0] + 4)
+
+    def explained(formula: str) -> str:
+        label, sep, rest = formula.partition(": ")
+        return margin + (f"{label.ljust(label_width)}  {rest}" if sep else formula)
+
     for index, row in enumerate(rows):
         out.append(line(row))
-        for formula in explanations.get(index, ()):
-            out.append(" " * (widths[0] + 2) + "    " + formula)
+        out.extend(explained(formula) for formula in explanations.get(index, ()))
     out.append(rule)
     out.append(line(total))
+    if explain:
+        terms = [layer.params for layer in program.layers if layer.params]
+        if 1 < len(terms) <= 12:
+            out.append(explained(f"params: {' + '.join(f'{t:,}' for t in terms)} = {program.total_params:,}"))
     if program.output is not None:
         out.append(f"output {program.output} ({program.output.noun}); PyTorch shape (N, {', '.join(map(str, program.output.torch_shape))})")
+    if explain:
+        out.extend(_formula_legend(program))
     return "\n".join(out) + "\n"
+
+
+def _formula_legend(program: TypedProgram) -> list[str]:
+    """The general rules of the kinds used, in the lesson's letters, once each."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for layer in program.layers:
+        names = groups.setdefault(layer.kind.formulas, [])
+        if layer.kind.formulas and layer.kind.name not in names:
+            names.append(layer.kind.name)
+    groups.pop((), None)
+    if not groups:
+        return []
+    width = max(len(", ".join(names)) for names in groups.values())
+    out = ["", "formulas (K filters, F kernel, S stride, P padding, D dilation, G groups, C channels):"]
+    for formulas, names in groups.items():
+        for index, formula in enumerate(formulas):
+            out.append(f"  {(', '.join(names) if index == 0 else '').ljust(width)}  {formula}")
+    return out
