@@ -47,7 +47,7 @@ class _Frame:
     def inside_block(self) -> bool:
         return bool(self.calls)
 
-    def report(self, code, span, message, *, notes=(), help=None, label=None, related=()):
+    def report(self, code, span, message, *, notes=(), help=None, label=None, related=(), fixes=()):
         notes = list(notes)
         related = list(related)
         if self.calls:
@@ -55,7 +55,7 @@ class _Frame:
             chain = ", ".join(f"in {c.text}, called at line {c.line}" for c in reversed(self.calls))
             notes.append(chain)
             related.append((innermost.span, f"in {innermost.text}, called here"))
-        self.checker.report(code, span, message, notes=notes, help=help, label=label, related=related)
+        self.checker.report(code, span, message, notes=notes, help=help, label=label, related=related, fixes=fixes)
 
 
 class Checker:

@@ -20,6 +20,20 @@ class Related:
     end_column: int
 
 
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A mechanical change that resolves a diagnostic (an editor's quick fix).
+
+    It sets one option of the diagnostic's layer statement: `option` is the
+    option's long name (`padding`), `value` its new value as written after
+    the option letter (`2`, `1x2`). The language server turns it into an edit.
+    """
+
+    title: str
+    option: str
+    value: str
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem in a source file.
@@ -42,6 +56,7 @@ class Diagnostic:
     span: Span = field(default=Span(0, 0), compare=False)
     label: str | None = field(default=None, compare=False)
     related: tuple[Related, ...] = field(default=(), compare=False)
+    fixes: tuple[Fix, ...] = field(default=(), compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -83,6 +98,7 @@ class Reporter:
         help: str | None = None,
         label: str | None = None,
         related: list[tuple[Span, str]] | tuple = (),
+        fixes: list[Fix] | tuple[Fix, ...] = (),
     ) -> Diagnostic:
         entry = CODES[code]  # an unknown code is a compiler bug: fail loudly
         start = self.source.position(span.start)
@@ -101,6 +117,7 @@ class Reporter:
             span=span,
             label=label,
             related=tuple(self._related(s, m) for s, m in related),
+            fixes=tuple(fixes),
         )
         self.diagnostics.append(diagnostic)
         return diagnostic

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .diagnostics import Fix
 from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe
 from .source import Span
 from .suggest import closest
@@ -399,7 +400,7 @@ AXES = ("height", "width")
 AXIS_UNITS = ("row", "column")
 
 
-def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Site, span: Span, padding_help) -> bool:
+def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Site, span: Span, padding_help, fixes=()) -> bool:
     ok = True
     for axis, window in zip(AXES, windows):
         if window.output >= 1:
@@ -414,6 +415,7 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
             notes=[f"input {axis} {window.size}, kernel {window.kernel}, stride {window.stride}, padding {window.padding}"
                    + (f", dilation {window.dilation}" if window.dilation != 1 else "")],
             help=padding_help(axis, window),
+            fixes=fixes,
         )
         break
     return ok
@@ -488,8 +490,11 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
         smaller[index] = window.size - unused
         larger[index] = window.size - unused + window.stride
     fixes = []
+    quick_fixes = ()
     if len(paddings) == 1 and can_pad:
-        fixes.append(f"p{paddings.pop()}")
+        padding = paddings.pop()
+        fixes.append(f"p{padding}")
+        quick_fixes = (Fix(f"use p{padding} so that every input row and column is read", "padding", str(padding)),)
     fixes.append(f"an input of {smaller[0]}x{smaller[1]} or {larger[0]}x{larger[1]} to this layer")
     site.report(
         "W0001",
@@ -498,6 +503,7 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
         label=f"stride {windows[0].stride if windows[0].stride == windows[1].stride else f'{windows[0].stride}x{windows[1].stride}'} does not reach the end",
         notes=notes,
         help="use " + ", or ".join(fixes) + ", so that every input " + " and ".join(u for _, u, _, _ in dropped) + " is read",
+        fixes=quick_fixes,
     )
     return _unused_lines(windows)
 
@@ -619,7 +625,7 @@ class Conv(LayerKind):
                     parts.append(f"at least p{need} makes it fit")
                 return "add padding (" + "; ".join(parts) + ") or use a smaller kernel" if parts else "use a smaller kernel"
 
-            if not _windows_fit("convolution", windows, shape, site, span, padding_help):
+            if not _windows_fit("convolution", windows, shape, site, span, padding_help, _padding_fixes(config, windows, shape)):
                 return None
             unused = _warn_unused("conv", windows, site, span, can_pad=True)
             out = MapType(windows[0].output, windows[1].output, filters)
@@ -653,6 +659,19 @@ class Conv(LayerKind):
         if not config["bias"]:
             parts.append("bias=False")
         return f"nn.Conv2d({', '.join(parts)})"
+
+
+def _padding_fixes(config, windows: list[Window], shape: MapType) -> tuple[Fix, ...]:
+    """E0030's quick fix: the padding that keeps the size (stride 1), else the least that fits."""
+    keeps = [w.dilation * (w.kernel - 1) for w in windows]
+    if config["stride"] == (1, 1) and all(keep % 2 == 0 for keep in keeps):
+        pads = [keep // 2 for keep in keeps]
+        what = f"keeps {shape.height}x{shape.width}"
+    else:
+        pads = [max(w.padding, -(-(w.reach - w.size) // 2)) for w in windows]
+        what = "makes it fit"
+    value = str(pads[0]) if pads[0] == pads[1] else f"{pads[0]}x{pads[1]}"
+    return (Fix(f"use p{value} ({what})", "padding", value),)
 
 
 def _groups_help(channels: int, filters: int, groups: int) -> str:
