@@ -1,0 +1,195 @@
+"""Property: for random valid programs, the static types equal what PyTorch does.
+
+Programs are drawn with blocks, repeats and residuals. The generator only
+roughly tracks sizes to steer towards valid programs; validity itself is the
+compiler's call (invalid draws are rejected), and the assertion is against
+PyTorch at run time: every leaf layer's output shape and parameter count, the
+final output, and the MACs (half of FlopCounterMode's FLOPs).
+"""
+
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+import cnndsl
+
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh"]
+
+
+class Draft:
+    """A program being drawn, with a rough idea of the current map size."""
+
+    def __init__(self, height, width, channels):
+        self.lines = []
+        self.blocks = []
+        self.size = min(height, width)
+        self.channels = channels
+
+    def emit(self, line, indent=0):
+        self.lines.append("  " * indent + line)
+
+
+def _conv(draw, draft, indent, keep_size=False):
+    channels = draft.channels
+    groups = draw(st.sampled_from([g for g in (1, 2, 3, 4) if channels % g == 0]))
+    filters = groups * draw(st.integers(1, 4))
+    if keep_size:
+        kernel = draw(st.sampled_from([1, 3, 5]))
+        options = [f"k{kernel}", f"p{kernel // 2}"] if draw(st.booleans()) else [f"k{kernel}", "same"]
+        filters = channels
+        groups = 1
+    else:
+        kernel_h = draw(st.integers(1, max(1, min(5, draft.size))))
+        kernel_w = draw(st.integers(1, max(1, min(5, draft.size))))
+        kernel = f"{kernel_h}" if kernel_h == kernel_w else f"{kernel_h}x{kernel_w}"
+        stride = draw(st.sampled_from([1, 1, 2, 3]))
+        padding = draw(st.integers(0, 2))
+        dilation = draw(st.sampled_from([1, 1, 2]))
+        options = [f"k{kernel}", f"s{stride}", f"p{padding}", f"d{dilation}"]
+        options = draw(st.permutations(options))
+        if draw(st.booleans()):
+            options = [o.replace("k", "kernel=", 1) if o.startswith("k") else o for o in options]
+        draft.size = max(1, (draft.size + 2 * padding - dilation * (max(kernel_h, kernel_w) - 1) - 1) // stride + 1)
+    words = [f"conv {filters}", *options]
+    if groups > 1:
+        words.append(f"g{groups}")
+    if draw(st.booleans()):
+        words.append("nobias")
+    if draw(st.booleans()):
+        words.append(draw(st.sampled_from(ACTIVATIONS)))
+    draft.channels = filters
+    draft.emit(" ".join(words), indent)
+
+
+def _pool(draw, draft, indent):
+    kind = draw(st.sampled_from(["pool", "maxpool", "avgpool"]))
+    if draw(st.integers(0, 4)) == 0:
+        size = draw(st.integers(1, 3))
+        draft.emit(f"{kind} to {size}" if draw(st.booleans()) else f"{kind} to {size}x{size}", indent)
+        draft.size = size
+        return
+    window = draw(st.integers(1, max(1, min(3, draft.size))))
+    stride = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, window // 2))
+    words = [f"{kind} {window}"]
+    if draw(st.booleans()):
+        words.append(f"s{stride}")
+    else:
+        stride = window
+    if padding:
+        words.append(f"p{padding}")
+    if draw(st.booleans()):
+        words.append("ceil")
+    draft.size = max(1, (draft.size + 2 * padding - window) // stride + 1)
+    draft.emit(" ".join(words), indent)
+
+
+def _simple(draw, draft, indent):
+    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "dropout 0.3", *ACTIVATIONS])), indent)
+
+
+def _residual(draw, draft, indent):
+    draft.emit("residual {", indent)
+    for _ in range(draw(st.integers(1, 3))):
+        if draw(st.booleans()):
+            _conv(draw, draft, indent + 1, keep_size=True)
+        else:
+            _simple(draw, draft, indent + 1)
+    if draw(st.booleans()):
+        draft.emit("} shortcut {", indent)
+        _conv(draw, draft, indent + 1, keep_size=True)
+    draft.emit("}", indent)
+
+
+def _stage(draw, draft, indent, depth):
+    choice = draw(st.integers(0, 9 if depth < 2 else 5))
+    if choice <= 2:
+        _conv(draw, draft, indent)
+    elif choice <= 3:
+        _pool(draw, draft, indent)
+    elif choice <= 5:
+        _simple(draw, draft, indent)
+    elif choice <= 7:
+        _residual(draw, draft, indent)
+    else:
+        # repeat of size-keeping layers (a repeat of shrinking layers would often not fit)
+        count = draw(st.integers(0, 3))
+        draft.emit(f"repeat {count} {{", indent)
+        _conv(draw, draft, indent + 1, keep_size=True)
+        _simple(draw, draft, indent + 1)
+        draft.emit("}", indent)
+
+
+@st.composite
+def programs(draw):
+    height, width = draw(st.integers(4, 24)), draw(st.integers(4, 24))
+    channels = draw(st.integers(1, 6))
+    draft = Draft(height, width, channels)
+    header = [f"input {height}x{width}x{channels}"]
+    if draw(st.booleans()):
+        # A parameterised block, called once or twice with the current channels.
+        header = [
+            "block unit(c, f) {",
+            "  conv c kernel=f p1 relu",
+            "  residual { conv c k3 p1; bn }",
+            "}",
+            *header,
+        ]
+    for _ in range(draw(st.integers(1, 6))):
+        _stage(draw, draft, 0, 0)
+        if header[0].startswith("block") and draw(st.integers(0, 3)) == 0:
+            draft.emit(f"unit {draft.channels} 3")
+    if draw(st.booleans()):
+        draft.emit("flatten")
+        for _ in range(draw(st.integers(0, 2))):
+            draft.emit(f"linear {draw(st.integers(1, 12))}" + draw(st.sampled_from(["", " relu", " nobias", " nobias tanh"])))
+            if draw(st.booleans()):
+                draft.emit(draw(st.sampled_from(["bn", "dropout 0.1", "softmax", "logsoftmax", "relu"])))
+    return "\n".join(header + draft.lines) + "\n"
+
+
+def runtime_layers(model, example):
+    records = []
+    # Leaves: modules without children (an empty nn.Sequential is a container, not a layer).
+    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, torch.nn.Sequential)]
+    handles = [
+        leaf.register_forward_hook(lambda m, i, o: records.append((tuple(o.shape[1:]), sum(p.numel() for p in m.parameters()))))
+        for leaf in leaves
+    ]
+    with torch.no_grad():
+        output = model(example)
+    for handle in handles:
+        handle.remove()
+    return records, output
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs())
+def test_static_types_equal_pytorch_at_runtime(text):
+    typed = cnndsl.check_program(text, "random.cnn")
+    assume(typed.ok)
+    program = cnndsl.compile_source(text, "random.cnn")
+    model = program.module_class()().eval()
+    example = torch.randn(2, *typed.input.torch_shape)
+    records, output = runtime_layers(model, example)
+    expected = [(layer.output.torch_shape, layer.params) for layer in typed.layers]
+    assert records == expected, text
+    assert tuple(output.shape[1:]) == typed.output.torch_shape
+    assert sum(p.numel() for p in model.parameters()) == typed.total_params
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            model(example[:1])
+    assert counter.get_total_flops() == 2 * typed.total_macs, text
+
+
+@settings(max_examples=40, deadline=None)
+@given(programs())
+def test_generated_text_is_deterministic_and_formatted(text):
+    typed = cnndsl.check_program(text, "random.cnn")
+    assume(typed.ok)
+    first = cnndsl.compile_source(text, "random.cnn").python_source
+    import black
+
+    assert black.format_str(first, mode=black.Mode()) == first
+    assert cnndsl.compile_source(text, "random.cnn").python_source == first
