@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("file", metavar="FILE")
     summary.add_argument("--format", choices=("text", "json"), default="text")
     summary.add_argument("--explain", action="store_true", help="show the size, parameter and MAC formulas with your numbers")
+    summary.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of the memory figures (default 1)")
+    summary.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16"),
+        default="float32",
+        help="element type of the memory figures (default float32)",
+    )
 
     for name, text in (
         ("build", "generate FILE.py, then build and verify it on a device"),
@@ -129,6 +136,8 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_summary(args) -> int:
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
     program = _check(args.file)
     if args.format == "json":
         from .render import render_json
@@ -138,15 +147,16 @@ def _cmd_summary(args) -> int:
             return EXIT_ERRORS
         from .summary import summarize
 
-        json.dump(summarize(program).to_dict(), sys.stdout, indent=2)
+        json.dump(summarize(program, args.batch, args.dtype).to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     _print_diagnostics([program])
     if not program.ok:
         return EXIT_ERRORS
+    from .memory import estimate
     from .summary import render_table
 
-    sys.stdout.write(render_table(program, explain=args.explain))
+    sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
     return EXIT_OK
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
+from .memory import render as render_memory
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 
@@ -45,9 +47,10 @@ class Summary:
     total_params: int
     total_macs: int
     filename: str = "<string>"
+    memory: MemoryEstimate | None = None  # torchinfo's sizes (cnndsl/memory.py)
 
     def to_dict(self) -> dict:
-        return {
+        entry = {
             "network": self.network,
             "input": list(self.input),
             "output": list(self.output),
@@ -55,9 +58,13 @@ class Summary:
             "total_params": self.total_params,
             "total_macs": self.total_macs,
         }
+        if self.memory is not None:
+            entry["memory"] = self.memory.to_dict()
+        return entry
 
 
-def summarize(program: TypedProgram) -> Summary:
+def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE) -> Summary:
+    """The summary; `batch` and `dtype` set the memory figures (default 1, float32)."""
     layers: list[LayerSummary] = []
     _collect(program.nodes, 0, layers)
     return Summary(
@@ -68,6 +75,7 @@ def summarize(program: TypedProgram) -> Summary:
         total_params=program.total_params,
         total_macs=program.total_macs,
         filename=program.source.filename,
+        memory=estimate(program, batch, dtype) if program.input is not None else None,
     )
 
 
@@ -97,8 +105,8 @@ def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
     )
 
 
-def render_table(program: TypedProgram, explain: bool = False) -> str:
-    """The summary as a text table, in the .cnn notation (HxWxC)."""
+def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
+    """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it."""
     rows: list[tuple[str, str, str, str, str]] = []
     explanations: dict[int, tuple[str, ...]] = {}
     if program.input is not None:
@@ -156,6 +164,8 @@ def render_table(program: TypedProgram, explain: bool = False) -> str:
             out.append(explained(f"params: {' + '.join(f'{t:,}' for t in terms)} = {program.total_params:,}"))
     if program.output is not None:
         out.append(f"output {program.output} ({program.output.noun}); PyTorch shape (N, {', '.join(map(str, program.output.torch_shape))})")
+    if memory is not None:
+        out.append(render_memory(memory).rstrip("\n"))
     if explain:
         out.extend(_formula_legend(program))
     return "\n".join(out) + "\n"

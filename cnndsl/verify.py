@@ -1,7 +1,8 @@
 """Build a generated module and check it against the static types.
 
 First on the meta device (no memory, catches any shape disagreement), then,
-within a memory budget estimated from the static types, on the real device
+within a memory budget checked against the static memory figures
+(cnndsl/memory.py, what `cnnc summary` prints), on the real device
 with a real batch. Every leaf layer's runtime output shape and parameter
 count must equal what the checker computed; a difference is a compiler bug.
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .memory import estimate
 from .typed import TypedProgram
 
 DEFAULT_BUDGET = 4 * 1024**3
-BYTES_PER_ELEMENT = 4  # float32
 
 
 class DeviceError(Exception):
@@ -50,12 +51,6 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems and all(layer.ok for layer in self.layers)
-
-
-def estimate_bytes(program: TypedProgram, batch: int) -> int:
-    """Parameters plus every layer's output for the batch, in float32."""
-    activations = program.input.elements + sum(layer.output.elements for layer in program.layers)
-    return BYTES_PER_ELEMENT * (program.total_params + batch * activations)
 
 
 def parse_size(text: str) -> int:
@@ -135,12 +130,20 @@ def verify(program: TypedProgram, module_class, device: str = "auto", batch: int
     static = program.layers
     for where in ("meta", "real"):
         if where == "real":
-            needed = estimate_bytes(program, batch)
+            # The figures `cnnc summary` prints (cnndsl/memory.py), in float32.
+            memory = estimate(program, batch)
+            needed = memory.guard_bytes
             if budget is not None and needed > budget:
+                basis = (
+                    f"the estimated total size of `cnnc summary --batch {batch}`"
+                    if needed == memory.total_bytes
+                    else "its largest layer output, held with that layer's input; layers without parameters "
+                    "are not in `cnnc summary`'s torchinfo-style total"
+                )
                 raise MemoryBudgetError(
-                    f"building and running {program.name} with batch {batch} needs about {needed / 1024**2:,.0f} MB, "
-                    f"more than the budget of {budget / 1024**2:,.0f} MB; pass --max-memory to raise it "
-                    "(the meta-device check passed)"
+                    f"building and running {program.name} with batch {batch} needs about {needed / 1e6:,.0f} MB "
+                    f"({basis}), more than the budget of {budget / 1e6:,.0f} MB; "
+                    "pass --max-memory to raise it (the meta-device check passed)"
                 )
         records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch)
         *leaf_records, (final_shape, _) = records
