@@ -513,7 +513,13 @@ class Checker:
         estimate = self.size_of(block.body.statements, bindings, (*frame.active, name), 0)
         if not self._fits_budget(estimate, statement.span, frame, f"'{_text(self.source, statement.span)}'"):
             return None
-        site = CallSite(name, _text(self.source, statement.span), statement.span, self.source.line_of(statement.span.start))
+        site = CallSite(
+            name,
+            _text(self.source, statement.span),
+            statement.span,
+            self.source.line_of(statement.span.start),
+            tuple(value.value for value in bindings.values()),
+        )
         inner = _Frame(self, bindings, (*frame.calls, site), frame.depth, (*frame.active, name))
         return self.sequence(block.body.statements, shape, inner, nodes)
 

@@ -21,9 +21,18 @@ class CallSite:
     """A block call that a layer was expanded from."""
 
     block: str
-    text: str  # as written: "vgg 512 2"
+    text: str  # as written: "vgg 512 2" (or "down c" inside another block)
     span: Span
     line: int
+    values: tuple = ()  # the arguments' values, in parameter order: (128,)
+
+    @property
+    def resolved(self) -> str:
+        """The call with its arguments' values: `down 128` for `down c` with c = 128."""
+        if not self.values:
+            return self.text
+        shown = ("x".join(map(str, v)) if isinstance(v, tuple) else f"{v:g}" if isinstance(v, float) else str(v) for v in self.values)
+        return " ".join((self.block, *shown))
 
 
 @dataclass(slots=True)
