@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("code", metavar="CODE")
 
     commands.add_parser("lsp", help="run the language server on stdio")
+
+    fmt = commands.add_parser("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
+    fmt.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is not formatted")
     return parser
 
 
@@ -260,6 +264,45 @@ def _cmd_explain(args) -> int:
     print(f"{entry.code} ({entry.severity}, {entry.name}): {entry.summary}\n")
     print(entry.explanation)
     return EXIT_OK
+
+
+def _cmd_fmt(args) -> int:
+    from .compiler import decode
+    from .formatter import FormatError, format_source
+    from .render import render_all, use_colour
+    from .source import SourceText
+
+    status = EXIT_OK
+    for path in args.files:
+        name = "<stdin>" if path == "-" else path
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else _read(path)
+        except UsageError as error:
+            print(f"cnnc: error: {error}", file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        text, bad_encoding = decode(data, name)
+        try:
+            if text is None:
+                raise FormatError([bad_encoding])
+            text = ("\ufeff" if data.startswith(b"\xef\xbb\xbf") else "") + text
+            formatted = format_source(text, name)
+        except FormatError as error:
+            sources = {name: SourceText(text.lstrip("\ufeff"), name)} if text is not None else {}
+            sys.stderr.write(render_all(error.diagnostics, sources, colour=use_colour(sys.stderr)))
+            print(f"cnnc: error: {name} was not formatted: fix the errors above first", file=sys.stderr)
+            status = max(status, EXIT_ERRORS)
+            continue
+        if path == "-" and not args.check:
+            sys.stdout.write(formatted)
+        elif formatted != text:
+            if args.check:
+                print(f"would reformat {name}", file=sys.stderr)
+                status = max(status, EXIT_ERRORS)
+            else:
+                _write_atomically(Path(path), formatted)
+                print(f"reformatted {name}", file=sys.stderr)
+    return status
 
 
 def _cmd_lsp(args) -> int:
