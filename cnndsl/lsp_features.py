@@ -34,6 +34,8 @@ STATEMENT_KEYWORDS = {
     "repeat": "repeat N { ... }: the statements N times",
     "residual": "residual { BODY } [shortcut { PATH }]: BODY + PATH (identity without a shortcut)",
 }
+# The value a completed option starts with (the user edits it): `k3`, `s2`, `p1`.
+TYPICAL_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "2"}
 COMMON_INPUTS = ("224x224x3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")
 
 
@@ -505,7 +507,7 @@ class Analysis:
         for option in kind.options:
             if option.name in used:
                 continue
-            example = option.expect.example.split()[0]
+            example = TYPICAL_VALUES.get(option.name) or option.expect.example.split()[0]
             items.append(
                 types.CompletionItem(
                     label=f"{option.short}{example}",
