@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
             help="refuse to build when parameters plus activations exceed SIZE (default 4G; 'none' for no limit)",
         )
 
+    draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)")
+    draw.add_argument("file", metavar="FILE")
+    draw.add_argument("-o", "--output", metavar="OUT", help="where to write (default: FILE with .svg or .html; '-' for stdout)")
+    draw.add_argument("--format", choices=("svg", "html"), help="svg (default) or html: the diagram and the summary table")
+    draw.add_argument("--width", type=int, default=1500, metavar="PX", help="wrap into rows about PX wide (default 1500)")
+
     explain = commands.add_parser("explain", help="the long explanation of a diagnostic code")
     explain.add_argument("code", metavar="CODE")
 
@@ -253,6 +259,31 @@ def _cmd_build(args) -> int:
 
 def _cmd_verify(args) -> int:
     return _compile_and_verify(args, None)
+
+
+def _cmd_draw(args) -> int:
+    if args.width < 300:
+        raise UsageError("--width must be at least 300 pixels")
+    output = args.output
+    form = args.format or ("html" if output and output.lower().endswith((".html", ".htm")) else "svg")
+    target = None
+    if output != "-":
+        target = Path(output) if output else Path(args.file).with_suffix(f".{form}")
+        if target.resolve() == Path(args.file).resolve():
+            raise UsageError(f"the output '{target}' would overwrite the source")
+    program = _check(args.file)
+    _print_diagnostics([program])
+    if not program.ok:
+        return EXIT_ERRORS
+    from .draw import render_html, render_svg
+
+    text = (render_html if form == "html" else render_svg)(program, max_width=args.width)
+    if target is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    _write_atomically(target, text)
+    print(f"wrote {target}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _cmd_explain(args) -> int:

@@ -1,0 +1,327 @@
+"""`cnnc draw`: a self-contained, deterministic SVG of the typed program."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cnndsl
+from cnndsl.cli import main
+from cnndsl.draw import layer_words, render_html, render_svg
+from cnndsl.typed import TypedResidual
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def program_of(path: Path):
+    program = cnndsl.check_program(path.read_text(), path.name)
+    assert program.ok
+    return program
+
+
+def parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg.encode())
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def residuals(nodes):
+    for node in nodes:
+        if isinstance(node, TypedResidual):
+            yield node
+            yield from residuals(node.body)
+            yield from residuals(node.shortcut or [])
+
+
+def main_path(nodes):
+    """Leaf layers outside shortcuts (a shortcut's layers are written on its arc)."""
+    for node in nodes:
+        if isinstance(node, TypedResidual):
+            yield from main_path(node.body)
+        else:
+            yield node
+
+
+def shape_changes(program):
+    """The types a box must be drawn for: the input, then every new map or vector."""
+    return [str(program.input)] + [
+        str(layer.output) for layer in main_path(program.nodes) if layer.macs > 0 or layer.output != layer.input
+    ]
+
+
+def is_subsequence(needle, haystack) -> bool:
+    items = iter(haystack)
+    return all(any(item == wanted for item in items) for wanted in needle)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_layer_appears_once_with_its_line_and_kind(path):
+    program = program_of(path)
+    root = parse(render_svg(program))
+    tagged = [e for e in root.iter() if "data-layer" in e.attrib]
+    indices = sorted(int(e.get("data-layer")) for e in tagged)
+    assert indices == list(range(len(program.layers)))
+    for element in tagged:
+        layer = program.layers[int(element.get("data-layer"))]
+        assert element.get("data-line") == str(layer.line)
+        assert element.get("data-kind") == layer.kind.name
+        title = element.find(f"{SVG}title")
+        assert title is not None and layer.module in title.text and f"{layer.params:,} params" in title.text
+        assert layer_words(layer) in "".join(element.itertext())
+    # The boxes, in order, carry the types the checker computed.
+    boxes = [e.get("data-shape") for e in root.iter() if e.get("class") in ("map", "vector")]
+    assert is_subsequence(shape_changes(program), boxes)
+    assert set(boxes) <= {str(program.input)} | {str(layer.output) for layer in main_path(program.nodes)}
+    assert boxes[0] == str(program.input)
+    # One (+) per residual, one coloured arc per projection shortcut.
+    found = list(residuals(program.nodes))
+    assert len([e for e in root.iter() if e.get("class") == "add"]) == len(found)
+    arcs = [e for e in root.iter() if (e.get("class") or "").startswith("skip")]
+    assert len(arcs) == len(found)
+    assert sum("projection" in e.get("class") for e in arcs) == sum(bool(r.shortcut) for r in found)
+
+
+def test_quiz_boxes_and_labels():
+    program = program_of(ROOT / "examples" / "quiz.cnn")
+    root = parse(render_svg(program))
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    for label in ["130x130x3", "128x128x10", "32x32x10", "32x32x20", "16x16x20", "5120", "10"]:
+        assert label in texts
+    boxes = [e.get("data-shape") for e in root.iter() if e.get("class") in ("map", "vector")]
+    assert boxes == shape_changes(program) == ["130x130x3", "128x128x10", "32x32x10", "32x32x20", "16x16x20", "5120", "10"]
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "layer"]
+    assert [layer_words_of(t) for t in labels] == ["conv 10 k3", "pool 4", "conv 20 k5 p2", "pool 2", "flatten", "linear 10"]
+    assert "280 params" in texts and "5,020 params" in texts and "51,210 params" in texts
+    header = "".join(next(e for e in root.iter() if e.get("class") == "header").itertext())
+    assert "56,510 parameters" in header and "input 130x130x3" in header and "output 10" in header
+
+
+def layer_words_of(element) -> str:
+    return "".join(element.itertext()).replace(element.find(f"{SVG}title").text, "")
+
+
+def test_blocks_are_framed_with_their_resolved_calls():
+    program = program_of(ROOT / "examples" / "resnet34.cnn")
+    root = parse(render_svg(program))
+    frames = [e for e in root.iter() if e.get("class") == "block"]
+    titles = ["".join(f.find(f"{SVG}title").itertext()) for f in frames]
+    assert any(t.startswith("stage 256 5:") for t in titles)
+    # `down c` inside `stage 256 5` is shown with its value.
+    assert any(t.startswith("down 256:") and "called as 'down c'" in t for t in titles)
+    labels = ["".join(t.itertext()) for f in frames for t in f.iter(f"{SVG}text")]
+    assert "basic 64" in labels and "stage 256 5 (continued)" in labels
+    # Every block call expanded in the program is framed at least once.
+    calls = {c.resolved for layer in program.layers for c in layer.calls}
+    assert calls <= {t.split(":")[0] for t in titles}
+
+
+def test_long_networks_wrap_into_rows_no_wider_than_asked():
+    program = program_of(ROOT / "examples" / "resnet34.cnn")
+    for width in (900, 1500):
+        root = parse(render_svg(program, max_width=width))
+        assert float(root.get("width")) <= width + 120
+        assert len([e for e in root.iter() if e.get("class") == "wrap"]) >= 2
+    # Wide enough, ResNet-18 still wraps at least once, and the quiz never does.
+    quiz = parse(render_svg(program_of(ROOT / "examples" / "quiz.cnn")))
+    assert not [e for e in quiz.iter() if e.get("class") == "wrap"]
+
+
+def test_output_is_deterministic_and_self_contained():
+    program = program_of(ROOT / "examples" / "resnet18.cnn")
+    first = render_svg(program)
+    again = render_svg(program_of(ROOT / "examples" / "resnet18.cnn"))
+    assert first == again
+    assert "<image" not in first and "@import" not in first and "http" not in first.replace("http://www.w3.org/2000/svg", "")
+    assert re.findall(r"url\(([^)]*)\)", first) and all(u.startswith("#") for u in re.findall(r"url\(([^)]*)\)", first))
+    root = parse(first)
+    width, height = float(root.get("width")), float(root.get("height"))
+    assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}"
+    assert width > 500 and height > 300
+
+
+def test_text_is_escaped():
+    program = cnndsl.check_program("input 8x8x1\nconv 4 k3\n", "a<b>&c.cnn")
+    svg = render_svg(program)
+    root = parse(svg)
+    assert "a<b>&c.cnn" in "".join(root.itertext())
+
+
+def test_html_page_holds_the_diagram_and_the_summary():
+    program = program_of(ROOT / "examples" / "quiz.cnn")
+    page = render_html(program)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page and "Linear(5120, 10)" in page and "56,510" in page
+    assert "<?xml" not in page
+
+
+def test_programs_with_errors_are_refused():
+    program = cnndsl.check_program("input 3x3x3\nconv 20 k5\n", "bad.cnn")
+    with pytest.raises(ValueError):
+        render_svg(program)
+
+
+# A few building blocks that always type, on an 16x16x4 input.
+PIECES = [
+    "conv 4 k3 p1",
+    "conv 4 k3 p1 relu",
+    "bn",
+    "relu",
+    "dropout 0.1",
+    "pool 1",
+    "residual { conv 4 k3 p1; bn }",
+    "residual { relu } shortcut { conv 4 k1 }",
+    "residual { residual { conv 4 k1 } ; relu }",
+    "residual { }",
+    "keep",
+    "keep2",
+    "repeat 2 { conv 4 k1 }",
+]
+BLOCKS = "block keep() { conv 4 k3 p1; bn; relu }\nblock keep2() { keep; residual { keep } }\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.lists(st.sampled_from(PIECES), max_size=14), head=st.booleans(), width=st.integers(300, 2000))
+def test_random_programs_draw_every_layer(body, head, width):
+    text = BLOCKS + "input 16x16x4\n" + "\n".join(body) + ("\nflatten\nlinear 10 relu\ndropout 0.5\nlinear 3\n" if head else "\n")
+    program = cnndsl.check_program(text, "random.cnn")
+    assert program.ok, program.diagnostics
+    root = parse(render_svg(program, max_width=width))
+    indices = sorted(int(e.get("data-layer")) for e in root.iter() if "data-layer" in e.attrib)
+    assert indices == list(range(len(program.layers)))
+    assert len([e for e in root.iter() if e.get("class") == "add"]) == len(list(residuals(program.nodes)))
+
+
+# -- the command ------------------------------------------------------------
+
+
+def test_cli_writes_the_svg_atomically(tmp_path, capsys):
+    source = tmp_path / "quiz.cnn"
+    source.write_text((ROOT / "examples" / "quiz.cnn").read_text())
+    assert main(["draw", str(source)]) == 0
+    written = tmp_path / "quiz.svg"
+    parse(written.read_text())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiz.cnn", "quiz.svg"]
+    assert main(["draw", str(source), "-o", str(tmp_path / "page.html")]) == 0
+    assert (tmp_path / "page.html").read_text().startswith("<!DOCTYPE html>")
+    capsys.readouterr()
+    assert main(["draw", str(source), "-o", "-", "--format", "svg"]) == 0
+    parse(capsys.readouterr().out)
+
+
+def test_cli_errors_write_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.cnn"
+    bad.write_text("input 3x3x3\nconv 20 k5\n")
+    existing = tmp_path / "bad.svg"
+    existing.write_text("keep me")
+    assert main(["draw", str(bad)]) == 1
+    assert existing.read_text() == "keep me"
+    assert "E0030" in capsys.readouterr().err
+    assert main(["draw", str(bad), "-o", str(bad)]) == 2
+    assert main(["draw", str(tmp_path / "missing.cnn")]) == 2
+    assert main(["draw", str(ROOT / "examples" / "quiz.cnn"), "-o", str(tmp_path / "no" / "x.svg")]) == 2
+    assert main(["draw", str(ROOT / "examples" / "quiz.cnn"), "--width", "10", "-o", "-"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.cnn", "bad.svg"]
+
+
+def test_cli_draw_does_not_import_torch(tmp_path):
+    script = (
+        "import sys\n"
+        "from cnndsl.cli import main\n"
+        f"assert main(['draw', {str(ROOT / 'examples' / 'resnet18.cnn')!r}, '-o', {str(tmp_path / 'r.svg')!r}]) == 0\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+# -- a real browser ---------------------------------------------------------
+
+BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+
+# Measures the rendered text and boxes in the page and reports any label that
+# leaves the picture or overlaps another label or a box.
+PROBE = """
+<script>
+const svg = document.querySelector('svg');
+const view = svg.viewBox.baseVal;
+const measure = e => { const b = e.getBBox(); return {x: b.x, y: b.y, w: b.width, h: b.height,
+  s: (e.getAttribute('data-shape') || e.textContent).trim().slice(0, 60)}; };
+const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim()).map(measure);
+const boxes = [...svg.querySelectorAll('g.map, g.vector, g.add')].map(measure);
+const hit = (a, c) => Math.min(a.x + a.w, c.x + c.w) - Math.max(a.x, c.x) > 1
+  && Math.min(a.y + a.h, c.y + c.h) - Math.max(a.y, c.y) > 1;
+const out = {texts: texts.length, boxes: boxes.length, outside: [], overlaps: []};
+for (const b of [...texts, ...boxes])
+  if (b.x < 0 || b.y < 0 || b.x + b.w > view.width || b.y + b.h > view.height) out.outside.push(b.s);
+for (let i = 0; i < texts.length; i++) {
+  for (let j = i + 1; j < texts.length; j++) if (hit(texts[i], texts[j])) out.overlaps.push([texts[i].s, texts[j].s]);
+  for (const b of boxes) if (hit(texts[i], b)) out.overlaps.push([texts[i].s, b.s]);
+}
+const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+</script>
+"""
+
+
+def _browser(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+@pytest.mark.parametrize("name", ["quiz", "resnet18", "mobilenet"])
+def test_browser_lays_labels_out_without_overlaps(tmp_path, name):
+    program = program_of(ROOT / "examples" / f"{name}.cnn")
+    svg = render_svg(program).split("\n", 1)[1]
+    page = tmp_path / "page.html"
+    page.write_text(f"<!DOCTYPE html><html><body style='margin:0'>{svg}{PROBE}</body></html>")
+    result = _browser(["--virtual-time-budget=5000", "--dump-dom", page.as_uri()])
+    match = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S)
+    assert match, result.stderr[-2000:]
+    report = json.loads(match[1].replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&"))
+    boxes = [e for e in parse(svg).iter() if e.get("class") in ("map", "vector", "add")]
+    assert report["boxes"] == len(boxes) >= len(shape_changes(program))
+    assert report["outside"] == []
+    assert report["overlaps"] == []
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+def test_browser_screenshot_is_not_blank(tmp_path):
+    program = program_of(ROOT / "examples" / "quiz.cnn")
+    svg_path = tmp_path / "quiz.svg"
+    svg_path.write_text(render_svg(program))
+    root = parse(svg_path.read_text())
+    size = f"{int(float(root.get('width'))) + 1},{int(float(root.get('height'))) + 1}"
+    png = tmp_path / "quiz.png"
+    _browser([f"--window-size={size}", f"--screenshot={png}", svg_path.as_uri()])
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == tuple(int(v) for v in size.split(","))
+    # Decompress the pixels: a drawing has many distinct byte values, a blank page a handful.
+    import zlib
+
+    chunks, position = [], 8
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind == b"IDAT":
+            chunks.append(data[position + 8 : position + 8 + length])
+        position += 12 + length
+    pixels = zlib.decompress(b"".join(chunks))
+    assert len(set(pixels)) > 50
