@@ -177,7 +177,7 @@ def random_program(seed: int) -> str:
         else:
             statement = _statement(rng, vector)
         statement = _words(rng, statement)
-        if lines and rng.random() < 0.25 and "\n" not in statement and "\n" not in lines[-1]:
+        if lines and rng.random() < 0.25 and "\n" not in statement and "\n" not in lines[-1] and "#" not in lines[-1]:
             lines[-1] += rng.choice([";", " ;", ";;", "; "]) + statement
         else:
             lines.append(_pad(rng) * rng.randint(0, 2) + statement)
