@@ -415,7 +415,7 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
             notes=[f"input {axis} {window.size}, kernel {window.kernel}, stride {window.stride}, padding {window.padding}"
                    + (f", dilation {window.dilation}" if window.dilation != 1 else "")],
             help=padding_help(axis, window),
-            fixes=fixes,
+            fixes=fixes() if callable(fixes) else fixes,
         )
         break
     return ok
@@ -625,7 +625,8 @@ class Conv(LayerKind):
                     parts.append(f"at least p{need} makes it fit")
                 return "add padding (" + "; ".join(parts) + ") or use a smaller kernel" if parts else "use a smaller kernel"
 
-            if not _windows_fit("convolution", windows, shape, site, span, padding_help, _padding_fixes(config, windows, shape)):
+            fixes = lambda: _padding_fixes(config, windows, shape)  # noqa: E731 - only computed on an error
+            if not _windows_fit("convolution", windows, shape, site, span, padding_help, fixes):
                 return None
             unused = _warn_unused("conv", windows, site, span, can_pad=True)
             out = MapType(windows[0].output, windows[1].output, filters)
