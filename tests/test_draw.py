@@ -325,3 +325,20 @@ def test_browser_screenshot_is_not_blank(tmp_path):
         position += 12 + length
     pixels = zlib.decompress(b"".join(chunks))
     assert len(set(pixels)) > 50
+
+
+def test_each_expansion_of_a_repeated_call_has_its_own_frame():
+    text = (
+        "block unit(c) { conv c k3 p1; bn; relu }\n"
+        "block pair(c) { unit c; unit c }\n"
+        "input 16x16x4\n"
+        "repeat 4 { unit 8 }\n"
+        "repeat 3 { pair 8 }\n"
+    )
+    program = cnndsl.check_program(text, "repeat.cnn")
+    assert program.ok
+    root = parse(render_svg(program, max_width=5000))
+    frames = [e for e in root.iter() if e.get("class") == "block"]
+    names = ["".join(f.find(f"{SVG}title").itertext()).split(":")[0] for f in frames]
+    assert names.count("pair 8") == 3
+    assert names.count("unit 8") == 4 + 3 * 2
