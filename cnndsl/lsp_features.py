@@ -229,6 +229,9 @@ class Analysis:
                 text = self._hover_network()
             elif lookup(name) is not None:
                 text = self._hover_layer(command, lookup(name), offset)
+                word = _word_doc(command, lookup(name), offset)
+                if word:
+                    text = f"{word}\n\n---\n\n{text}"
             elif name in self.blocks:
                 text = self._hover_call(command, self.blocks[name])
         if text is None:
@@ -788,6 +791,29 @@ def _size_items(partial: str) -> list[types.CompletionItem]:
         )
         for i, size in enumerate(dict.fromkeys(sizes))
     ]
+
+
+def _word_doc(command: Command, kind: LayerKind, offset: int) -> str | None:
+    """What the option or flag under the cursor means (`k3`: the kernel size)."""
+    for arg in command.args:
+        if not (arg.span.start <= offset <= arg.span.end):
+            continue
+        if isinstance(arg, KeywordArg):
+            option = next((o for o in kind.options if o.name == arg.key.text), None)
+        else:
+            if arg.text in kind.flags:
+                return f"`{arg.text}`: {kind.flags[arg.text]}"
+            if arg.text in ACTIVATIONS:
+                act = ACTIVATIONS[arg.text]
+                return f"`{arg.text}`: activation after the {kind.name}, {act.summary} (`{act.torch}`)"
+            option = next((o for o in kind.options if o.short == arg.text[:1] and arg.text[1:]), None)
+        if option is not None:
+            return f"`{_snippet_word(arg)}`: {option.name}, {option.doc or option.role}"
+    return None
+
+
+def _snippet_word(arg) -> str:
+    return f"{arg.key.text}={arg.value.text}" if isinstance(arg, KeywordArg) else arg.text
 
 
 def _options_doc(kind: LayerKind) -> str:

@@ -118,3 +118,24 @@ def test_the_language_server_modules_do_not_import_torch():
     example = next(p for p in EXAMPLES if p.name == "resnet34.cnn")
     result = subprocess.run([sys.executable, "-c", code, str(example)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_hover_explains_the_option_under_the_cursor():
+    text = "input 32x32x3\nconv 8 k3 s2 p1 nobias relu\n"
+    analysis = Analysis(text)
+    first_line = lambda word: analysis.hover(text.index(word) + 1).contents.value.splitlines()[0]  # noqa: E731
+    assert first_line("k3") == "`k3`: kernel, kernel size, F or FhxFw"
+    assert first_line("nobias") == "`nobias`: no bias term"
+    assert "nn.ReLU" in first_line("relu")
+    assert "16x16x8" in analysis.hover(text.index("s2")).contents.value  # the layer's types follow
+
+
+def test_code_links_point_at_headings_of_the_diagnostics_page():
+    """codeDescription is `<diagnostics.md>#e0030`: every code needs its `## E0030` heading."""
+    from cnndsl.codes import CODES
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "diagnostics.md"
+    if not page.is_file():
+        pytest.skip("docs/diagnostics.md is not generated in this tree")
+    headings = {line[3:].split()[0].lower() for line in page.read_text().splitlines() if line.startswith("## ")}
+    assert {code.lower() for code in CODES} <= headings
