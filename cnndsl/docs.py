@@ -1,0 +1,272 @@
+"""The generated parts of the documentation, from the code that they describe.
+
+    python -m cnndsl.docs           # rewrite every generated part
+    python -m cnndsl.docs --check   # exit 1 (and name the files) when one is stale
+
+- `docs/diagnostics.md`, whole, from the code registry `cnndsl/codes.py`.
+- `docs/language.md`, between `<!-- generated: NAME -->` and
+  `<!-- end generated: NAME -->` markers: the layer table (from
+  `cnndsl.layers.LAYERS`), the activations and the checker's limits.
+- `docs/tutorial.md`: every fenced block that follows a
+  `<!-- $ cnnc ARGS -->` marker is what that command prints now (run from
+  the repository root, without colour); `<!-- $ python FILE.cnn -->` is the
+  module `cnnc build` would write for FILE.
+- `docs/images/*.svg`: the diagrams the docs and the README show.
+
+tests/test_docs.py fails when any of these differ from what this module
+generates, so the documentation cannot drift from the compiler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
+
+
+# ---------------------------------------------------------------------------
+# docs/diagnostics.md
+
+
+def diagnostics_markdown() -> str:
+    from .codes import CODES
+
+    out = [
+        "# Diagnostics",
+        "",
+        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.docs`; edit the registry, not this file. -->",
+        "",
+        "Every problem `cnnc` reports carries a stable code: `E` for errors (nothing",
+        "is generated until they are fixed), `W` for warnings (the program still",
+        "compiles). `cnnc explain CODE` prints the same explanation as this page, and",
+        "the language server links each diagnostic to its section here.",
+        "",
+        "| code | severity | name | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for code in CODES.values():
+        out.append(f"| [{code.code}](#{code.code.lower()}) | {code.severity} | `{code.name}` | {_cell(code.summary)} |")
+    for code in CODES.values():
+        out += ["", f"## {code.code}", "", f"**`{code.name}`** ({code.severity}): {code.summary}.", "", code.explanation.rstrip()]
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------
+# docs/language.md: generated sections
+
+
+# Each layer kind's examples; the PyTorch column is what the compiler emits for them.
+EXAMPLES = {
+    "conv": ["conv 16 k3", "conv 16 k3 s2 p1", "conv 16 k3 same", "conv 16 k3x5 p1x2", "conv 16 kernel=3 stride=2",
+             "conv 15 k3 p2 d2 g3 nobias", "conv 16 k3 relu"],
+    "pool": ["pool 2", "pool 3 s2 p1", "pool 3 s2 ceil", "maxpool 2x1", "pool to 7x7", "maxpool to 1"],
+    "avgpool": ["avgpool 2", "avgpool 3 s1 p1", "avgpool to 1"],
+    "batchnorm": ["batchnorm", "bn", "flatten; bn"],
+    "dropout": ["dropout 0.5", "dropout 0.2"],
+    "flatten": ["flatten"],
+    "linear": ["flatten; linear 10", "flatten; fc 128 relu", "flatten; dense 10 nobias", "flatten; linear 10 logsoftmax"],
+}
+EXAMPLE_INPUT = "32x32x3"
+
+
+def example_rows(examples: list[str]) -> list[str]:
+    """`| .cnn | PyTorch | output |` rows, by running each example through the checker."""
+    from .compiler import check_program
+
+    rows = []
+    for example in examples:
+        program = check_program(f"input {EXAMPLE_INPUT}\n{example}\n", "example.cnn")
+        if not program.ok:
+            raise ValueError(f"the docs example '{example}' does not check: {program.diagnostics}")
+        *before, shown = example.split("; ")
+        statement = program.layers[-1].statement
+        layers = [layer for layer in program.layers if layer.statement == statement]
+        modules = ", ".join(f"`{layer.module}`" for layer in layers)
+        context = f" after `{'; '.join(before)}`" if before else ""
+        rows.append(f"| `{shown}`{context} | {modules} | {layers[0].input} → {layers[-1].output} |")
+    return rows
+
+
+SAMPLE_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "4"}
+
+
+def _option_words(option) -> tuple[str, str]:
+    value = SAMPLE_VALUES.get(option.name, option.expect.example.split()[0])
+    return f"{option.short}{value}", f"{option.name}={value}"
+
+
+def layers_markdown() -> str:
+    from .layers import LAYERS
+
+    kinds = [kind for kind in LAYERS if not kind.is_activation]
+    out = [
+        "| statement | also written | PyTorch | what it does |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in kinds:
+        aliases = ", ".join(f"`{a}`" for a in kind.aliases)
+        out.append(f"| `{_cell(kind.syntax)}` | {aliases} | `{kind.torch}` | {_cell(kind.summary)} |")
+    for kind in kinds:
+        out += ["", f"#### `{kind.name}`" + (f" (also `{'`, `'.join(kind.aliases)}`)" if kind.aliases else ""), ""]
+        out.append(f"{kind.summary[:1].upper()}{kind.summary[1:]}. Written `{kind.syntax}`.")
+        if kind.positionals:
+            out += ["", "First " + ", then ".join(f"{p.role} ({p.expect.noun})" for p in kind.positionals) + "."]
+        if kind.options:
+            out += ["", "| option | spelled out | meaning |", "| --- | --- | --- |"]
+            for option in kind.options:
+                short, long = _option_words(option)
+                out.append(f"| `{short}` | `{long}` | {_cell(option.doc or option.role)} |")
+        if kind.flags:
+            out += ["", "| flag | meaning |", "| --- | --- |"]
+            for flag, meaning in kind.flags.items():
+                out.append(f"| `{flag}` | {_cell(meaning)} |")
+        if kind.takes_activation:
+            out += ["", "An activation may follow on the same line: see [Activations](#5-activations)."]
+        out += ["", f"| on a {EXAMPLE_INPUT} input | PyTorch | type |", "| --- | --- | --- |"]
+        out += example_rows(EXAMPLES.get(kind.name, [kind.example]))
+        if kind.formulas:
+            out += ["", "Rules (`cnnc summary --explain` shows them with your numbers):", ""]
+            out += [f"- `{formula}`" for formula in kind.formulas]
+    return "\n".join(out)
+
+
+def activations_markdown() -> str:
+    from .layers import ACTIVATIONS
+
+    out = ["| activation | PyTorch | computes | may run in place |", "| --- | --- | --- | --- |"]
+    for kind in ACTIVATIONS.values():
+        inplace = "yes" if kind.can_run_inplace({}) else "no"
+        if kind.name == "leakyrelu":
+            inplace = "when SLOPE > 0"
+        out.append(f"| `{kind.syntax}` | `{kind.torch}` | {_cell(kind.summary)} | {inplace} |")
+    return "\n".join(out)
+
+
+def limits_markdown() -> str:
+    from . import checker
+
+    return (
+        f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
+        "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
+        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062)."
+    )
+
+
+SECTIONS = {"layers": layers_markdown, "activations": activations_markdown, "limits": limits_markdown}
+
+
+def splice(text: str, name: str, content: str) -> str:
+    begin, end = f"<!-- generated: {name} -->", f"<!-- end generated: {name} -->"
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"docs/language.md has no '{begin}' ... '{end}' section")
+    return pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text, count=1)
+
+
+def language_markdown(current: str) -> str:
+    for name, make in SECTIONS.items():
+        current = splice(current, name, make())
+    return current
+
+
+# ---------------------------------------------------------------------------
+# docs/tutorial.md: command output blocks
+
+MARKER = re.compile(r"(<!-- \$ (?P<command>[^\n]*?) -->\n```(?P<lang>[\w-]*)\n)(?P<body>.*?)(```)", re.S)
+
+
+def run_command(command: str) -> str:
+    """What `cnnc ARGS` prints (stdout and stderr together), from the repository root."""
+    words = shlex.split(command)
+    if words[0] == "python":
+        from .compiler import compile_source
+
+        path = words[1]
+        return compile_source((ROOT / path).read_text(encoding="utf-8"), path).python_source
+    if words[0] != "cnnc":
+        raise ValueError(f"unknown command in a docs marker: {command}")
+    from .cli import main
+
+    out = io.StringIO()  # one stream, so diagnostics and tables keep their order
+    previous = os.getcwd(), os.environ.get("NO_COLOR")
+    os.environ["NO_COLOR"] = "1"
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            main(words[1:])
+    finally:
+        os.chdir(previous[0])
+        if previous[1] is None:
+            os.environ.pop("NO_COLOR", None)
+        else:
+            os.environ["NO_COLOR"] = previous[1]
+    return out.getvalue()
+
+
+def command_blocks(text: str) -> list[tuple[str, str]]:
+    """Each marker's command and the block quoted after it."""
+    return [(m["command"], m["body"]) for m in MARKER.finditer(text)]
+
+
+def tutorial_markdown(current: str) -> str:
+    def fill(match: re.Match) -> str:
+        output = run_command(match["command"])
+        return match[1] + output.rstrip("\n") + "\n" + match[5]
+
+    return MARKER.sub(fill, current)
+
+
+# ---------------------------------------------------------------------------
+
+
+def image_svg(source: str) -> str:
+    from .compiler import check_program
+    from .draw import render_svg
+
+    program = check_program((ROOT / source).read_bytes(), source)
+    return render_svg(program)
+
+
+def generated() -> dict[Path, str]:
+    """Every generated file's expected text."""
+    files = {DOCS / "diagnostics.md": diagnostics_markdown()}
+    for name, make in (("language.md", language_markdown), ("tutorial.md", tutorial_markdown)):
+        path = DOCS / name
+        if path.exists():
+            files[path] = make(path.read_text(encoding="utf-8"))
+    for image, source in IMAGES.items():
+        files[ROOT / image] = image_svg(source)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    stale = []
+    for path, text in generated().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{'stale' if check else 'wrote'} {path}", file=sys.stderr)
+    return 1 if check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
