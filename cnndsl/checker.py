@@ -8,24 +8,31 @@ own mistakes are reported) but not typed, so one mistake gives one error.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import keyword
 import re
 
 from .diagnostics import Reporter
-from .layers import ACTIVATIONS, BY_NAME, COUNT, LayerKind, lookup
+from .layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .shapes import MAX_VALUE, MapType, Shape, describe
 from .source import Span
 from .suggest import closest
+from .syntax import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
 from .values import IDENTIFIER, SIZE, Expect, Value, read_value
 
-MAX_LAYERS = 1_000_000
+# Checking costs tens of microseconds per layer; real networks have hundreds
+# to a few thousand leaf layers.
+MAX_LAYERS = 100_000
 MAX_DEPTH = 64
 STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
 RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
+# Names the generated module imports or defines at its top level: no name in
+# a .cnn file (network, block, parameter) may take them.
+GENERATED_NAMES = frozenset({"torch", "nn", "Residual"})
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -34,18 +41,27 @@ SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 class _Frame:
     """Where statements are being checked: block parameters and call chain."""
 
-    __slots__ = ("checker", "scope", "calls", "depth", "active")
+    __slots__ = ("checker", "scope", "calls", "depth", "active", "light", "layer_name")
 
-    def __init__(self, checker, scope, calls, depth, active):
+    def __init__(self, checker, scope, calls, depth, active, light=False):
         self.checker = checker
         self.scope: dict[str, Value] = scope
         self.calls: tuple[CallSite, ...] = calls
         self.depth: int = depth
         self.active: tuple[str, ...] = active  # blocks being expanded
+        # A block body checked without its arguments' values (a block that is
+        # never expanded): only mistakes that do not depend on them are reported.
+        self.light: bool = light
+        # The layer name as the user wrote it (`fc` for linear), for messages.
+        self.layer_name: str | None = None
 
     @property
     def inside_block(self) -> bool:
-        return bool(self.calls)
+        return bool(self.calls) or self.light
+
+    def inner(self) -> _Frame:
+        """The frame for a nested body (repeat, residual): same scope, one level deeper."""
+        return _Frame(self.checker, self.scope, self.calls, self.depth + 1, self.active, self.light)
 
     def report(self, code, span, message, *, notes=(), help=None, label=None, related=(), fixes=()):
         notes = list(notes)
@@ -65,6 +81,9 @@ class Checker:
         self.source = reporter.source
         self.default_name = default_name
         self.blocks: dict[str, BlockDef] = {}
+        # Blocks whose definition was rejected: calls to them are not reported again.
+        self.broken_blocks: set[str] = set()
+        self.expanded_blocks: set[str] = set()  # blocks checked with argument values
         self.expanded = 0
         self._seen: set = set()
         self._size_memo: dict = {}
@@ -83,6 +102,7 @@ class Checker:
         top = _Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
+        self._unexpanded_blocks()
         return TypedProgram(
             source=self.source,
             name=name,
@@ -91,6 +111,40 @@ class Checker:
             diagnostics=self.reporter.sorted(),
             output=output if input_type is not None else None,
         )
+
+    def _misspelt_input(self) -> bool:
+        """A top-level statement that looks like a misspelt `input` (E0010 says so)."""
+        for statement in self.module.statements:
+            if isinstance(statement, Command):
+                name = statement.name.text
+                if lookup(name) is None and name not in self.blocks and closest(name, ["input"]):
+                    return True
+        return False
+
+    def _unexpanded_blocks(self) -> None:
+        """Check blocks that were never expanded, and warn about unused ones.
+
+        A block that no call expands is still read, without argument values:
+        unknown layers, options and names, wrong argument counts and literal
+        values out of range are reported (W0004 says it is unused).
+        """
+        for name, block in self.blocks.items():
+            if name in self.expanded_blocks:
+                continue
+            scope = {p.text: Value(1, p.text, p.span) for p in block.params}
+            frame = _Frame(self, scope, (), 0, (name,), light=True)
+            self.sequence(block.body.statements, None, frame, [])
+        called = _called_names(self.module)
+        for name, block in self.blocks.items():
+            if name not in called:
+                self.report(
+                    "W0004",
+                    block.name.span,
+                    f"block '{name}' is defined but never used",
+                    label="never called",
+                    notes=["its body was checked only for mistakes that do not depend on its arguments"],
+                    help=f"call it, like: {name}" + "".join(f" {p.text.upper()}" for p in block.params) + ", or remove it",
+                )
 
     def _declarations(self) -> tuple[str, MapType | None]:
         """First pass over the top level: network, input and block definitions."""
@@ -140,9 +194,13 @@ class Checker:
                         help="move this line above the first layer",
                     )
                 continue
+            if isinstance(statement, Command) and statement.name.text == BROKEN:
+                if statement.args:  # a block definition with a syntax error
+                    self.broken_blocks.add(statement.args[0].text)
+                continue
             if first_layer is None and not isinstance(statement, Shortcut):
                 first_layer = statement.span
-        if input_statement is None and not self.syntax_errors:
+        if input_statement is None and not self.syntax_errors and not self._misspelt_input():
             span = first_layer if first_layer is not None else Span(0, 0)
             self.report(
                 "E0020",
@@ -171,20 +229,25 @@ class Checker:
         problem = None
         if not IDENTIFIER.match(text):
             problem = "is not a name (a letter or _, then letters, digits or _)"
-        elif keyword.iskeyword(text) or keyword.issoftkeyword(text):
+        elif keyword.iskeyword(text):
             problem = "is a Python keyword"
+        elif keyword.issoftkeyword(text):
+            problem = "is a Python soft keyword"
         elif text.startswith("__"):
             problem = "starts with '__', which Python reserves"
+        elif text in GENERATED_NAMES:
+            problem = "is a name the generated module imports or defines"
         elif what == "network name" and text in RESERVED_NAMES:
-            problem = "is a name the generated module itself uses"
+            problem = "would shadow a name the generated class needs (a Python builtin, self or x)"
         if problem is None:
             return True
+        alternative = _alternative_name(text, what)
         self.report(
             "E0016",
             word.span,
-            f"the {what} '{text}' {problem}",
+            f"the {what} '{show(text)}' {problem}",
             label="invalid name",
-            help="choose another name; cnnc never renames silently",
+            help="choose another name" + (f", like {alternative}" if alternative else "") + "; cnnc never renames silently",
         )
         return False
 
@@ -254,6 +317,9 @@ class Checker:
     def _define_block(self, block: BlockDef) -> None:
         name = block.name.text
         if not self._valid_name(block.name, "block name"):
+            self.broken_blocks.add(name)
+            for param in block.params:  # report its bad parameter names too
+                self._valid_name(param, "parameter name")
             return
         if name in BY_NAME or name in STRUCTURE_WORDS:
             self.report(
@@ -275,9 +341,11 @@ class Checker:
             )
             return
         seen: dict[str, Span] = {}
+        ok = True
         for param in block.params:
             if not self._valid_name(param, "parameter name"):
-                return
+                ok = False
+                continue
             if param.text in seen:
                 self.report(
                     "E0043",
@@ -285,9 +353,14 @@ class Checker:
                     f"the parameter '{param.text}' appears twice in block '{name}'",
                     label="repeated parameter",
                     related=[(seen[param.text], "first here")],
+                    help="give each parameter its own name",
                 )
-                return
+                ok = False
+                continue
             seen[param.text] = param.span
+        if not ok:
+            self.broken_blocks.add(name)
+            return
         self.blocks[name] = block
 
     # -- statements -------------------------------------------------------
@@ -330,24 +403,33 @@ class Checker:
                     help=f"move this {name} line to the top of the file",
                 )
             return shape
+        if name == BROKEN:  # a statement with a syntax error, already reported
+            return None
         if statement.name.stray:
-            frame.report("E0001", statement.name.span, f"unexpected character '{name}'", label="not part of the language")
+            frame.report("E0001", statement.name.span, f"unexpected character '{show(name)}'", label="not part of the language")
             return None
         kind = lookup(name)
         if kind is not None:
-            return self.layer(kind, statement, shape, frame, nodes)
+            frame.layer_name = name
+            try:
+                return self.layer(kind, statement, shape, frame, nodes)
+            finally:
+                frame.layer_name = None
         block = self.blocks.get(name)
         if block is not None:
             return self.call(block, statement, shape, frame, nodes)
+        if name in self.broken_blocks:  # its definition is already reported
+            return None
         candidates = list(BY_NAME) + list(self.blocks) + list(STRUCTURE_WORDS)
         match = closest(name, candidates)
         what = "layer or block" if self.blocks else "layer"
         if name[:1].isdigit() or name[:1] in "+-.":
-            message = f"a statement starts with a layer name, found '{name}'"
-            help_text = "did you forget the layer name, like 'conv " + name + " k3'?"
+            message = f"a statement starts with a layer name, found '{show(name)}'"
+            help_text = f"did you forget the layer name, like 'conv {show(name)} k3'?"
         else:
-            message = f"unknown {what} '{name}'"
-            help_text = f"did you mean '{match}'?" if match else "see `cnnc explain E0010` for the layers"
+            message = f"unknown {what} '{show(name)}'"
+            layers = ", ".join(kind.name for kind in dict.fromkeys(BY_NAME.values()) if not kind.is_activation)
+            help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
         frame.report("E0010", statement.name.span, message, label=f"unknown {what}", help=help_text)
         return None
 
@@ -356,6 +438,10 @@ class Checker:
             frame.report("E0011", statement.bounds[0].span, f"{kind.name} takes no 'where' clause", label="unexpected")
             return None
         args = kind.read(statement, frame)
+        if frame.light and args is not None and _uses_parameters(args):
+            # The layer's own checks need the arguments' values: range-check the literals.
+            _range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
+            return None
         config = kind.configure(args, frame, statement.span) if args is not None else None
         activation = None
         if args is not None and args.activation is not None:
@@ -368,10 +454,13 @@ class Checker:
         if result is None or activation is None:
             return result
         act_kind, act_config, act_span = activation
+        frame.layer_name = act_kind.name
         return self._apply(act_kind, act_config, result, act_span, statement, frame, nodes)
 
     def _apply(self, kind, config, shape, span, statement, frame, nodes):
         if self.expanded >= MAX_LAYERS:
+            # The estimate before each repeat and call should prevent this.
+            self._fits_budget(MAX_LAYERS + 1, statement.span, frame, "the program")
             return None
         inference = kind.infer(config, shape, frame, span)
         if inference is None:
@@ -435,28 +524,51 @@ class Checker:
     def repeat(self, statement: Repeat, shape, frame: _Frame, nodes):
         if self._too_deep(statement.header, frame, "repeat"):
             return None
+        inner = frame.inner()
         count = read_value(statement.count.text, statement.count.span, COUNT, frame, "the repeat count")
-        if count is None:
-            return None
-        if count.value < 0:
+        if count is not None and count.value < 0:
             frame.report("E0035", count.span, f"the repeat count must be at least 0, but is {count.text}", label="out of range")
+            count = None
+        if count is None:
+            # Still read the body once so its own mistakes surface.
+            self.sequence(statement.body.statements, None, inner, [])
             return None
-        inner = _Frame(self, frame.scope, frame.calls, frame.depth + 1, frame.active)
         estimate = count.value * self.size_of(statement.body.statements, frame.scope, frame.active, 0)
         if not self._fits_budget(estimate, statement.header, frame, f"repeat {count.text}"):
             return None
         if count.value == 0:
-            # Still read the body once so its own mistakes surface.
+            if count.origin is None and not frame.light:
+                frame.report(
+                    "W0002",
+                    statement.header,
+                    "repeat 0 does nothing",
+                    label="the body is never used",
+                    help="remove the repeat, or repeat at least once",
+                )
             self.sequence(statement.body.statements, None, inner, [])
             return shape
-        for _ in range(count.value):
+        for done in range(count.value):
+            start, entry = len(nodes), shape
             shape = self.sequence(statement.body.statements, shape, inner, nodes)
+            if shape is None:  # every statement has been read once: stop
+                break
+            if done >= 1 and shape == entry and len(nodes) > start:
+                # From the second pass on, a pass that keeps the type is repeated
+                # exactly by every later pass (configurations do not depend on
+                # the type, and the pass before ends with the same layer).
+                produced = nodes[start:]
+                remaining = count.value - done - 1
+                for _ in range(remaining):
+                    fresh: dict = {}  # each pass is its own expansion of the blocks it calls
+                    nodes.extend(_replicate(node, len(frame.calls), fresh) for node in produced)
+                self.expanded += remaining * sum(_leaf_count(node) for node in produced)
+                break
         return shape
 
     def residual(self, statement: Residual, shape, frame: _Frame, nodes):
         if self._too_deep(statement.header, frame, "residual"):
             return None
-        inner = _Frame(self, frame.scope, frame.calls, frame.depth + 1, frame.active)
+        inner = frame.inner()
         body: list[Node] = []
         body_shape = self.sequence(statement.body.statements, shape, inner, body)
         shortcut: list[Node] | None = None
@@ -508,8 +620,9 @@ class Checker:
         if self._too_deep(statement.span, frame, "block calls"):
             return None
         bindings = self._bind(block, statement, frame)
-        if bindings is None:
+        if bindings is None or frame.light:
             return None
+        self.expanded_blocks.add(name)
         estimate = self.size_of(block.body.statements, bindings, (*frame.active, name), 0)
         if not self._fits_budget(estimate, statement.span, frame, f"'{_text(self.source, statement.span)}'"):
             return None
@@ -589,6 +702,73 @@ class Checker:
                 if statement.shortcut is not None:
                     total += self.size_of(statement.shortcut.statements, scope, active, depth + 1)
         return total
+
+
+def _called_names(module: Module) -> set[str]:
+    """Every statement name that appears anywhere (calls inside a block to itself excluded)."""
+    names: set[str] = set()
+    stack: list = [(statement, None) for statement in module.statements]
+    while stack:  # iterative: bodies may nest thousands deep
+        statement, owner = stack.pop()
+        if isinstance(statement, Command):
+            if statement.name.text != owner:
+                names.add(statement.name.text)
+        elif isinstance(statement, BlockDef):
+            stack.extend((inner, statement.name.text) for inner in statement.body.statements)
+        elif isinstance(statement, Residual):
+            stack.extend((inner, owner) for inner in statement.body.statements)
+            if statement.shortcut is not None:
+                stack.extend((inner, owner) for inner in statement.shortcut.statements)
+        elif isinstance(statement, (Repeat, Shortcut)):
+            stack.extend((inner, owner) for inner in statement.body.statements)
+    return names
+
+
+def _replicate(node: Node, keep: int = 0, fresh: dict | None = None) -> Node:
+    """An independent copy of a typed node (a residual's bodies copied too).
+
+    Block calls made inside the copied pass (all but the first `keep` of a
+    node's calls) get new CallSite objects, shared through `fresh` within one
+    pass: one CallSite object is one expansion (the drawing frames by it).
+    """
+    fresh = {} if fresh is None else fresh
+    calls = node.calls[:keep] + tuple(
+        fresh.setdefault(id(call), dataclasses.replace(call)) for call in node.calls[keep:]
+    )
+    if isinstance(node, TypedResidual):
+        return dataclasses.replace(
+            node,
+            body=[_replicate(inner, keep, fresh) for inner in node.body],
+            shortcut=None if node.shortcut is None else [_replicate(inner, keep, fresh) for inner in node.shortcut],
+            calls=calls,
+        )
+    return dataclasses.replace(node, calls=calls)
+
+
+def _leaf_count(node: Node) -> int:
+    if isinstance(node, TypedResidual):
+        return sum(_leaf_count(inner) for inner in node.body) + sum(_leaf_count(inner) for inner in node.shortcut or ())
+    return 1
+
+
+def _uses_parameters(args) -> bool:
+    """Whether any argument (or the activation's) came from a block parameter."""
+    if any(value.origin for value in args.values.values()):
+        return True
+    return args.activation is not None and any(value.origin for value in args.activation[1].values.values())
+
+
+def _alternative_name(text: str, what: str) -> str | None:
+    """A valid name close to an invalid one, for the help line."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
+    if not stem:
+        return None
+    if stem[0].isdigit():
+        stem = "n" + stem
+    candidate = stem[:1].upper() + stem[1:] if what == "network name" else stem + "_block" if what == "block name" else stem + "_"
+    if candidate == text or keyword.iskeyword(candidate) or candidate in RESERVED_NAMES:
+        candidate += "Net" if what == "network name" else "_"
+    return candidate if IDENTIFIER.match(candidate) and candidate != text else None
 
 
 def _int_or_zero(text: str) -> int:

@@ -2,6 +2,13 @@
 
 Codes are stable: a code, once published, keeps its meaning. `cnnc explain
 CODE` prints `explanation`; docs/diagnostics.md is generated from this table.
+
+Each explanation shows a small wrong and right example (`Wrong:`/`Right:`,
+for warnings `Warned:`/`Quiet:`), indented by four spaces. tests/test_codes.py
+runs every example through the checker (adding `input 32x32x3` when the
+example has no input line) and checks that the wrong one gives the code and
+the right one gives no diagnostic at all, so the examples cannot drift from
+what the compiler does.
 """
 
 from __future__ import annotations
@@ -37,8 +44,11 @@ CODES: dict[str, Code] = {
             """
 A statement is a layer name followed by its arguments, one statement per line
 or separated by `;`. Blocks, repeats and residuals wrap statements in braces,
-which must balance. Only letters, digits, `_`, `.`, `=`, `,`, `;`, `(`, `)`,
-`{`, `}` and `#` comments may appear.
+which must balance; a `{` goes on the same line as the statement it opens,
+and a statement after a `}` needs its own line or a `;`. Only letters,
+digits, `_`, `.`, `+`, `-`, `=`, `,`, `;`, `(`, `)`, `{`, `}`, `>=` and `#`
+comments may appear outside comments. The message says what was expected at
+that point, in words.
 
 Wrong:
 
@@ -52,6 +62,8 @@ Right:
 
 After a syntax error the rest of the statement is skipped and checking goes
 on at the next statement, so every independent error is reported in one run.
+The skipped statement's type is unknown, so nothing after it is reported
+because of it.
 """,
         ),
         _code(
@@ -61,9 +73,21 @@ on at the next statement, so every independent error is reported in one run.
             """
 .cnn files are read as UTF-8. A file in another encoding (or a binary file)
 cannot be decoded; the diagnostic points at line 1, column 1 and names the
-first byte offset that is not UTF-8.
+first byte offset that is not UTF-8 and its value. Nothing else in the file
+is checked.
 
-Fix: save the file as UTF-8. Only comments may contain non-ASCII text.
+Wrong (a comment saved as Latin-1, where `é` is the single byte 0xe9):
+
+    # café
+    conv 16 k3
+
+Right (the same comment saved as UTF-8, where `é` is 0xc3 0xa9):
+
+    # café
+    conv 16 k3
+
+Fix: save the file as UTF-8 (every editor can). Names and keywords are
+ASCII; only comments may contain other characters.
 """,
         ),
         _code(
@@ -73,8 +97,10 @@ Fix: save the file as UTF-8. Only comments may contain non-ASCII text.
             """
 The first word of a statement is a layer (conv, pool, avgpool, batchnorm,
 dropout, flatten, linear, an activation such as relu), a structural keyword
-(network, input, block, repeat, residual) or the name of a block defined in
-the file. Anything else is reported with the closest valid name.
+(network, input, block, repeat, residual, shortcut) or the name of a block
+defined in the file. Anything else is reported with the closest valid name
+as a did-you-mean; a statement that starts with a number is told that it
+lacks its layer name.
 
 Wrong:
 
@@ -88,23 +114,26 @@ Right:
         _code(
             "E0011",
             "unknown-option",
-            "a layer was given an option it does not take",
+            "a layer was given an option or argument it does not take",
             """
 Each layer takes a fixed set of options, written as one letter glued to its
 value (`k3`, `s2`, `p1`, `d2`, `g4`, `k3x5`), spelled out with `=`
 (`kernel=3`, `stride=2`), or as flags (`same`, `nobias`, `ceil`). A conv or
-linear layer may end with one activation (`relu`). The diagnostic lists the
-closest option the layer accepts.
+linear layer may end with one activation (`relu`). Layers such as `flatten`
+and `relu` take no arguments at all. The diagnostic names the closest option
+the layer accepts, or lists them.
 
 Wrong:
 
     conv 10 x3
     pool 2 k3
+    conv 10 k3 kernal=3
 
 Right:
 
     conv 10 k3
-    pool 3 s2
+    pool 2 s2
+    conv 10 kernel=3
 
 Inside a block, pass a parameter with the long form: `kernel=f`, not `kf`.
 """,
@@ -116,7 +145,7 @@ Inside a block, pass a parameter with the long form: `kernel=f`, not `kf`.
             """
 Some arguments have no default: the number of filters and the kernel size of
 `conv`, the window of `pool` and `avgpool`, the size of `linear`, the
-probability of `dropout`, the size of `input`.
+probability of `dropout`, the size of `input`, the name after `network`.
 
 Wrong:
 
@@ -126,6 +155,7 @@ Wrong:
 Right:
 
     conv 10 k3
+    flatten
     linear 10
 """,
         ),
@@ -136,7 +166,9 @@ Right:
             """
 Integers are decimal (`10`), probabilities and slopes are decimals (`0.5`), and
 sizes are integers joined by a lower-case `x` with no spaces (`130x130x3`,
-`3x5`). A window option takes one integer for both axes or `HxW`.
+`3x5`). A window option takes one integer for both axes or `HxW`; the input
+takes height, width and channels. A block parameter used where its value does
+not fit (a decimal as a filter count) is reported here too.
 
 Wrong:
 
@@ -156,8 +188,9 @@ Right:
             "repeated-option",
             "the same option is given twice",
             """
-Each option may be given once per layer; with two, it is unclear which one
-was meant.
+Each option may be given once per layer, whichever way it is written
+(`k3` and `kernel=5` are the same option); with two, it is unclear which one
+was meant. The second one is reported and points back at the first.
 
 Wrong:
 
@@ -175,7 +208,7 @@ Right:
             """
 Some options exclude each other: `same` computes the padding itself, so it
 cannot be combined with an explicit `p`; a layer takes at most one
-activation.
+activation (put a second one on its own line).
 
 Wrong:
 
@@ -194,20 +227,24 @@ Right:
             "a network, block or parameter name cannot be used",
             """
 Names become Python identifiers in the generated module. A name is ASCII: a
-letter or `_`, then letters, digits or `_`. It must not be a Python keyword,
-must not start with `__`, and must not collide with a name the generated
-module uses itself (`torch`, `nn`, `Residual`, ...). Names are never renamed
-silently.
+letter or `_`, then letters, digits or `_`. It must not be a Python keyword
+(or soft keyword), must not start with `__`, and must not collide with a name
+the generated module imports or defines (`torch`, `nn`, `Residual`). A
+network name also must not shadow a Python builtin (`list`, `super`) or the
+names its methods use (`self`, `x`). Names are never renamed silently: the
+help suggests a valid one.
 
 Wrong:
 
     network class
     block __init__(c) { conv c k3 }
+    __init__ 16
 
 Right:
 
     network Classifier
     block stem(c) { conv c k3 }
+    stem 16
 """,
         ),
         _code(
@@ -216,7 +253,8 @@ Right:
             "the program has no `input` statement",
             """
 Every network states the shape of one input sample, height x width x
-channels, before its first layer.
+channels, before its first layer: `input 32x32x3` is a 32x32 RGB image,
+PyTorch's `(N, 3, 32, 32)`. Without it no layer can be typed.
 
 Wrong:
 
@@ -253,8 +291,11 @@ Right:
             "repeated-input",
             "`input` appears more than once",
             """
-A network has exactly one input. The first `input` counts; later ones are
-reported.
+A network has exactly one input: the generated module's `forward` takes one
+tensor. The first `input` counts and types the layers; every later one is
+reported and points back at the first. To build networks for several input
+sizes, write one file per size (or keep the layers in a block and call it
+from each file).
 
 Wrong:
 
@@ -271,7 +312,10 @@ Right:
             "repeated-network",
             "`network` appears more than once",
             """
-`network NAME` names the generated class; it may be given once.
+`network NAME` names the generated class; it may be given once, anywhere at
+the top level. Without it the class is named after the file (`quiz.cnn`
+gives `Quiz`). The second `network` line is reported and points back at the
+first.
 
 Wrong:
 
@@ -290,7 +334,7 @@ Right:
             """
 `network`, `input` and `block` definitions belong at the top level of the
 file, not inside a block, a repeat or a residual; `shortcut` must directly
-follow a `residual { ... }`.
+follow a `residual { ... }` (on the same line as its `}` or the next one).
 
 Wrong:
 
@@ -311,8 +355,10 @@ Right:
 Along each axis a convolution or pooling window produces
 `floor((in + 2P - D*(F - 1) - 1) / S) + 1` outputs (PyTorch's rule; with
 D = 1 it is the familiar `(W - F + 2P)/S + 1`). When that is zero or less the
-window does not fit: the input is too small for the kernel. Add padding,
-use a smaller kernel, or pool less before this layer.
+window does not fit: the input is too small for the kernel. The message
+shows the arithmetic with your numbers; the help names the padding that keeps
+the size (stride 1) or the least padding that makes it fit. Add padding, use
+a smaller kernel, or pool less before this layer.
 
 Wrong (the map is 3x3 when the 5x5 kernel arrives):
 
@@ -332,9 +378,10 @@ Right:
             "needs-feature-map",
             "a layer that works on feature maps was given a vector",
             """
-Convolution, pooling and `flatten` work on feature maps (height x width x
-channels). After `flatten` (or `linear`) the data is a vector, so these layers
-no longer apply. Move the layer before `flatten`.
+Convolution and pooling work on feature maps (height x width x channels).
+After `flatten` (or `linear`) the data is a vector, so these layers no longer
+apply: PyTorch would fail at run time with a dimension error. Move the layer
+before `flatten`.
 
 Wrong:
 
@@ -353,9 +400,9 @@ Right:
             "a layer that works on vectors was given a feature map",
             """
 `linear` (and `softmax`/`logsoftmax`) work on vectors. A feature map must be
-flattened first; the message says how many features `flatten` would give.
-This is PyTorch's `mat1 and mat2 shapes cannot be multiplied`, caught before
-anything runs.
+flattened first; the note says how many features `flatten` would give, and
+that is the input size cnnc gives the `nn.Linear`. This is PyTorch's
+`mat1 and mat2 shapes cannot be multiplied`, caught before anything runs.
 
 Wrong:
 
@@ -378,12 +425,14 @@ A grouped convolution splits its input and output channels into `g` groups,
 so `g` must divide both the input channels and the number of filters. The
 help names the nearest group count that does.
 
-Wrong (24 input channels):
+Wrong (24 input channels, 32 filters: 5 divides neither):
 
+    input 32x32x24
     conv 32 k3 g5
 
 Right:
 
+    input 32x32x24
     conv 32 k3 g4
 """,
         ),
@@ -394,7 +443,8 @@ Right:
             """
 `same` keeps the height and width of the input, which is only possible with
 stride 1 (PyTorch refuses `padding="same"` for strided convolutions). Give
-the padding explicitly instead.
+the padding explicitly instead; for an odd kernel F, `p` of (F - 1)/2 makes
+the output the input size divided by the stride, rounded up.
 
 Wrong:
 
@@ -410,9 +460,10 @@ Right:
             "value-out-of-range",
             "a value is outside the range the layer accepts",
             """
-Counts and sizes are at least 1 (filters, kernel, stride, dilation, groups,
-features, repeat counts), padding is at least 0 and, for pooling, at most
-half the window (PyTorch's limit), and a dropout probability `P` satisfies
+Filters, kernel, stride, dilation, groups, features, pooling windows and
+input sizes are at least 1; padding is at least 0 and, for pooling, at most
+half the window (PyTorch's limit); a repeat count is at least 0 (`repeat 0`
+is allowed, with warning W0002); a dropout probability `P` satisfies
 `0 <= P < 1`.
 
 Wrong:
@@ -433,15 +484,18 @@ Right:
             "wrong-argument-count",
             "a block call passes the wrong number of arguments",
             """
-A block call passes exactly one value per parameter, in order.
+A block call passes exactly one value per parameter, in order, separated by
+spaces (no parentheses). The message points at the definition; the help
+spells the call with the parameter names.
 
 Wrong:
 
-    block vgg(c, n) { repeat n { conv c k3 p1 relu } pool 2 }
+    block vgg(c, n) { repeat n { conv c k3 p1 relu }; pool 2 }
     vgg 64
 
 Right:
 
+    block vgg(c, n) { repeat n { conv c k3 p1 relu }; pool 2 }
     vgg 64 2
 """,
         ),
@@ -451,11 +505,13 @@ Right:
             "a block calls itself, directly or through other blocks",
             """
 Blocks are expanded when the program is checked, so a block that calls
-itself would expand forever. The message lists the chain of calls.
+itself would expand forever. The message lists the chain of calls. To apply
+a block several times, call it inside `repeat`.
 
 Wrong:
 
     block a(c) { conv c k3; a c }
+    a 16
 
 Right:
 
@@ -468,33 +524,39 @@ Right:
             "undefined-parameter",
             "a name is used as a value but is no parameter in scope",
             """
-Inside a block a parameter can stand wherever an integer can. A name that is
-not a parameter of the enclosing block has no value.
+Inside a block a parameter can stand wherever an integer can (`conv c k3`,
+`kernel=f`, `repeat n`). A name that is not a parameter of the enclosing
+block has no value; the note lists the block's parameters.
 
 Wrong:
 
     block down(c) { conv n k3 }
+    down 16
 
 Right:
 
     block down(c) { conv c k3 }
+    down 16
 """,
         ),
         _code(
             "E0043",
             "duplicate-block",
-            "a block name is defined twice or hides a layer",
+            "a block name is defined twice, hides a layer, or repeats a parameter",
             """
-Each block has one definition, and a block may not take the name of a layer
-(`conv`, `relu`, ...) or of a structural keyword.
+Each block has one definition, a block may not take the name of a layer
+(`conv`, `relu`, ...) or of a structural keyword, and each of its parameters
+has its own name.
 
 Wrong:
 
     block conv(c) { conv c k3 }
+    block pair(c, c) { conv c k3 }
 
 Right:
 
     block conv3(c) { conv c k3 }
+    conv3 16
 """,
         ),
         _code(
@@ -526,7 +588,8 @@ Right:
             """
 Repeats and block calls multiply. The checker computes how many layers a
 statement expands to before expanding it, and refuses programs beyond
-1,000,000 layers, so that a typo like `repeat 1000000000` costs nothing.
+100,000 leaf layers (real networks have hundreds to a few thousand), so that
+a typo like `repeat 1000000000` costs nothing and is reported at once.
 
 Wrong:
 
@@ -544,7 +607,8 @@ Right:
             """
 Values are limited to 2**31 - 1 and a single sample's feature map to 2**31 - 1
 elements, PyTorch's indexing limit for many kernels; beyond that no machine
-would build the model anyway.
+would build the model anyway. Literals with more than twelve digits are
+reported without being read.
 
 Wrong:
 
@@ -563,10 +627,19 @@ Right:
             "blocks, repeats or residuals are nested too deeply",
             """
 Braces may nest up to 64 levels and block calls may chain up to 64 levels.
-Deeper structure is almost certainly a mistake and would make the generated
-module unreadable.
+Deeper structure is almost certainly a mistake (or generated text gone wrong)
+and would make the generated module unreadable; the limit also keeps the
+checker's work bounded for any input.
 
-Fix: flatten the structure, or use `repeat` instead of nesting.
+Wrong (65 levels, abbreviated):
+
+    repeat 1 { repeat 1 { ... 65 times ... relu ... } }
+
+Right:
+
+    repeat 1 { repeat 1 { repeat 1 { relu } } }
+
+Fix: flatten the structure, or use `repeat N` instead of nesting.
 """,
         ),
         _code(
@@ -574,8 +647,8 @@ Fix: flatten the structure, or use `repeat` instead of nesting.
             "unsupported",
             "the statement uses a feature this version does not support yet",
             """
-Symbolic input sizes (`input HxWx3`) are designed but not implemented yet.
-Give the input size as numbers.
+Symbolic input sizes (`input HxWx3 where H >= 32`) are designed but not
+implemented yet. Give the input size as numbers.
 
 Wrong (for now):
 
@@ -594,8 +667,10 @@ Right:
 When `(in + 2P - D*(F - 1) - 1) mod S` is not zero, the window's last steps
 do not reach the end of the input: the remaining rows (or columns) are
 silently ignored by PyTorch. The warning names how many, and which padding or
-input size would use them. Layers marked `ceil` round up instead and are not
-reported.
+input size would use them. Only real input counts: leftover positions that
+fall in the padding are not reported, nor are windows narrower than their
+stride (a 1x1 stride-2 convolution skips rows by design). Layers marked
+`ceil` round up instead and are not reported.
 
 Warned (130 is even, a 3-wide window with stride 2 leaves one column):
 
@@ -611,10 +686,12 @@ Quiet:
         _code(
             "W0002",
             "no-op-layer",
-            "a layer that does nothing",
+            "a layer or statement that does nothing",
             """
-Some layers leave their input unchanged: `dropout 0`, `flatten` of a vector.
-They cost nothing at run time but usually mean a typo.
+Some layers leave their input unchanged: `dropout 0`, `flatten` of something
+that is already a vector; `repeat 0 { ... }` (written with a literal 0)
+removes its body. They cost nothing at run time but usually mean a typo.
+The body of `repeat 0` is still checked for mistakes.
 
 Warned:
 
@@ -632,7 +709,7 @@ Quiet:
             """
 Applying the same activation twice in a row is at best useless (ReLU is
 idempotent) and at worst a bug (sigmoid of a sigmoid squashes everything into
-0.5..0.73).
+0.5..0.73). Different activations in a row are not reported.
 
 Warned:
 
@@ -642,6 +719,28 @@ Warned:
 Quiet:
 
     conv 16 k3 relu
+""",
+        ),
+        _code(
+            "W0004",
+            "unused-block",
+            "a block is defined but never called",
+            """
+A block that no statement calls contributes nothing to the network. It is
+usually a leftover or a misspelt call. Because it is never expanded, its body
+has no argument values: it is checked only for mistakes that do not depend on
+them (unknown layers, options and names, wrong argument counts, literal values
+out of range), and its shapes are not checked at all.
+
+Warned:
+
+    block stem(c) { conv c k3 p1 relu }
+    conv 16 k3
+
+Quiet:
+
+    block stem(c) { conv c k3 p1 relu }
+    stem 16
 """,
         ),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .codes import CODES
-from .source import SourceText, Span
+from .source import Position, SourceText, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +101,10 @@ class Reporter:
         fixes: list[Fix] | tuple[Fix, ...] = (),
     ) -> Diagnostic:
         entry = CODES[code]  # an unknown code is a compiler bug: fail loudly
-        start = self.source.position(span.start)
-        end = self.source.position(span.end)
+        start = self._position(span.start)
+        end = self._position(span.end)
+        if (end.line, end.column) < (start.line, start.column):
+            end = start
         diagnostic = Diagnostic(
             file=self.source.filename,
             line=start.line,
@@ -123,9 +125,19 @@ class Reporter:
         return diagnostic
 
     def _related(self, span: Span, message: str) -> Related:
-        start = self.source.position(span.start)
-        end = self.source.position(span.end)
+        start = self._position(span.start)
+        end = self._position(span.end)
+        if (end.line, end.column) < (start.line, start.column):
+            end = start
         return Related(span, message, start.line, start.column, end.line, end.column)
+
+    def _position(self, offset: int) -> Position:
+        """The position of an offset; one inside a line break counts as the line's end."""
+        position = self.source.position(offset)
+        limit = self.source.line_end(position.line) - self.source.offset(position.line, 1) + 1
+        if position.column > limit:  # on the '\n' of a '\r\n'
+            return Position(position.line, limit)
+        return position
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.diagnostics, key=lambda d: (d.span.start, d.span.end, d.code))

@@ -17,6 +17,7 @@ from .diagnostics import Fix
 from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe
 from .source import Span
 from .suggest import closest
+from .syntax import show
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, read_value
 
 COUNT = Expect("a whole number", "16")
@@ -44,6 +45,14 @@ class Option:
     role: str
     minimum: int = 1
     doc: str = ""
+
+    @property
+    def sample(self) -> str:
+        """A typical written form, for messages: `k3`, `s2`, `p1`."""
+        return self.short + _SAMPLE_VALUES.get(self.name, self.expect.example.split()[0])
+
+
+_SAMPLE_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "4"}
 
 
 @dataclass
@@ -93,7 +102,7 @@ class LayerKind:
 
     def option_words(self) -> list[str]:
         """The words this kind accepts after its positionals (for suggestions)."""
-        words = [f"{o.short}{o.expect.example.split()[0]}" for o in self.options]
+        words = [o.sample for o in self.options]
         words += [f"{o.name}=" for o in self.options]
         words += list(self.flags)
         if self.takes_activation:
@@ -122,6 +131,12 @@ class LayerKind:
 # Reading arguments
 
 
+def _called(kind: LayerKind, site: Site) -> str:
+    """The layer's name as the user wrote it (`fc` for linear), for messages."""
+    written = getattr(site, "layer_name", None)
+    return written if written in kind.names else kind.name
+
+
 def _minimum_ok(value, minimum) -> bool:
     if isinstance(value, tuple):
         return all(v >= minimum for v in value)
@@ -130,7 +145,7 @@ def _minimum_ok(value, minimum) -> bool:
 
 def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | None:
     """The generic reader: positionals first, then options, flags, activation."""
-    from .nodes import KeywordArg
+    from .nodes import KeywordArg, Word
 
     args = Args()
     ok = True
@@ -150,17 +165,32 @@ def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | Non
                 site.report(
                     "E0011",
                     word.key.span,
-                    f"{kind.name} has no option '{word.key.text}'",
+                    f"{_called(kind, site)} has no option '{word.key.text}'",
                     label="unknown option",
-                    help=_suggestion(word.key.text, valid, f"{kind.name} takes " + _listing(valid)),
+                    help=_suggestion(
+                        word.key.text,
+                        valid,
+                        f"{_called(kind, site)} takes " + _listing([f"{v}=" for v in valid]) if valid else f"{_called(kind, site)} takes no options",
+                    ),
+                    notes=[f"{_called(kind, site)} takes " + _listing([f"{v}=" for v in valid])] if closest(word.key.text, valid) else [],
                 )
                 continue
             ok &= _store(args, option.name, option.role, word.value.text, word.span, word.value.span, option.expect, site)
             continue
+        if (
+            index < len(words)
+            and not word.stray
+            and isinstance(words[index], Word)
+            and words[index].span.start == word.span.end
+            and words[index].text[:1] in "+-"
+        ):
+            # `p-1` lexes as `p` and `-1`: read it as the one option it was meant to be.
+            word = Word(word.text + words[index].text, word.span.cover(words[index].span))
+            index += 1
         text = word.text
         if word.stray:
             ok = False
-            site.report("E0001", word.span, f"unexpected character '{text}'", label="not part of the language")
+            site.report("E0001", word.span, f"unexpected character '{show(text)}'", label="not part of the language")
             continue
         slot = next((p for p in positionals if p.name not in args.values), None)
         if slot is not None and _looks_like_value(text, site):
@@ -178,7 +208,7 @@ def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | Non
                 site.report(
                     "E0015",
                     word.span,
-                    f"{kind.name} takes one activation, but '{args.activation[0].name}' is already given",
+                    f"{_called(kind, site)} takes one activation, but '{args.activation[0].name}' is already given",
                     label="second activation",
                     help=f"put '{text}' on its own line after this one",
                 )
@@ -208,7 +238,7 @@ def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | Non
             site.report(
                 "E0012",
                 statement,
-                f"{kind.name} needs {slot.role}",
+                f"{_called(kind, site)} needs {slot.role}",
                 label=f"{slot.role} missing",
                 help=f"write it like: {kind.example}",
             )
@@ -258,42 +288,64 @@ def _suggestion(word: str, candidates: list[str], fallback: str) -> str:
 
 def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, site: Site) -> None:
     text = word.text
-    if slot is not None and IDENTIFIER.match(text) and site.inside_block and not kind.options and not kind.flags:
+    if slot is not None and IDENTIFIER.match(text) and (site.inside_block or closest(text, kind.option_words()) is None):
+        # A name where a number is due: inside a block a parameter that is not
+        # there, outside a malformed number (unless it is close to an option).
         read_value(text, word.span, slot.expect, site, slot.role)
+        return
+    name = _called(kind, site)
+    unset = [o for o in kind.options if o.name not in args.values]
+    if not kind.positionals and not kind.options and not kind.flags and not kind.takes_activation:
+        site.report(
+            "E0011",
+            word.span,
+            f"{name} takes no arguments, found '{show(text)}'",
+            label="unexpected argument",
+            help=f"write just: {name}" + (f"; put '{text}' on its own line" if text in BY_NAME else ""),
+        )
         return
     if _literal_like(text):
         if INTEGER.match(text) or DECIMAL.match(text) or SIZE.match(text):
+            guess = f"{unset[0].short}{text}" if unset and (INTEGER.match(text) or text.count("x") == 1) else None
             site.report(
                 "E0011",
                 word.span,
-                f"unexpected value '{text}': {kind.name} takes " + (
-                    f"{len(kind.positionals)} number{'s' if len(kind.positionals) != 1 else ''} before its options"
+                f"unexpected value '{show(text)}': {name} takes " + (
+                    f"{len(kind.positionals)} number{'s' if len(kind.positionals) != 1 else ''}"
+                    + (" before its options" if kind.options or kind.flags or kind.takes_activation else "")
                     if kind.positionals
                     else "no numbers"
                 ),
                 label="extra value",
-                help=f"write it like: {kind.example}",
+                help=f"did you mean '{guess}'?" if guess else f"write it like: {kind.example}",
+                notes=[f"options are a letter glued to a value, like {_option_examples(kind)}"] if guess else [],
             )
         else:
             site.report(
-                "E0013",
+                "E0011",
                 word.span,
-                f"malformed value '{text}'",
-                label="not a number or size",
-                help="sizes are whole numbers joined by 'x' with no spaces, like 130x130x3",
+                f"expected {_expected_words(kind)}, found '{show(text)}'",
+                label="not an option",
+                help=f"{name} takes " + _listing(_takes(kind))
+                + ("; a window size is two numbers joined by 'x', like k3x5" if "x" in text and kind.options else ""),
             )
         return
     letter, rest = text[:1], text[1:]
     shorts = {o.short: o for o in kind.options}
-    if letter in shorts and rest and IDENTIFIER.match(rest):
+    looks_like_option = rest[:1] in shorts and _literal_like(rest[1:])  # `kk3`: a typo, not `k` + a name
+    if letter in shorts and rest and IDENTIFIER.match(rest) and not looks_like_option:
         option = shorts[letter]
         if site.inside_block:
+            close = closest(rest, site.scope)
             site.report(
                 "E0042",
                 word.span,
                 f"'{rest}' is not a parameter of this block",
                 label="no value for this name",
-                help=f"to pass a parameter, write {option.name}={closest(rest, site.scope) or rest}",
+                notes=[f"the block's parameters: {', '.join(sorted(site.scope)) or 'none'}"],
+                help=f"did you mean '{close}'? pass a parameter as {option.name}={close}"
+                if close
+                else f"an option takes a number ({option.sample}) or a parameter ({option.name}=NAME)",
             )
         else:
             site.report(
@@ -304,25 +356,55 @@ def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, si
                 help=f"write it like {option.short}{option.expect.example.split()[0]}",
             )
         return
+    if letter == "k" and rest and _literal_like(rest) and any(p.name == "window" for p in kind.positionals):
+        site.report(
+            "E0011",
+            word.span,
+            f"{name} has no kernel option: its window is the number after '{name}'",
+            label="not a pooling option",
+            help=f"write the window first, like: {name} {rest}",
+            notes=[f"{name} takes " + _listing(_takes(kind))],
+        )
+        return
     candidates = kind.option_words()
     guess = None
     if rest and _literal_like(rest) and kind.options:
         # `x3` for `k3`: keep the value, try each option letter, prefer unset ones.
-        unset = [o for o in kind.options if o.name not in args.values] or list(kind.options)
-        guess = f"{unset[0].short}{rest}"
+        guess = f"{(unset or list(kind.options))[0].short}{rest}"
     guess = guess or closest(text, candidates)
     what = "option" if not (kind.takes_activation and text.isalpha()) else "option or activation"
-    expected = [f"{o.short}{o.expect.example.split()[0]}" for o in kind.options] + list(kind.flags)
+    expected = _takes(kind)
     site.report(
         "E0011",
         word.span,
-        f"{kind.name} has no {what} '{text}'",
+        f"{name} has no {what} '{show(text)}'",
         label="unknown " + what,
         help=f"did you mean '{guess}'?" if guess else (
-            f"{kind.name} takes " + _listing(expected) if expected else f"{kind.name} takes no options"
+            f"{name} takes " + _listing(expected) if expected else f"{name} takes no options"
         ),
-        notes=[f"{kind.name} takes " + _listing(expected)] if guess and expected else [],
+        notes=[f"{name} takes " + _listing(expected)] if guess and expected else [],
     )
+
+
+def _option_examples(kind: LayerKind) -> str:
+    """`k3 or s2`: the first two options as written, for messages."""
+    samples = [o.sample for o in kind.options[:2]]
+    return " or ".join(samples)
+
+
+def _expected_words(kind: LayerKind) -> str:
+    """What may come after a layer's numbers, in words."""
+    if kind.options:
+        return f"a layer option like {_option_examples(kind)}"
+    parts = [f"'{flag}'" for flag in kind.flags]
+    if kind.takes_activation:
+        parts.append("an activation like relu")
+    return " or ".join(parts) if parts else "nothing more"
+
+
+def _takes(kind: LayerKind) -> list[str]:
+    """The options and flags of a layer, as written (`k3`, `s2`, `same`)."""
+    return [o.sample for o in kind.options] + list(kind.flags)
 
 
 def _range_check(kind: LayerKind, args: Args, site: Site) -> bool:
@@ -361,10 +443,10 @@ def _needs_map(kind: LayerKind, shape: Shape, site: Site, span: Span) -> bool:
     site.report(
         "E0031",
         span,
-        f"{kind.name} needs a feature map, but its input is a {describe(shape)}",
+        f"{_called(kind, site)} needs a feature map (HxWxC), but its input is the {describe(shape)}",
         label=f"input is the {shape} vector",
         notes=["a vector comes from flatten or linear; after it, only vector layers apply"],
-        help=f"move this {kind.name} before the flatten",
+        help=f"move this {_called(kind, site)} before the flatten",
     )
     return False
 
@@ -375,9 +457,9 @@ def _needs_vector(kind: LayerKind, shape: Shape, site: Site, span: Span) -> bool
     site.report(
         "E0032",
         span,
-        f"{kind.name} needs a vector, but its input is the {describe(shape)}",
+        f"{_called(kind, site)} needs a vector, but its input is the {describe(shape)}",
         label=f"input is {shape}",
-        notes=[f"flatten would turn {shape} into {shape.elements} features"],
+        notes=[f"flatten would turn the {shape} map into {shape.height}*{shape.width}*{shape.channels} = {shape.elements:,} features"],
         help="insert `flatten` on the line before this one",
     )
     return False
@@ -543,7 +625,7 @@ class Conv(LayerKind):
                 span,
                 "conv needs a kernel size",
                 label="kernel size missing",
-                help=f"add one, like k3: {self.name} {values['filters'].text if 'filters' in values else 16} k3",
+                help=f"add one, like k3: {_called(self, site)} {values['filters'].text if 'filters' in values else 16} k3",
             )
             return None
         if "same" in args.flags and "padding" in values:
@@ -709,9 +791,9 @@ class _Pool(LayerKind):
             site.report(
                 "E0012",
                 command.span,
-                f"'{self.name} to' needs an output size",
+                f"'{_called(self, site)} to' needs an output size",
                 label="size missing",
-                help=f"write it like: {self.name} to 7x7",
+                help=f"write it like: {_called(self, site)} to 7x7",
             )
             return None
         target, *extra = words
@@ -720,9 +802,9 @@ class _Pool(LayerKind):
             site.report(
                 "E0011",
                 bad.span,
-                f"'{self.name} to SIZE' takes no options",
+                f"'{_called(self, site)} to SIZE' takes no options",
                 label="unexpected",
-                help=f"write it like: {self.name} to 7x7",
+                help=f"write it like: {_called(self, site)} to 7x7",
             )
             return None
         value = read_value(target.text, target.span, WINDOW, site, "the output size")
@@ -775,7 +857,7 @@ class _Pool(LayerKind):
 
         if not _windows_fit("pooling", windows, shape, site, span, padding_help):
             return None
-        unused = _warn_unused(self.name, windows, site, span, can_pad=False)
+        unused = _warn_unused(_called(self, site), windows, site, span, can_pad=False)
         out = MapType(windows[0].output, windows[1].output, shape.channels)
         return Inference(out, 0, 0, tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused)
 

@@ -165,42 +165,66 @@ def _parser():
     )
 
 
+def show(text: str, limit: int = 40) -> str:
+    """Text as a message quotes it: invisible characters spelled out, long text shortened."""
+    if len(text) > limit:
+        text = f"{text[: limit // 2]}...{text[-(limit // 4):]} ({len(text):,} characters)"
+    return "".join(ch if ch.isprintable() and not ch.isspace() or ch == " " else f"U+{ord(ch):04X}" for ch in text)
+
+
 def _describe(token) -> str:
     if token.type == "$END":
         return "the end of the input"
     if token.type == "STRAY":
-        return f"unexpected character '{token}'"
+        text = show(str(token))
+        return f"unexpected character{'s' if len(str(token)) > 1 else ''} '{text}'"
     if token.type == "_SEP":
         return "the end of the line" if str(token) != ";" else "';'"
     if token.type in ("BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "WHERE"):
         return f"the keyword '{token}'"
-    return f"'{token}'"
+    return f"'{show(str(token))}'"
 
 
-def _expected(expected: set[str], previous) -> str:
+def _expected(expected: set[str], previous, inside_body: bool = False) -> str:
     """Expected terminals in words, made specific by the previous token."""
+    expected = set(expected) - {"STRAY"}
+    # LALR lookaheads mix both: keep what can close the current context.
+    expected.discard("$END" if inside_body else "RBRACE")
     prev = previous.type if previous is not None else None
     if prev == "BLOCK" and "WORD" in expected:
-        return "a block name after 'block'"
+        return "a block name after 'block', like 'block stem(c) { ... }'"
     if prev == "REPEAT" and "WORD" in expected:
         return "a repeat count after 'repeat', like 'repeat 3 { ... }'"
     if prev in ("RESIDUAL", "SHORTCUT") and "LBRACE" in expected:
         return f"'{{' to open the {previous} body"
     if prev == "LPAR" and "WORD" in expected:
         return "a parameter name or ')'"
-    if prev == "COMMA" and "WORD" in expected:
-        return "a name after ','"
+    if prev == "COMMA" and expected == {"WORD"}:
+        return "another name after ','"
     if prev == "EQUAL":
         return "a value after '=', like 'kernel=3'"
     if prev == "GE":
-        return "a number after '>='"
+        return "a number after '>=', like 'H >= 32'"
+    if prev == "WHERE":
+        return "a size symbol and its lower bound after 'where', like 'H >= 32'"
+    if expected == {"GE"}:
+        return "'>=' and a lower bound, like 'H >= 32'"
     if expected == {"LPAR"}:
-        return "'(' and the block's parameter list"
-    if {"BLOCK", "REPEAT", "RESIDUAL", "WORD"} <= expected:
+        return "'(' and the block's parameter list, like 'block stem(c) { ... }'"
+    if expected == {"COMMA", "RPAR"}:
+        return "',' or ')' in the parameter list"
+    if expected == {"LBRACE"}:
+        if prev == "RPAR":
+            return "'{' to open the block's body"
+        return "'{' to open the repeat body" if prev == "WORD" else "'{'"
+    end = "'}', a new line or ';'" if inside_body else "a new line or ';'"
+    if {"REPEAT", "RESIDUAL", "WORD"} <= expected:
         return "a statement, like 'conv 16 k3' or 'repeat 2 { ... }'"
-    if {"EQUAL", "WORD", "_SEP"} <= expected:
-        return "a layer option, a new line or ';'"
-    words = sorted({TERMINAL_WORDS.get(t, t) for t in expected if t not in ("STRAY",)})
+    if "WHERE" in expected and "WORD" in expected:
+        return "a layer option like k3 or s2, " + end
+    if "COMMA" in expected and "_SEP" in expected:
+        return "',' and another bound, " + end
+    words = sorted({TERMINAL_WORDS.get(t, t) for t in expected})
     if not words:
         return "something else"
     if len(words) == 1:
@@ -233,38 +257,78 @@ def parse(reporter: Reporter) -> Module:
 
 MAX_SYNTAX_ERRORS = 100
 
+# The name of the placeholder statement that stands where a broken statement
+# was dropped. No source text can spell it (the lexer's WORD has no '<'); the
+# checker gives it an unknown type without a second diagnostic, so that
+# nothing after it is checked against a type the user did not write.
+BROKEN = "<syntax error>"
+
 
 def _parse_tokens(parser, tokens, reporter: Reporter, UnexpectedToken, Token) -> Module:
     """Parse, and after each error drop the broken statement and parse again.
 
     Restarting (instead of restoring a saved parser state) keeps the happy
     path a single pass with no copies; Lark extends its child lists in place,
-    so saved states would share them. A file with E errors costs E + 1 passes.
+    so saved states would share them. After an error the top-level
+    statements before it are final: they are parsed once more on their own
+    and set aside, so each retry starts at the broken top-level statement and
+    a long file with many errors stays linear.
     """
     tokens = list(tokens)
+    done: list = []  # top-level statements before the tokens still to parse
     for _ in range(MAX_SYNTAX_ERRORS):
         outcome = _feed(parser, tokens, UnexpectedToken, Token)
         if isinstance(outcome, Module):
-            return outcome
-        index, boundary, expected, previous, open_braces, boundary_braces = outcome
+            return Module(_attach_shortcuts(done + list(outcome.statements)))
+        index, boundary, top, expected, previous, open_braces = outcome
+        if top > 0:  # everything before `top` parses: set it aside
+            prefix = _feed(parser, tokens[:top], UnexpectedToken, Token)
+            if isinstance(prefix, Module):
+                done.extend(prefix.statements)
+                tokens = tokens[top:]
+                index, boundary = index - top, boundary - top
         if index == len(tokens):  # the input ended inside a statement or a body
             _report_eof(reporter, tokens, expected, previous, open_braces, Token)
             closing = [
                 Token("RBRACE", "}", start_pos=brace.end_pos, end_pos=brace.end_pos)
-                for brace in reversed(boundary_braces)
+                for brace in reversed(open_braces)
             ]
-            outcome = _feed(parser, tokens[:boundary] + closing, UnexpectedToken, Token)
-            return outcome if isinstance(outcome, Module) else Module(())
+            # Keep the unfinished statement when closing the braces completes it.
+            outcome = _feed(parser, tokens + closing, UnexpectedToken, Token)
+            if not isinstance(outcome, Module):
+                filler = _placeholder(tokens, boundary, len(tokens), Token)
+                outcome = _feed(parser, tokens[:boundary] + filler + closing, UnexpectedToken, Token)
+            rest = list(outcome.statements) if isinstance(outcome, Module) else []
+            return Module(_attach_shortcuts(done + rest))
         token = tokens[index]
         if token.type == "RBRACE" and not open_braces:
             _report_unmatched(reporter, token)
             tokens = tokens[:index] + tokens[index + 1 :]
             continue
-        _report_unexpected(reporter, token, expected, previous)
-        resume = _skip_statement(tokens, index, bool(boundary_braces))
+        if previous is not None and previous.type == "RBRACE" and "_SEP" in expected:
+            # `repeat 2 { relu } pool 2`: a statement after '}' needs its own line.
+            _report_missing_separator(reporter, token, previous)
+            if token.type in _STATEMENT_STARTS:
+                separator = Token("_SEP", ";", start_pos=token.start_pos, end_pos=token.start_pos)
+                tokens = tokens[:index] + [separator] + tokens[index:]
+            else:  # not a statement either: skip to the end of the line
+                resume = max(index + 1, _skip_statement(tokens, index, bool(open_braces)))
+                tokens = tokens[:index] + tokens[resume:]
+            continue
+        resume = _skip_statement(tokens, index, bool(open_braces))
+        if token.type == "_SEP" and "LBRACE" in expected:
+            # `repeat 2` with its '{' on the next line: skip the body too.
+            following = _next_token(tokens, index)
+            if following is not None and tokens[following].type == "LBRACE":
+                _report_brace_on_next_line(reporter, token, tokens[following], previous)
+                resume = _skip_statement(tokens, following, bool(open_braces))
+                tokens = tokens[:boundary] + _placeholder(tokens, boundary, resume, Token) + tokens[resume:]
+                continue
+        _report_unexpected(reporter, token, expected, previous, bool(open_braces), tokens[boundary] if boundary < index else None)
         if resume == boundary:  # nothing would be dropped: drop the bad token
-            resume = index + 1
-        tokens = tokens[:boundary] + tokens[resume:]
+            tokens = tokens[:index] + tokens[index + 1 :]
+            continue
+        tokens = tokens[:boundary] + _placeholder(tokens, boundary, resume, Token) + tokens[resume:]
     reporter.report(
         "E0001",
         Span(tokens[-1].start_pos, tokens[-1].end_pos) if tokens else Span(0, 0),
@@ -273,32 +337,84 @@ def _parse_tokens(parser, tokens, reporter: Reporter, UnexpectedToken, Token) ->
     return Module(())
 
 
+def _placeholder(tokens, start: int, end: int, Token) -> list:
+    """The tokens of a BROKEN statement standing for tokens[start:end].
+
+    A broken block definition keeps its name as the placeholder's argument,
+    so that calls to the block are not reported as unknown names.
+    """
+    while end > start and tokens[end - 1].type == "_SEP":
+        end -= 1
+    if end <= start:
+        return []
+    first, last = tokens[start], tokens[end - 1]
+    filler = [Token("WORD", BROKEN, start_pos=first.start_pos, end_pos=last.end_pos)]
+    if first.type == "BLOCK" and end - start > 1 and tokens[start + 1].type == "WORD":
+        name = tokens[start + 1]
+        filler.append(Token("WORD", str(name), start_pos=name.start_pos, end_pos=name.end_pos))
+    return filler
+
+
+_STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"})
+
+
+def _report_missing_separator(reporter: Reporter, token, brace) -> None:
+    line = reporter.source.line_of(brace.start_pos)
+    reporter.report(
+        "E0001",
+        Span(token.start_pos, token.end_pos),
+        f"expected a new line or ';' after '}}', found {_describe(token)}",
+        label="a new statement starts here",
+        related=[(Span(brace.start_pos, brace.end_pos), "the body closes here")],
+        help=f"put a ';' or a line break after the '}}' on line {line}",
+    )
+
+
+def _next_token(tokens, index: int) -> int | None:
+    """The index of the first token after `index` that is not a separator."""
+    for following in range(index + 1, len(tokens)):
+        if tokens[following].type != "_SEP":
+            return following
+    return None
+
+
 def _feed(parser, tokens, UnexpectedToken, Token):
-    """One pass: the module, or where it failed and the state at that point."""
+    """One pass: the module, or where it failed and the state at that point.
+
+    On failure: (index of the bad token, index after the last statement
+    boundary, index after the last top-level boundary, the expected
+    terminals, the token before the bad one, the braces open there).
+    """
     interactive = parser.parse_interactive()
     open_braces: list = []
-    boundary = 0  # index of the first token after the last statement boundary
-    boundary_braces: tuple = ()
+    starts: list[int] = []  # the statement start outside each open brace
+    boundary = 0  # index of the first token of the current statement
+    top = 0  # index after the last separator outside every brace
     previous = None
     for index, token in enumerate(tokens):
         try:
             interactive.feed_token(token)
         except UnexpectedToken as error:
-            return index, boundary, error.expected, previous, open_braces, boundary_braces
+            return index, boundary, top, error.expected, previous, open_braces
         previous = token
         kind = token.type
-        if kind == "LBRACE":
-            open_braces.append(token)
-        elif kind == "RBRACE":
-            open_braces.pop()
-        if kind == "_SEP" or kind == "LBRACE" or kind == "RBRACE":
+        if kind == "_SEP":
             boundary = index + 1
-            boundary_braces = tuple(open_braces)
+            if not open_braces:
+                top = boundary
+        elif kind == "LBRACE":
+            open_braces.append(token)
+            starts.append(boundary)
+            boundary = index + 1
+        elif kind == "RBRACE":
+            # The statement that owns the body goes on (`shortcut`, a separator).
+            open_braces.pop()
+            boundary = starts.pop()
     last = tokens[-1] if tokens else None
     try:
         return interactive.feed_eof(last)
     except UnexpectedToken as error:
-        return len(tokens), boundary, error.expected, previous, open_braces, boundary_braces
+        return len(tokens), boundary, top, error.expected, previous, open_braces
 
 
 def _skip_statement(tokens, index: int, inside_body: bool) -> int:
@@ -340,7 +456,7 @@ def _report_eof(reporter: Reporter, tokens, expected, previous, open_braces, Tok
         if token.type != "_SEP":
             end = token.end_pos
             break
-    wanted = _expected(set(expected), previous)
+    wanted = _expected(set(expected), previous, bool(open_braces))
     notes: list[str] = []
     related: list = []
     message = f"unexpected end of input: expected {wanted}"
@@ -361,8 +477,22 @@ def _report_eof(reporter: Reporter, tokens, expected, previous, open_braces, Tok
     )
 
 
-def _report_unexpected(reporter: Reporter, token, expected, previous) -> None:
+def _report_brace_on_next_line(reporter: Reporter, newline, brace, previous) -> None:
+    line = reporter.source.line_of(newline.start_pos)
+    reporter.report(
+        "E0001",
+        Span(brace.start_pos, brace.end_pos),
+        f"the '{{' must be on the same line as the statement it opens (line {line})",
+        label="this '{' is on a new line",
+        related=[(Span(previous.start_pos, previous.end_pos), "the statement ends here")] if previous is not None else [],
+        help=f"move the '{{' up to the end of line {line}",
+    )
+
+
+def _report_unexpected(reporter: Reporter, token, expected, previous, inside_body: bool = False, command=None) -> None:
     span = Span(token.start_pos, token.end_pos)
+    if token.type == "_SEP" and str(token) != ";":  # point at the end of the line, not across it
+        span = Span(token.start_pos, token.start_pos)
     if token.type == "LBRACE" and previous is not None and previous.type in ("WORD", "STRAY"):
         reporter.report(
             "E0001",
@@ -371,7 +501,23 @@ def _report_unexpected(reporter: Reporter, token, expected, previous) -> None:
             label="a layer statement cannot take '{ ... }'",
         )
         return
-    wanted = _expected(set(expected), previous)
+    wanted = _expected(set(expected), previous, inside_body)
+    if command is not None and command.type == "WORD" and "WHERE" in expected:
+        from .layers import _expected_words, lookup  # the layer table knows its options
+
+        kind = lookup(str(command))
+        end = "'}', a new line or ';'" if inside_body else "a new line or ';'"
+        words = _expected_words(kind) if kind is not None else "an argument"
+        wanted = (f"{words}, " if words != "nothing more" else "") + end
+        if token.type == "LPAR" and kind is None:
+            reporter.report(
+                "E0001",
+                span,
+                "unexpected '(': a block call takes its arguments without parentheses",
+                label="no parentheses here",
+                help=f"write it like: {command} 64",
+            )
+            return
     found = _describe(token)
     message = f"expected {wanted}, found {found}"
     if token.type == "STRAY":

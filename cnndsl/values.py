@@ -64,7 +64,8 @@ class Expect:
                 return None
             return tuple(int(p) for p in parts)
         if self.decimal and DECIMAL.match(text):
-            return float(text)
+            value = float(text)
+            return value if abs(value) <= MAX_VALUE else _TOO_LARGE  # also catches inf
         return None
 
     def accepts(self, value: Number) -> bool:
@@ -105,7 +106,7 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
         site.report(
             "E0061",
             span,
-            f"{role} {text} is too large",
+            f"{role} {show(text)} is too large",
             label=f"at most {MAX_VALUE:,}",
             help="sizes and counts must stay below 2**31; check for a typo",
         )
@@ -118,7 +119,7 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
             site.report(
                 "E0042",
                 span,
-                f"'{text}' is not a parameter of this block",
+                f"'{show(text)}' is not a parameter of this block",
                 label="no value for this name",
                 notes=[f"the block's parameters: {params}"],
                 help=_close_help(text, site.scope),
@@ -127,7 +128,7 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
             site.report(
                 "E0013",
                 span,
-                f"{role} must be {expect.noun}, found '{text}'",
+                f"{role} must be {expect.noun}, found '{show(text)}'",
                 label=f"expected {expect.noun}",
                 help=f"write it like {expect.example}" if expect.example else None,
             )
@@ -135,11 +136,17 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
     site.report(
         "E0013",
         span,
-        f"{role} must be {expect.noun}, found '{text}'",
+        f"{role} must be {expect.noun}, found '{show(text)}'",
         label=f"expected {expect.noun}",
         help=_malformed_help(text, expect),
     )
     return None
+
+
+def show(text: str) -> str:
+    from .syntax import show as quote
+
+    return quote(text)
 
 
 def _exceeds(value: Number) -> bool:
