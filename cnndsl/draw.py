@@ -329,6 +329,7 @@ class Arc:
     add: int
     level: int = 0
     y: float = 0.0  # relative to the row axis
+    inner: list[int] = field(default_factory=list)  # the arcs directly inside this one
 
 
 @dataclass
@@ -349,10 +350,17 @@ def _arcs(steps: list[Step]) -> dict[int, Arc]:
             opened[rid] = i
         if step.closes is not None:
             arcs[step.closes] = Arc(step.closes, opened.get(step.closes, i), i)
+    # Residuals nest properly: a stack finds each one's directly enclosing arc.
+    stack: list[Arc] = []
+    for arc in sorted(arcs.values(), key=lambda a: (a.first, -a.add)):
+        while stack and not (stack[-1].first <= arc.first and arc.add < stack[-1].add):
+            stack.pop()
+        if stack:
+            stack[-1].inner.append(arc.rid)
+        stack.append(arc)
     # Outer arcs fly above inner ones.
     for arc in sorted(arcs.values(), key=lambda a: a.add - a.first):
-        inner = [a.level for a in arcs.values() if a is not arc and arc.first <= a.first and a.add < arc.add]
-        arc.level = 1 + max(inner, default=-1)
+        arc.level = 1 + max((arcs[rid].level for rid in arc.inner), default=-1)
     return arcs
 
 
@@ -431,8 +439,7 @@ def layout(steps: list[Step], max_width: float) -> tuple[list[Row], dict[int, Ar
     for arc in sorted(arcs.values(), key=lambda a: a.level):
         span = steps[arc.first : arc.add + 1]
         top = -max(s.above for s in span) - 12
-        inner = [a.y for a in arcs.values() if a is not arc and arc.first <= a.first and a.add < arc.add]
-        arc.y = min([top, *[y - 22 for y in inner]])
+        arc.y = min([top, *[arcs[rid].y - 22 for rid in arc.inner]])
     for row in rows:
         members = set(row.steps)
         row.top = -max(steps[i].above for i in row.steps)
@@ -538,8 +545,9 @@ def render_svg(program: TypedProgram, max_width: float = 1500) -> str:
     for row in rows:
         row.axis = y - row.top
         y = row.axis + row.bottom + ROW_GAP
-    for step_index, step in enumerate(steps):
-        step.axis = next(r.axis for r in rows if step_index in r.steps)
+    for row in rows:
+        for index in row.steps:
+            steps[index].axis = row.axis
     content_width = max(row.width for row in rows) + 2 * MARGIN + 20
 
     diagram = canvas.add(canvas.root, "g", {"class": "diagram"})
@@ -715,7 +723,7 @@ def _draw_frames(canvas: Canvas, parent, steps: list[Step], rows: list[Row]) -> 
 def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: float) -> tuple[float, float]:
     kinds = [k for k in ("input", "conv", "pool", "avgpool", "flatten", "linear", "other") if any(s.kind == k for s in steps)]
     names = {"input": "input", "conv": "convolution", "pool": "max pooling", "avgpool": "average pooling",
-             "flatten": "flatten", "linear": "linear", "other": "other"}
+             "flatten": "flatten", "linear": "linear", "other": "bn, dropout, activation"}
     legend = canvas.add(parent, "g", {"class": "legend"})
     x = MARGIN
     for kind in kinds:
