@@ -84,7 +84,6 @@ class Step:
     closes: int | None = None  # for "add": the residual it closes
     residual: TypedResidual | None = None
     shortcut: list[tuple[int, TypedLayer]] = field(default_factory=list)
-    depth: int = 0  # residual nesting at this step
     # Geometry, filled in by measure() and layout().
     gap: float = 0.0
     slot: float = 0.0
@@ -105,22 +104,17 @@ def build_steps(program: TypedProgram) -> list[Step]:
     steps = [Step("input", program.input)]
     counter = [0]
 
-    def run(nodes: list[Node], depth: int) -> None:
-        last: Step | None = None  # the last step made at this level (minor layers join it)
-        pending: list[int] = []  # residuals opened before their first step
+    def run(nodes: list[Node]) -> None:
+        last: Step | None = None  # the last step made in this sequence (shape-keeping layers join it)
         for node in nodes:
             if isinstance(node, TypedResidual):
                 counter[0] += 1
-                rid = counter[0]
-                pending.append(rid)
                 mark = len(steps)
-                run(node.body, depth + 1)
-                target = steps[mark] if len(steps) > mark else None
-                add = Step("add", node.output, calls=node.calls, closes=rid, residual=node, depth=depth)
+                run(node.body)
+                add = Step("add", node.output, calls=node.calls, closes=counter[0], residual=node)
                 add.shortcut = [(index[id(layer)], layer) for layer in _leaves(node.shortcut or [])]
                 steps.append(add)
-                (target or add).opens.extend(pending)
-                pending = []
+                steps[mark].opens.append(counter[0])  # the body's first step, or the (+) itself
                 last = add
                 continue
             entry = (index[id(node)], node)
@@ -129,13 +123,10 @@ def build_steps(program: TypedProgram) -> list[Step]:
                 last.shape = node.output
                 continue
             kind = node.kind.name if node.kind.name in COLOURS else "other"
-            step = Step(kind, node.output, [entry], calls=node.calls, depth=depth)
-            step.opens.extend(pending)
-            pending = []
-            steps.append(step)
-            last = step
+            last = Step(kind, node.output, [entry], calls=node.calls)
+            steps.append(last)
 
-    run(program.nodes, 0)
+    run(program.nodes)
     return steps
 
 

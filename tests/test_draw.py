@@ -37,11 +37,12 @@ def parse(svg: str) -> ET.Element:
 
 
 def residuals(nodes):
+    """The residuals drawn as arcs: all but those inside a shortcut (whose
+    layers are written on the shortcut's arc)."""
     for node in nodes:
         if isinstance(node, TypedResidual):
             yield node
             yield from residuals(node.body)
-            yield from residuals(node.shortcut or [])
 
 
 def main_path(nodes):
@@ -183,6 +184,7 @@ PIECES = [
     "residual { relu } shortcut { conv 4 k1 }",
     "residual { residual { conv 4 k1 } ; relu }",
     "residual { }",
+    "residual { conv 4 k1 } shortcut { residual { bn } }",
     "keep",
     "keep2",
     "repeat 2 { conv 4 k1 }",
