@@ -415,6 +415,14 @@ def layout(steps: list[Step], max_width: float) -> tuple[list[Row], dict[int, Ar
     for step in steps:
         measure(step)
     arcs = _arcs(steps)
+    # A projection's layers are written along its arc: make the arc long enough.
+    for arc in sorted(arcs.values(), key=lambda a: a.add - a.first):
+        add = steps[arc.add]
+        if not add.shortcut:
+            continue
+        label = " · ".join(layer_words(layer) for _, layer in add.shortcut)
+        span = sum(s.gap + s.slot for s in steps[arc.first : arc.add]) + add.gap + add.slot / 2 - 3
+        add.gap += max(0.0, _width(label, MINOR_SIZE) + 16 - span)
     units = _units(steps, arcs, max_width)
     widths = [sum(steps[i].gap + steps[i].slot for i in unit) for unit in units]
     rows = [Row([i for unit in group for i in unit]) for group in _balanced(units, widths, max_width)]
