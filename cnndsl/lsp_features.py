@@ -264,7 +264,11 @@ class Analysis:
         instances = self.layer_instances(command)
         doc = f"`{kind.syntax}` · {kind.summary}"
         if not instances:
-            why = "this block is never called" if self._in_uncalled_block(command) else "not typed: see the diagnostics above it"
+            why = (
+                "no type: this block is never called"
+                if self._in_uncalled_block(command)
+                else "no type: an error on this line or before it stops the typing here"
+            )
             return f"**{kind.name}** · `{kind.torch}`\n\n{doc}\n\n_{why}_" + _options_doc(kind)
         # The layer under the cursor: the activation suffix, or the layer itself.
         pick = 0
