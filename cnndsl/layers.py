@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .diagnostics import Fix
-from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe
+from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe, same_padding
 from .source import Span
 from .suggest import closest
 from .syntax import show
@@ -693,7 +693,10 @@ class Conv(LayerKind):
         same = config["padding"] == "same"
         if same:
             out = MapType(shape.height, shape.width, filters)
-            size_lines = tuple(f"{axis}: 'same' keeps {size}" for axis, size in zip(AXES, (shape.height, shape.width)))
+            size_lines = tuple(
+                _same_line(axis, size, config["kernel"][a], config["dilation"][a])
+                for a, (axis, size) in enumerate(zip(AXES, (shape.height, shape.width)))
+            )
         else:
             windows = self.windows(config, shape)
 
@@ -755,6 +758,15 @@ def _padding_fixes(config, windows: list[Window], shape: MapType) -> tuple[Fix, 
         what = "makes it fit"
     value = str(pads[0]) if pads[0] == pads[1] else f"{pads[0]}x{pads[1]}"
     return (Fix(f"use p{value} ({what})", "padding", value),)
+
+
+def _same_line(axis: str, size: int, kernel: int, dilation: int) -> str:
+    """`height: 'same' pads 1 above and 1 below: (32 + 1 + 1 - 3)/1 + 1 = 32`."""
+    low, high = same_padding(kernel, dilation)
+    sides = ("above", "below") if axis == "height" else ("left", "right")
+    reach = dilation * (kernel - 1) + 1
+    return (f"{axis}: 'same' pads {low} {sides[0]} and {high} {sides[1]}: "
+            f"({size} + {low} + {high} - {reach})/1 + 1 = {size}")
 
 
 def _groups_help(channels: int, filters: int, groups: int) -> str:

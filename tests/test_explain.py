@@ -187,3 +187,13 @@ def test_cli_explain_does_not_import_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "adds" in result.stdout and "floor((224 + 2*3 - 7)/2) + 1 = 112" in result.stdout
+
+
+def test_same_padding_shows_the_padding_it_chooses():
+    program = cnndsl.check_program("input 32x32x3\nconv 8 k3 same\nconv 8 k2x4 same\n", "same.cnn")
+    assert program.ok
+    lines = formula_lines(render_table(program, explain=True))
+    assert "height: 'same' pads 1 above and 1 below: (32 + 1 + 1 - 3)/1 + 1 = 32" in lines
+    # An even kernel: PyTorch puts the extra row at the bottom, the extra column at the right.
+    assert "height: 'same' pads 0 above and 1 below: (32 + 0 + 1 - 2)/1 + 1 = 32" in lines
+    assert "width: 'same' pads 1 left and 2 right: (32 + 1 + 2 - 4)/1 + 1 = 32" in lines
