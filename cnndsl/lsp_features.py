@@ -313,9 +313,13 @@ class Analysis:
         line = self.index.line_of(block.span.start) + 1
         head = [f"**{signature}** · defined on line {line}"]
         args = [a.text if isinstance(a, Word) else _snippet(self.text, a.span) for a in command.args]
-        if len(args) == len(block.params) and args:
-            head.append("\n" + ", ".join(f"`{p.text} = {a}`" for p, a in zip(block.params, args)))
         instances = self.call_instances(command)
+        if len(args) == len(block.params) and args:
+            values = getattr(instances[0][0], "values", ()) if len(instances) == 1 else ()
+            if len(values) == len(args):  # the values, when a parameter is passed on: `c = 128`
+                args = [_value_text(v) for v in values]
+            if len(instances) == 1 or all(not a[:1].isalpha() for a in args):
+                head.append("\n" + ", ".join(f"`{p.text} = {a}`" for p, a in zip(block.params, args)))
         if not instances:
             return "\n".join(head + ["", "_not expanded: see the diagnostics_"])
         if len(instances) == 1:
@@ -331,7 +335,7 @@ class Analysis:
                 body.append(f"... and {len(layers) - MAX_LAYERS_LISTED} more layers")
             body.append("```")
             return "\n".join(body)
-        chains = [site_layers[0].calls[: site_layers[0].calls.index(site)] for site, site_layers in instances]
+        chains = [site_layers[0].calls[: site_layers[0].calls.index(site) + 1] for site, site_layers in instances]
         labels = _instance_labels(chains)
         body = head + ["", f"expanded {len(instances)} times:", "",
                        "| instance | input | output | layers | params | MACs |", "|---|---|---|---:|---:|---:|"]
@@ -362,11 +366,17 @@ class Analysis:
                 continue
             typed = self.typed_residuals.get(residual.span.start, [])
             lines = ["**residual** · the body's output plus the shortcut's (identity without one)"]
-            for node in typed[:MAX_ROWS]:
-                shortcut = "identity" if node.shortcut is None else (
-                    str(_last_output(node.shortcut, node.input)))
-                lines.append(f"- `{node.input}` → body `{node.output}`, shortcut `{shortcut}`"
-                             + (f" (in {_chain(node.calls)})" if node.calls else ""))
+            rows: dict[str, int] = {}
+            for node in typed:
+                shortcut = "identity" if node.shortcut is None else str(_last_output(node.shortcut, node.input))
+                row = f"`{node.input}` → body `{node.output}`, shortcut `{shortcut}`" + (
+                    f" (in {_chain(node.calls)})" if node.calls else ""
+                )
+                rows[row] = rows.get(row, 0) + 1
+            for row, count in list(rows.items())[:MAX_ROWS]:
+                lines.append(f"- {row}" + (f" ×{count}" if count > 1 else ""))
+            if len(rows) > MAX_ROWS:
+                lines.append(f"- … and {len(rows) - MAX_ROWS} more")
             return "\n".join(lines), residual.header
         return None, None
 
@@ -852,6 +862,12 @@ def _instance_labels(chains: list[tuple[CallSite, ...]]) -> list[str]:
         seen[text] = seen.get(text, 0) + 1
         labels.append(f"{text} #{seen[text]}" if totals[text] > 1 else text)
     return labels
+
+
+def _value_text(value) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _last_output(nodes, default):
