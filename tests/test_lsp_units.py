@@ -139,3 +139,13 @@ def test_code_links_point_at_headings_of_the_diagnostics_page():
         pytest.skip("docs/diagnostics.md is not generated in this tree")
     headings = {line[3:].split()[0].lower() for line in page.read_text().splitlines() if line.startswith("## ")}
     assert {code.lower() for code in CODES} <= headings
+
+
+def test_quick_fix_data_is_outside_the_json_form():
+    import cnndsl
+
+    (e0030,) = cnndsl.check_source("input 3x3x3\nconv 20 k5\n")
+    assert e0030.fixes and e0030.fixes[0].option == "padding" and e0030.fixes[0].value == "2"
+    assert list(e0030.to_dict()) == [
+        "file", "line", "column", "end_line", "end_column", "severity", "code", "message", "notes", "help",
+    ]
