@@ -10,6 +10,7 @@ table: nothing here computes a type.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,17 @@ class Analysis:
         self.index = LineIndex(text, encoding)
         # A byte-order mark is not part of the program; a space keeps every offset.
         checked = " " + text[1:] if text.startswith("\ufeff") else text
+        # The pipeline of cnndsl.check_program, keeping the syntax tree too
+        # (tests/test_lsp_units.py checks that both report the same).
         reporter = Reporter(SourceText(checked, filename))
-        self.module: Module = parse(reporter)
-        self.program: TypedProgram = check_module(self.module, reporter, default_name(filename))
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # as check_program does: the trees have no cycles
+        try:
+            self.module: Module = parse(reporter)
+            self.program: TypedProgram = check_module(self.module, reporter, default_name(filename))
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         self.statements: list[Statement] = []
         self.blocks: dict[str, BlockDef] = {}
         self.residuals: list[tuple[Residual, BlockDef | None]] = []

@@ -149,3 +149,19 @@ def test_quick_fix_data_is_outside_the_json_form():
     assert list(e0030.to_dict()) == [
         "file", "line", "column", "end_line", "end_column", "severity", "code", "message", "notes", "help",
     ]
+
+
+def test_the_server_reports_exactly_what_check_reports():
+    """The server runs check_program's pipeline itself (to keep the syntax tree): same diagnostics."""
+    import cnndsl
+
+    rng = random.Random(3)
+    texts = [p.read_text() for p in EXAMPLES]
+    for text in list(texts):
+        for _ in range(8):
+            at = rng.randrange(len(text))
+            texts.append(text[:at] + rng.choice(["", "x", "{", "}", ";", "9", " k", "@", "\n"]) + text[at + rng.randint(0, 9):])
+    for text in texts:
+        want = [d.to_dict() for d in cnndsl.check_source(text, "same.cnn")]
+        got = [d.to_dict() for d in Analysis(text, "same.cnn").program.diagnostics]
+        assert got == want, text
