@@ -6,7 +6,6 @@ only by the functions that need them.
 
 from .compiler import Program, check_program, check_source, compile_file, compile_source, load
 from .diagnostics import CompileError, Diagnostic
-from .importhook import install_import_hook, uninstall_import_hook
 
 __version__ = "0.1.0"
 
@@ -23,3 +22,14 @@ __all__ = [
     "load",
     "uninstall_import_hook",
 ]
+
+
+def __getattr__(name: str):
+    # The import hook needs importlib.abc (about 10 ms, several percent of a
+    # fresh `cnnc check`): it is loaded when first asked for, not by every
+    # `import cnndsl` (benchmarks/cold_start.py).
+    if name in ("install_import_hook", "uninstall_import_hook"):
+        from . import importhook
+
+        return getattr(importhook, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import sys
 import types
@@ -43,8 +44,19 @@ def check_program(data: bytes | str, filename: str = "<string>") -> TypedProgram
     if text is None:
         return TypedProgram(SourceText("", filename), "Network", None, [], [bad_encoding])
     reporter = Reporter(SourceText(text, filename))
-    module = parse(reporter)
-    return check_module(module, reporter, _default_name(filename))
+    # Python's cyclic GC walks every object of the growing syntax tree and
+    # typed program again and again, which makes big checks superlinear. Paused
+    # here (cnndsl.syntax pauses it for the parse alone), the check stays linear
+    # up to the 100,000-layer limit (benchmarks/scaling.py); any cycle made
+    # meanwhile is collected once it runs again.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        module = parse(reporter)
+        return check_module(module, reporter, _default_name(filename))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def check_source(text: bytes | str, filename: str = "<string>") -> list[Diagnostic]:

@@ -1,0 +1,115 @@
+"""Cold start: a fresh `cnnc check` / `cnnc summary` against a fresh `python -c "import torch"`.
+
+What a user waits for before learning a network's shapes: with PyTorch, at
+least the import of torch; with cnndsl, the whole `cnnc` command. Every
+command is a new process. Target: cnnc at most 1/15 of the torch import.
+
+cnndsl runs from a byte-compiled copy (what a wheel install has); the
+editable install here recompiles cnndsl in every process (this environment
+sets PYTHONDONTWRITEBYTECODE=1), measured too, for information.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    EXAMPLES,
+    NEUTRAL_DIR,
+    PYTHON,
+    arguments,
+    cnnc_command,
+    compiled_copy,
+    interleaved,
+    machine_line,
+    ratio,
+    report,
+    run_command,
+    seconds,
+    spread,
+    table,
+    verdict,
+)
+
+TARGET = 1 / 15
+HEAVY = ("torch", "black", "jinja2")
+
+
+def import_profile(env: dict, runs: int, argv: list[str]) -> tuple[dict[str, float], set[str]]:
+    """Import time per top-level package (best of `runs`, seconds) and every module imported."""
+    best: dict[str, float] = {}
+    modules: set[str] = set()
+    for _ in range(runs):
+        result = subprocess.run(
+            [PYTHON, "-X", "importtime", *argv], env=env, capture_output=True, text=True, check=True, cwd=NEUTRAL_DIR
+        )
+        totals: dict[str, float] = {}
+        for line in result.stderr.splitlines():
+            match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)", line)
+            if not match:
+                continue
+            name = match[3]
+            modules.add(name)
+            top = name.split(".")[0]
+            totals[top] = totals.get(top, 0.0) + int(match[1]) / 1e6
+        for top, value in totals.items():
+            best[top] = min(best.get(top, value), value)
+    return best, modules
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    repeats = args.repeats or (3 if args.quick else 12)
+    compiled = compiled_copy(bytecode=True)
+    source_only = compiled_copy(bytecode=False)
+    cnnc = cnnc_command()
+    quiz = str(EXAMPLES / "quiz.cnn")
+
+    runs = {
+        "import torch": lambda: run_command([PYTHON, "-c", "import torch"]),
+        "cnnc check": lambda: run_command([*cnnc, "check", quiz], env=compiled),
+        "cnnc summary": lambda: run_command([*cnnc, "summary", quiz], env=compiled),
+        "cnnc check (no .pyc)": lambda: run_command([*cnnc, "check", quiz], env=source_only),
+        "cnnc summary (no .pyc)": lambda: run_command([*cnnc, "summary", quiz], env=source_only),
+        'python -c "pass"': lambda: run_command([PYTHON, "-c", "pass"]),
+    }
+    results = interleaved(runs, "import torch", repeats)
+    torch_times = next(iter(results.values())).a
+
+    print(f"## Cold start ({repeats} rounds; each round runs every command once, order rotated)\n")
+    print(machine_line() + "\n")
+    rows = [["python -c \"import torch\"", spread(torch_times), "1", "reference"]]
+    for name, pair in results.items():
+        rows.append([
+            name,
+            spread(pair.b),
+            f"1/{1 / pair.ratios.median:.1f}",
+            f"1/{1 / pair.ratios.max:.1f} – 1/{1 / pair.ratios.min:.1f}",
+        ])
+    print(table(["command (fresh process)", "time: median (min – max)", "vs torch: median", "range"], rows))
+
+    profile, modules = import_profile(compiled, runs=2 if args.quick or repeats < 3 else 5, argv=["-c", "import sys; sys.argv = ['cnnc', 'check', sys.argv[1]]; "
+                                                 "from cnndsl.cli import main; main()", quiz])
+    runs_note = "best of 2" if args.quick or repeats < 3 else "best of 5"
+    leaked = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    heaviest = sorted(profile.items(), key=lambda item: -item[1])[:10]
+    print(f"\nImports of `cnnc check` (python -X importtime, {runs_note}, self time summed per top-level package):\n")
+    print(table(["package", "import time"], [[name, seconds(value)] for name, value in heaviest]))
+    print(f"\ntorch, black, jinja2 imported by `cnnc check`: {', '.join(leaked) if leaked else 'none'}")
+
+    checks = []
+    for name in ("cnnc check", "cnnc summary"):
+        median = results[name].ratios.median
+        checks.append(verdict(median <= TARGET, f"{name} (byte-compiled) takes 1/{1 / median:.1f} of the torch import (at most 1/15)"))
+    checks.append(verdict(not leaked, "cnnc check imports none of torch, black, jinja2"))
+    print("\n" + "\n".join(checks))
+    report("cold_start", {"torch import": torch_times, "pairs": results, "imports": profile, "heavy imports": leaked, "verdicts": checks}, args)
+
+
+if __name__ == "__main__":
+    main()

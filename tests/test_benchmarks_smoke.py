@@ -1,0 +1,132 @@
+"""The benchmark scripts run end to end (tiny sizes, one round) and report what they promise.
+
+The real numbers are in docs/benchmarks.md; this only keeps the scripts from
+rotting: each runs, prints its tables and verdict lines, and writes JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+pytest.importorskip("torch")
+pytest.importorskip("torchinfo")
+
+
+def run(tmp_path: Path, script: str, *args: str) -> tuple[str, dict]:
+    result_file = tmp_path / f"{script}.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{script}.py"), "--json", str(result_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads(result_file.read_text())
+    assert data["benchmark"] == script
+    assert {"date", "nproc", "cpu", "python", "torch"} <= set(data["machine"])
+    assert data["verdicts"] and all(v.startswith(("target met: ", "target MISSED: ")) for v in data["verdicts"])
+    for verdict in data["verdicts"]:
+        assert verdict in result.stdout
+    assert "| " in result.stdout and "|--" in result.stdout  # a Markdown table
+    return result.stdout, data
+
+
+def test_scaling(tmp_path):
+    out, data = run(tmp_path, "scaling", "--sizes", "10,100", "--repeats", "1")
+    assert set(data["results"]) == {"10", "100"}
+    assert "checking adds" in out
+
+
+def test_summary_anchors_agree(tmp_path):
+    out, data = run(tmp_path, "summary_anchors", "--models", "quiz", "--repeats", "1")
+    assert "target met: identical parameter totals, MACs == flop counter / 2" in data["verdicts"]
+    assert "56,510" in out and "9,594,880" in out
+
+
+def test_generated_code(tmp_path):
+    out, data = run(tmp_path, "generated_code", "--models", "lenet5", "--no-compile", "--repeats", "1")
+    assert list(data["results"]) == ["lenet5 eager"]
+
+
+@pytest.mark.slow
+def test_cold_start_and_fresh_summary(tmp_path):
+    out, data = run(tmp_path, "cold_start", "--repeats", "1")
+    assert "torch, black, jinja2 imported by `cnnc check`: none" in out
+    assert data["heavy imports"] == []
+    out, data = run(tmp_path, "fresh_summary", "--example", "quiz", "--repeats", "1")
+    assert "cnnc summary examples/quiz.cnn" in out
+
+
+def test_run_py_runs_the_named_benchmarks_and_collects_the_verdicts(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--only", "scaling", "--json", str(tmp_path), "--", "--sizes", "10", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.split("## All targets", 1)[1]
+    assert "- scaling: target " in summary
+    assert (tmp_path / "scaling.json").is_file()
+    unknown = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--only", "nope"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unknown benchmark" in unknown.stderr
+
+
+# -- the optimisations the benchmarks led to ------------------------------------------
+
+
+def test_importing_cnndsl_leaves_the_import_hook_machinery_unloaded():
+    # `-S`: no site packages, so that nothing else loads importlib.abc first.
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import cnndsl\n"
+        "before = 'importlib.abc' in sys.modules\n"
+        "from cnndsl import install_import_hook, uninstall_import_hook\n"
+        "assert cnndsl.install_import_hook is install_import_hook\n"
+        "print(before, 'importlib.abc' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+    import cnndsl
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cnndsl.nope  # noqa: B018
+
+
+def test_check_program_pauses_the_collector_and_restores_it(monkeypatch):
+    import gc
+
+    import cnndsl
+    import cnndsl.checker
+
+    during = []
+    real = cnndsl.checker.check_module
+
+    def spy(*args, **kwargs):
+        during.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cnndsl.checker, "check_module", spy)
+    original = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            program = cnndsl.check_program("input 8x8x1\nconv 2 k3\nflatten\nlinear 3\n")
+            assert program.ok
+            assert gc.isenabled() is enabled  # restored as it was
+        gc.enable()
+        assert cnndsl.check_program("input 8x8x1\nconv 2 k9\n").diagnostics  # errors too
+        assert gc.isenabled()
+        assert during == [False, False, False]  # the checker ran with the collector paused
+    finally:
+        (gc.enable if original else gc.disable)()
