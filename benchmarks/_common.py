@@ -14,6 +14,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,11 +59,18 @@ class Series:
 
 @dataclass
 class Pair:
-    """A and B measured alternately; `ratios` is B/A pair by pair."""
+    """A and B measured alternately; `ratios` is B/A pair by pair.
+
+    For fresh processes, the `cpu_` series hold the same on the children's CPU
+    time (user + system), which other processes on the machine do not inflate.
+    """
 
     a: Series = field(default_factory=Series)
     b: Series = field(default_factory=Series)
     ratios: Series = field(default_factory=Series)
+    cpu_a: Series = field(default_factory=Series)
+    cpu_b: Series = field(default_factory=Series)
+    cpu_ratios: Series = field(default_factory=Series)
 
 
 def paired(run_a: Callable[[], float], run_b: Callable[[], float], repeats: int, warmup: int = 1) -> Pair:
@@ -103,10 +111,19 @@ def interleaved(runs: dict[str, Callable[[], float]], reference: str, repeats: i
             order.reverse()
         times = {name: runs[name]() for name in order}
         for name, pair in results.items():
-            pair.a.values.append(times[reference])
-            pair.b.values.append(times[name])
-            pair.ratios.values.append(times[name] / times[reference])
+            (wall_a, cpu_a), (wall_b, cpu_b) = _split(times[reference]), _split(times[name])
+            pair.a.values.append(wall_a)
+            pair.b.values.append(wall_b)
+            pair.ratios.values.append(wall_b / wall_a)
+            if cpu_a is not None and cpu_b is not None:
+                pair.cpu_a.values.append(cpu_a)
+                pair.cpu_b.values.append(cpu_b)
+                pair.cpu_ratios.values.append(cpu_b / cpu_a)
     return results
+
+
+def _split(value) -> tuple[float, float | None]:
+    return value if isinstance(value, tuple) else (value, None)
 
 
 def timed(function: Callable[[], object]) -> float:
@@ -116,13 +133,21 @@ def timed(function: Callable[[], object]) -> float:
 
 
 def run_command(command: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
-    """Seconds for one fresh process; a failing command stops the benchmark."""
+    """Wall-clock seconds for one fresh process; a failing command stops the benchmark."""
+    return run_process(command, env, cwd)[0]
+
+
+def run_process(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds: user + system) of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd or NEUTRAL_DIR)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"benchmark command failed ({result.returncode}): {' '.join(command)}\n{result.stderr.decode()}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 # -- formatting ---------------------------------------------------------------
@@ -236,12 +261,34 @@ def compiled_copy(directory: Path | None = None, bytecode: bool = True) -> dict:
     return env
 
 
-def cnnc_command() -> list[str]:
+def cnnc_command(python: str | None = None) -> list[str]:
     """The installed `cnnc` console script, run by the real interpreter."""
-    script = Path(PYTHON).parent / "cnnc"
+    python = python or PYTHON
+    script = Path(python).parent / "cnnc"
     if script.is_file():
-        return [PYTHON, str(script)]
-    return [PYTHON, "-m", "cnndsl"]
+        return [python, str(script)]
+    return [python, "-m", "cnndsl"]
+
+
+def installed_environment(python: str) -> dict:
+    """The environment for another interpreter that has its own (wheel) install of cnndsl."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["NO_COLOR"] = "1"
+    found = subprocess.run(
+        [python, "-c", "import cnndsl; print(cnndsl.__file__)"], env=env, capture_output=True, text=True, cwd=NEUTRAL_DIR
+    )
+    if found.returncode != 0 or str(ROOT) in found.stdout:
+        raise SystemExit(f"{python} must have its own, non-editable install of cnndsl ({found.stdout.strip() or found.stderr.strip()})")
+    return env
+
+
+def python_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="measure with another interpreter and its own installs of cnndsl and torch, e.g. a fresh venv "
+        "with `pip install .` (default: this one, with a byte-compiled copy of this checkout)",
+    )
 
 
 def load_example(name: str):
@@ -295,7 +342,10 @@ def _plain(value):
     if isinstance(value, Series):
         return value.summary()
     if isinstance(value, Pair):
-        return {"a": value.a.summary(), "b": value.b.summary(), "ratio b/a": value.ratios.summary()}
+        plain = {"a": value.a.summary(), "b": value.b.summary(), "ratio b/a": value.ratios.summary()}
+        if value.cpu_ratios.values:
+            plain |= {"cpu a": value.cpu_a.summary(), "cpu b": value.cpu_b.summary(), "cpu ratio b/a": value.cpu_ratios.summary()}
+        return plain
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
     return str(value)

@@ -24,12 +24,14 @@ from _common import (  # noqa: E402
     PYTHON,
     arguments,
     cnnc_command,
+    installed_environment,
+    python_option,
     compiled_copy,
     interleaved,
     machine_line,
     ratio,
     report,
-    run_command,
+    run_process,
     seconds,
     spread,
     table,
@@ -40,13 +42,13 @@ TARGET = 1 / 15
 HEAVY = ("torch", "black", "jinja2")
 
 
-def import_profile(env: dict, runs: int, argv: list[str]) -> tuple[dict[str, float], set[str]]:
+def import_profile(python: str, env: dict, runs: int, argv: list[str]) -> tuple[dict[str, float], set[str]]:
     """Import time per top-level package (best of `runs`, seconds) and every module imported."""
     best: dict[str, float] = {}
     modules: set[str] = set()
     for _ in range(runs):
         result = subprocess.run(
-            [PYTHON, "-X", "importtime", *argv], env=env, capture_output=True, text=True, check=True, cwd=NEUTRAL_DIR
+            [python, "-X", "importtime", *argv], env=env, capture_output=True, text=True, check=True, cwd=NEUTRAL_DIR
         )
         totals: dict[str, float] = {}
         for line in result.stderr.splitlines():
@@ -63,37 +65,52 @@ def import_profile(env: dict, runs: int, argv: list[str]) -> tuple[dict[str, flo
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
+    args = arguments(__doc__.splitlines()[0], python_option)
     repeats = args.repeats or (3 if args.quick else 12)
-    compiled = compiled_copy(bytecode=True)
-    source_only = compiled_copy(bytecode=False)
-    cnnc = cnnc_command()
+    python = args.python or PYTHON
     quiz = str(EXAMPLES / "quiz.cnn")
+    cnnc = cnnc_command(python)
+    if args.python:
+        compiled = torch_env = installed_environment(args.python)
+        setting = f"{args.python}: its own wheel install of cnndsl (byte-compiled by pip) and of torch"
+    else:
+        compiled = compiled_copy(bytecode=True)
+        source_only = compiled_copy(bytecode=False)
+        torch_env = None
+        setting = f"{python}: a byte-compiled copy of this checkout first on PYTHONPATH; 'no .pyc': the same, compiled in every process"
 
     runs = {
-        "import torch": lambda: run_command([PYTHON, "-c", "import torch"]),
-        "cnnc check": lambda: run_command([*cnnc, "check", quiz], env=compiled),
-        "cnnc summary": lambda: run_command([*cnnc, "summary", quiz], env=compiled),
-        "cnnc check (no .pyc)": lambda: run_command([*cnnc, "check", quiz], env=source_only),
-        "cnnc summary (no .pyc)": lambda: run_command([*cnnc, "summary", quiz], env=source_only),
-        'python -c "pass"': lambda: run_command([PYTHON, "-c", "pass"]),
+        "import torch": lambda: run_process([python, "-c", "import torch"], env=torch_env),
+        "cnnc check": lambda: run_process([*cnnc, "check", quiz], env=compiled),
+        "cnnc summary": lambda: run_process([*cnnc, "summary", quiz], env=compiled),
     }
+    if not args.python:
+        runs["cnnc check (no .pyc)"] = lambda: run_process([*cnnc, "check", quiz], env=source_only)
+        runs["cnnc summary (no .pyc)"] = lambda: run_process([*cnnc, "summary", quiz], env=source_only)
+    runs['python -c "pass"'] = lambda: run_process([python, "-c", "pass"], env=torch_env)
     results = interleaved(runs, "import torch", repeats)
-    torch_times = next(iter(results.values())).a
+    reference = next(iter(results.values()))
+    torch_times = reference.a
 
     print(f"## Cold start ({repeats} rounds; each round runs every command once, order rotated)\n")
     print(machine_line() + "\n")
-    rows = [["python -c \"import torch\"", spread(torch_times), "1", "reference"]]
+    print(f"Interpreter: {setting}.\n")
+    rows = [["python -c \"import torch\"", spread(torch_times), "1", "", seconds(reference.cpu_a.median), "1"]]
     for name, pair in results.items():
         rows.append([
             name,
             spread(pair.b),
             f"1/{1 / pair.ratios.median:.1f}",
             f"1/{1 / pair.ratios.max:.1f} – 1/{1 / pair.ratios.min:.1f}",
+            seconds(pair.cpu_b.median),
+            f"1/{1 / pair.cpu_ratios.median:.1f}",
         ])
-    print(table(["command (fresh process)", "time: median (min – max)", "vs torch: median", "range"], rows))
+    print(table(
+        ["command (fresh process)", "wall: median (min – max)", "vs torch", "range of pairs", "CPU: median", "vs torch (CPU)"],
+        rows,
+    ))
 
-    profile, modules = import_profile(compiled, runs=2 if args.quick or repeats < 3 else 5, argv=["-c", "import sys; sys.argv = ['cnnc', 'check', sys.argv[1]]; "
+    profile, modules = import_profile(python, compiled, runs=2 if args.quick or repeats < 3 else 5, argv=["-c", "import sys; sys.argv = ['cnnc', 'check', sys.argv[1]]; "
                                                  "from cnndsl.cli import main; main()", quiz])
     runs_note = "best of 2" if args.quick or repeats < 3 else "best of 5"
     leaked = sorted(m for m in modules if m.split(".")[0] in HEAVY)
