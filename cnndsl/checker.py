@@ -26,6 +26,8 @@ from .values import IDENTIFIER, SIZE, Expect, Value, read_value
 # to a few thousand leaf layers.
 MAX_LAYERS = 100_000
 MAX_DEPTH = 64
+# A file cannot produce more diagnostics than this (the rest are counted).
+MAX_DIAGNOSTICS = 500
 STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
@@ -84,6 +86,7 @@ class Checker:
         # Blocks whose definition was rejected: calls to them are not reported again.
         self.broken_blocks: set[str] = set()
         self.expanded_blocks: set[str] = set()  # blocks checked with argument values
+        self.dropped = 0  # diagnostics beyond MAX_DIAGNOSTICS
         self.expanded = 0
         self._seen: set = set()
         self._size_memo: dict = {}
@@ -94,6 +97,9 @@ class Checker:
         if key in self._seen:
             return
         self._seen.add(key)
+        if len(self.reporter.diagnostics) >= MAX_DIAGNOSTICS:
+            self.dropped += 1
+            return
         self.reporter.report(code, span, message, **details)
 
     # -- the program ------------------------------------------------------
@@ -103,6 +109,10 @@ class Checker:
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
         self._unexpanded_blocks()
+        if self.dropped:  # say so on the last one shown
+            last = self.reporter.diagnostics[-1]
+            note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
+            self.reporter.diagnostics[-1] = dataclasses.replace(last, notes=(*last.notes, note))
         return TypedProgram(
             source=self.source,
             name=name,
@@ -552,12 +562,13 @@ class Checker:
             shape = self.sequence(statement.body.statements, shape, inner, nodes)
             if shape is None:  # every statement has been read once: stop
                 break
-            if done >= 1 and shape == entry and len(nodes) > start:
-                # From the second pass on, a pass that keeps the type is repeated
-                # exactly by every later pass (configurations do not depend on
-                # the type, and the pass before ends with the same layer).
+            if shape == entry and (done >= 1 or len(nodes) == start):
+                # From the second pass on (from the first, if it adds no layer),
+                # a pass that keeps the type is repeated exactly by every later
+                # pass: configurations do not depend on the type, and the pass
+                # before ends with the same layer.
                 produced = nodes[start:]
-                remaining = count.value - done - 1
+                remaining = count.value - done - 1 if produced else 0
                 for _ in range(remaining):
                     fresh: dict = {}  # each pass is its own expansion of the blocks it calls
                     nodes.extend(_replicate(node, len(frame.calls), fresh) for node in produced)

@@ -316,14 +316,17 @@ def _parse_tokens(parser, tokens, reporter: Reporter, UnexpectedToken, Token) ->
                 tokens = tokens[:index] + tokens[resume:]
             continue
         resume = _skip_statement(tokens, index, bool(open_braces))
-        if token.type == "_SEP" and "LBRACE" in expected:
-            # `repeat 2` with its '{' on the next line: skip the body too.
-            following = _next_token(tokens, index)
-            if following is not None and tokens[following].type == "LBRACE":
+        following = _next_token(tokens, index) if token.type == "_SEP" else None
+        if following is not None and tokens[following].type == "LBRACE":
+            # A header broken at the end of its line, its '{' on the next line
+            # (`repeat 2` / `{`): the body belongs to the broken statement.
+            if "LBRACE" in expected:
                 _report_brace_on_next_line(reporter, token, tokens[following], previous)
-                resume = _skip_statement(tokens, following, bool(open_braces))
-                tokens = tokens[:boundary] + _placeholder(tokens, boundary, resume, Token) + tokens[resume:]
-                continue
+            else:
+                _report_unexpected(reporter, token, expected, previous, bool(open_braces), tokens[boundary] if boundary < index else None)
+            resume = _skip_statement(tokens, following, bool(open_braces))
+            tokens = tokens[:boundary] + _placeholder(tokens, boundary, resume, Token) + tokens[resume:]
+            continue
         _report_unexpected(reporter, token, expected, previous, bool(open_braces), tokens[boundary] if boundary < index else None)
         if resume == boundary:  # nothing would be dropped: drop the bad token
             tokens = tokens[:index] + tokens[index + 1 :]

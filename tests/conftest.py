@@ -13,12 +13,14 @@ review the diff with `git diff tests/golden` before committing.
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Hypothesis profiles: "ci" (the default) keeps the whole property suite within
-# about a minute on two cores; "campaign" is a long local fuzzing run:
+# Hypothesis profiles: "ci" (the default) has no deadline (shared CI machines
+# are slow and uneven); "campaign" is for a long local fuzzing run, where
+# tests/test_fuzz.py also multiplies its example counts:
 #     HYPOTHESIS_PROFILE=campaign python -m pytest tests/test_fuzz.py
 settings.register_profile(
     "ci",
@@ -29,7 +31,6 @@ settings.register_profile(
 settings.register_profile(
     "campaign",
     deadline=None,
-    max_examples=20_000,
     suppress_health_check=list(HealthCheck),
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -52,3 +53,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def updating_goldens() -> bool:
     """Whether golden files are being rewritten in this run."""
     return os.environ.get("CNNDSL_UPDATE_GOLDENS") == "1"
+
+
+# How many generated inputs the fuzz tests (tests/test_fuzz.py) checked, by
+# kind; printed at the end of the run so the campaign size is on record.
+FUZZ_COUNTS: Counter = Counter()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if FUZZ_COUNTS:
+        total = sum(FUZZ_COUNTS.values())
+        parts = ", ".join(f"{kind} {count:,}" for kind, count in sorted(FUZZ_COUNTS.items()))
+        terminalreporter.write_line(f"fuzz: {total:,} generated inputs checked ({parts})")

@@ -1,0 +1,307 @@
+"""No input breaks the compiler: property tests over generated and mutated programs.
+
+For every input (mutations of valid programs, random bytes and text, invalid
+UTF-8, very long lines, deeply nested braces):
+
+- `check_program` raises nothing, and every renderer accepts its diagnostics;
+- every diagnostic (and every related location) lies inside the file:
+  1 <= line <= line count, 1 <= column <= length of that line + 1, and the
+  end is not before the start;
+- `cnnc check` exits 0 without errors, 1 with errors, and 2 only for a file
+  it cannot read.
+
+The default ("ci") Hypothesis profile keeps this module near 30 seconds on
+two cores. A long local campaign:
+
+    HYPOTHESIS_PROFILE=campaign python -m pytest tests/test_fuzz.py -p no:randomly
+
+runs every property 30 times longer (CNNDSL_FUZZ_FACTOR=N to change that);
+the run ends with a line `fuzz: N generated inputs checked`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import FUZZ_COUNTS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cnndsl
+from cnndsl import cli
+from cnndsl.render import render_all, render_github, render_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted(
+    path.read_text(encoding="utf-8")
+    for path in [*ROOT.glob("examples/**/*.cnn"), *(ROOT / "tests" / "golden" / "diagnostics").glob("*.cnn")]
+    if path.name != "E0002.cnn"
+)
+CAMPAIGN = os.environ.get("HYPOTHESIS_PROFILE") == "campaign"
+# A campaign runs each property this many times longer (CNNDSL_FUZZ_FACTOR).
+FACTOR = int(os.environ.get("CNNDSL_FUZZ_FACTOR", "30")) if CAMPAIGN else 1
+
+
+def budget(ci: int) -> int:
+    """Examples for one property: `ci` in CI, FACTOR times more in a campaign."""
+    return ci * FACTOR
+
+
+# -- the properties -----------------------------------------------------------
+
+
+def check_sound(data: str | bytes, kind: str):
+    """Check one input and assert everything the module docstring promises."""
+    FUZZ_COUNTS[kind] += 1
+    program = cnndsl.check_program(data, "fuzz.cnn")
+    source = program.source
+    assert_positions(program.diagnostics, source)
+    # Every renderer accepts every diagnostic.
+    text = render_all(program.diagnostics, {"fuzz.cnn": source}, colour=False)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), "a control character reached the terminal text"
+    render_json(program.diagnostics)
+    for line in render_github(program.diagnostics).splitlines():
+        assert line.startswith(("::error ", "::warning "))
+    if program.ok:
+        assert program.output is not None and all(layer.output is not None for layer in program.layers)
+    return program
+
+
+def assert_positions(diagnostics, source) -> None:
+    count = source.line_count
+
+    def inside(line, column, end_line, end_column, what):
+        assert 1 <= line <= count, f"{what}: line {line} of {count}"
+        assert 1 <= end_line <= count, f"{what}: end line {end_line} of {count}"
+        assert 1 <= column <= len(source.line_text(line)) + 1, f"{what}: column {column} on line {line}"
+        assert 1 <= end_column <= len(source.line_text(end_line)) + 1, f"{what}: end column {end_column}"
+        assert (end_line, end_column) >= (line, column), f"{what}: the end is before the start"
+
+    for d in diagnostics:
+        inside(d.line, d.column, d.end_line, d.end_column, f"{d.code} {d.message!r}")
+        for related in d.related:
+            inside(related.line, related.column, related.end_line, related.end_column, f"{d.code} related")
+
+
+def run_check(*paths: str) -> tuple[int, str, str]:
+    """`cnnc check PATHS` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["check", *paths])
+    return code, out.getvalue(), err.getvalue()
+
+
+# -- strategies ---------------------------------------------------------------
+
+TOKEN = re.compile(r"\s+|[A-Za-z0-9_.+-]+|.", re.S)
+NUMBERS = st.one_of(
+    st.sampled_from(["0", "-1", "1", "2", "3", "-0", "+5", "0.0", "1.0", "0.5", "-0.5", "2147483647", "2147483648",
+                     "1" + "0" * 30, "9" * 13, "0x0", "3x", "x3", "3x5", "0x0x0", "99999x99999x99999", ".", "1.2.3"]),
+    st.integers(-(10**6), 10**6).map(str),
+    st.integers(0, 10**40).map(str),
+)
+WORDS = st.sampled_from(
+    ["conv", "pool", "maxpool", "avgpool", "bn", "batchnorm", "dropout", "flatten", "linear", "fc", "relu", "leakyrelu",
+     "softmax", "sigmoid", "input", "network", "block", "repeat", "residual", "shortcut", "where", "to", "same", "ceil",
+     "nobias", "k3", "s2", "p1", "d2", "g4", "kernel=3", "stride=", "=", "{", "}", "(", ")", ",", ";", "\n", "\r\n", ">=",
+     "#", "# }", "H", "HxWx3", "c", "n", "__init__", "class", "nn", "é", "ｃｏｎｖ", "\u2028", "\x00", "\x1b[2J", "\t", '"""']
+)
+
+
+@st.composite
+def mutated(draw) -> str:
+    """A seed program with a few tokens deleted, duplicated, swapped, replaced or inserted."""
+    tokens = TOKEN.findall(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 6))):
+        if not tokens:
+            tokens = [""]
+        i = draw(st.integers(0, len(tokens) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "number", "word", "insert"]))
+        if op == "delete":
+            del tokens[i]
+        elif op == "duplicate":
+            tokens.insert(i, tokens[i])
+        elif op == "swap":
+            j = draw(st.integers(0, len(tokens) - 1))
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        elif op == "number":
+            tokens[i] = draw(NUMBERS)
+        elif op == "word":
+            tokens[i] = draw(WORDS)
+        else:
+            tokens.insert(i, draw(st.one_of(NUMBERS, WORDS)) + draw(st.sampled_from(["", " ", "\n"])))
+    return "".join(tokens)
+
+
+@given(mutated())
+@settings(max_examples=budget(700), suppress_health_check=[HealthCheck.too_slow])
+def test_mutated_programs(text):
+    check_sound(text, "mutated")
+
+
+@given(st.binary(max_size=3000))
+@settings(max_examples=budget(150))
+def test_random_bytes(data):
+    program = check_sound(data, "bytes")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert [(d.code, d.line, d.column) for d in program.diagnostics] == [("E0002", 1, 1)]
+
+
+@given(st.text(max_size=2000))
+@settings(max_examples=budget(150))
+def test_random_text(text):
+    check_sound(text, "text")
+
+
+def _not_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+@given(st.sampled_from(SEEDS), st.integers(0, 10**6), st.binary(min_size=1, max_size=4).filter(_not_utf8))
+@settings(max_examples=budget(60))
+def test_invalid_utf8_is_one_diagnostic_at_1_1(seed, where, junk):
+    data = seed.encode("utf-8")
+    cut = where % (len(data) + 1)
+    data = data[:cut] + junk + data[cut:]
+    program = check_sound(data, "invalid-utf8")
+    assert [(d.code, d.line, d.column, d.severity) for d in program.diagnostics] == [("E0002", 1, 1, "error")]
+
+
+@given(st.sampled_from(["relu ", "conv 3 k3 p1 ", "x", "# comment ", "{", "}", "1x", ", ", "é"]), st.integers(1, 20_000),
+       st.booleans())
+@settings(max_examples=budget(25))
+def test_very_long_lines(piece, times, in_a_layer):
+    head = "input 8x8x3\nconv 3 k3 p1 " if in_a_layer else "input 8x8x3\n"
+    check_sound(head + piece * times + "\nrelu\n", "long-line")
+
+
+OPENERS = ["repeat 1 {", "residual {", "block b(c) {", "repeat 2 {\n", "{", "shortcut {", "(", "residual { relu } shortcut {"]
+
+
+@given(st.sampled_from(OPENERS), st.integers(0, 400), st.booleans(), st.booleans())
+@settings(max_examples=budget(40))
+def test_nested_braces(opener, depth, closed, body):
+    inner = "relu\n" if body else ""
+    closing = ("}" * depth) if closed else ""
+    check_sound("input 8x8x3\n" + opener * depth + inner + closing + "\n", "nested")
+
+
+@pytest.mark.parametrize("opener", ["repeat 1 {\n", "residual {", "block b(c) { repeat c {"])
+@pytest.mark.parametrize("closed", [True, False])
+def test_ten_thousand_nested_braces(opener, closed):
+    text = "input 8x8x3\n" + opener * 10_000 + "relu\n" + ("}\n" * 10_001 if closed else "")
+    program = check_sound(text, "deeply-nested")
+    assert not program.ok and len(program.diagnostics) <= 3
+
+
+# -- the command's exit codes -------------------------------------------------
+
+
+@given(st.one_of(mutated(), st.binary(max_size=300)))
+@settings(max_examples=budget(80), suppress_health_check=[HealthCheck.too_slow])
+def test_cnnc_check_exit_codes(data):
+    FUZZ_COUNTS["cnnc-check"] += 1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.cnn"
+        path.write_bytes(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+        expected = 1 if not cnndsl.check_program(path.read_bytes(), str(path)).ok else 0
+        code, _, err = run_check(str(path))
+        assert code == expected
+        assert "Traceback" not in err
+        # An unreadable file next to it makes the run exit 2, and is named.
+        code, _, err = run_check(str(path), str(Path(folder) / "missing.cnn"))
+        assert code == 2 and "cnnc: error: cannot read" in err and "missing.cnn" in err
+
+
+def test_unreadable_files_exit_2_with_one_line(tmp_path):
+    for path, reason in [(tmp_path, "it is a directory"), (tmp_path / "nope.cnn", "No such file or directory")]:
+        code, out, err = run_check(str(path))
+        assert code == 2 and out == ""
+        assert err == f"cnnc: error: cannot read '{path}': {reason}\n"
+
+
+def test_a_file_with_only_warnings_exits_0(tmp_path):
+    path = tmp_path / "w.cnn"
+    path.write_text("input 8x8x3\ndropout 0\n")
+    code, _, err = run_check(str(path))
+    assert code == 0 and "warning[W0002]" in err
+
+
+# -- regressions found by fuzzing (each was a crash, a hang or a bad position) --
+
+
+def test_regression_crlf_line_end_position():
+    # A syntax error at a '\r\n' pointed past the end of the line.
+    (d,) = cnndsl.check_source("input 8x8x3\r\nrepeat\r\n { relu }\r\n")
+    assert (d.line, d.column) == (2, 7) and d.code == "E0001"
+
+
+def test_regression_statement_after_closing_brace_does_not_loop():
+    # `} pool 2` inserted a placeholder that failed again: 100 identical errors.
+    diagnostics = cnndsl.check_source("input 8x8x3\nblock v(c) { repeat 2 { conv c k3 p1 } pool 2 }\nv 4\n")
+    assert [d.code for d in diagnostics] == ["E0001"]
+
+
+def test_regression_huge_decimal_is_too_large_not_infinite():
+    # float('9' * 400) is inf: it reached the generated code as `nn.LeakyReLU(inf)`.
+    (d,) = cnndsl.check_source("input 8x8x3\nleakyrelu " + "9" * 400 + "\n")
+    assert d.code == "E0061" and len(d.message) < 120
+
+
+def test_regression_repeat_after_an_error_stops_early():
+    # With an unknown type, each of the 34096 passes re-read the body (1.7 s).
+    import time
+
+    start = time.perf_counter()
+    diagnostics = cnndsl.check_source("input 8x8\nrepeat 34096 { conv 512 k3 p1 relu }\n")
+    assert time.perf_counter() - start < 1.0
+    assert [d.code for d in diagnostics] == ["E0013"]
+
+
+def test_regression_sign_glued_to_an_option():
+    # `p-1` lexes as `p` and `-1`: it gave two unrelated errors.
+    (d,) = cnndsl.check_source("input 8x8x3\nconv 3 k3 p-1\n")
+    assert d.code == "E0035" and d.message == "the padding must be at least 0, but is -1"
+
+
+def test_regression_diagnostics_are_capped():
+    program = cnndsl.check_program("input 8x8x3\nconv 3 k3 p1 " + "relu " * 2000 + "\n")
+    assert len(program.diagnostics) == 500
+    assert program.diagnostics[-1].notes[-1] == "1,499 more diagnostics are not shown"
+
+
+def test_repeat_replication_equals_unrolling():
+    """The repeat fast path (copying a pass that keeps the type) changes nothing."""
+    body = "relu; conv 8 k3 p1; bn; relu; residual { conv 8 k3 p1; relu } shortcut { conv 8 k1 }"
+    rolled = cnndsl.check_program(f"input 8x8x3\nconv 8 k1\nrepeat 6 {{ {body} }}\nrelu\n")
+    unrolled = cnndsl.check_program("input 8x8x3\nconv 8 k1\n" + f"{body}\n" * 6 + "relu\n")
+
+    def facts(program):
+        return [(layer.kind.name, layer.config, layer.input, layer.output, layer.params, layer.inplace) for layer in program.layers]
+
+    assert facts(rolled) == facts(unrolled)
+    assert len(rolled.layers) == 2 + 6 * 7
+    assert {d.code for d in rolled.diagnostics} == {d.code for d in unrolled.diagnostics}
+
+
+@pytest.mark.parametrize("count", ["2", "1000000"])
+def test_regression_nested_empty_repeats_are_not_iterated(count):
+    # `repeat 2 {` nested 30 deep around nothing ran 2**30 empty passes (a hang).
+    import time
+
+    for body in ("", "relu\n"):
+        start = time.perf_counter()
+        check_sound("input 8x8x3\n" + f"repeat {count} {{\n" * 30 + body + "}\n" * 30, "regression")
+        assert time.perf_counter() - start < 2.0
