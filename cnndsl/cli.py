@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     handler = globals()[f"_cmd_{args.command}"]
+    if argv is None and args.command in ("check", "summary"):
+        _without_lark_extras()
     try:
         return handler(args)
     except UsageError as error:
@@ -93,6 +95,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _without_lark_extras() -> None:
+    """In a `cnnc check` or `cnnc summary` process, keep Lark from importing `regex` and `interegular`.
+
+    Lark imports both whenever they are installed (`regex` often is: transformers
+    needs it), about 25 ms of a 200 ms command (benchmarks/cold_start.py). The
+    grammar needs neither: it has no Unicode categories, and the LALR tables
+    come from Lark's cache, where Lark skips the terminal-collision check that
+    interegular serves. An entry of None in sys.modules makes their import fail
+    as if they were not installed; modules imported before stay as they are.
+    Only the command's own process does this, never a caller of main(argv).
+    """
+    for name in ("regex", "interegular"):
+        sys.modules.setdefault(name, None)
 
 
 def _read(path: str) -> bytes:
