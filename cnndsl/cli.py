@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     handler = globals()[f"_cmd_{args.command}"]
     if argv is None and args.command in ("check", "summary"):
         _without_lark_extras()
+    for stream in (sys.stdout, sys.stderr):
+        # A source's own characters must not crash a terminal that cannot show them.
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     try:
         return handler(args)
     except UsageError as error:
@@ -95,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug in cnnc, never the input's fault: no traceback
+        if os.environ.get("CNNDSL_TRACEBACK"):
+            raise
+        first = str(error).splitlines()[0] if str(error) else ""
+        print(f"cnnc: internal error: {type(error).__name__}: {first}", file=sys.stderr)
+        print("cnnc: this is a bug in cnnc; please report it with the input (CNNDSL_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return EXIT_ERRORS
 
 
 def _without_lark_extras() -> None:
@@ -232,9 +245,7 @@ def _compile_and_verify(args, write_to: Path | None) -> int:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write next to the target, then rename: readers never see half a file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write '{path}': the directory '{directory}' does not exist")
+    directory = _output_directory(path)
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
@@ -242,6 +253,8 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # the new file is complete on disk before it replaces the old
         mode = 0o666 & ~_umask()
         if path.exists():
             mode = path.stat().st_mode & 0o777
@@ -261,6 +274,19 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _output_directory(path: Path) -> Path:
+    """The directory an output goes to; a usage error when it cannot hold files."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if directory.is_dir():
+        if path.is_dir():
+            raise UsageError(f"cannot write '{path}': it is a directory")
+        return directory
+    blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise UsageError(f"cannot write '{path}': '{blocker}' is a file, not a directory")
+    raise UsageError(f"cannot write '{path}': the directory '{directory}' does not exist")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -271,6 +297,7 @@ def _cmd_build(args) -> int:
     output = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
     if output.resolve() == Path(args.file).resolve():
         raise UsageError(f"the output '{output}' would overwrite the source")
+    _output_directory(output)  # before the slow part: fail fast on a bad -o
     return _compile_and_verify(args, output)
 
 

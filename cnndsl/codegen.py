@@ -72,6 +72,16 @@ def _template():
     return environment.get_template("module.py.jinja")
 
 
+def _safe_text(text: str) -> str:
+    """Text for a docstring: letters, digits and plain punctuation only.
+
+    The file name is the one thing in the generated module that is not a
+    validated identifier or a number; a quote, a backslash or a line break in
+    it must not end the docstring (`a\"\"\"+__import__('os')...cnn`).
+    """
+    return "".join(ch if ch.isalnum() or ch in " ._-+()[],@" else "_" for ch in text)
+
+
 class GeneratedCodeError(RuntimeError):
     """black rejected the template's output: a compiler bug, never a user error."""
 
@@ -80,7 +90,7 @@ def generate(program: TypedProgram) -> str:
     """The black-formatted module for an error-free typed program."""
     import black
 
-    source_name = PurePath(program.source.filename).name
+    source_name = _safe_text(PurePath(program.source.filename).name)
     text = _template().render(
         name=program.name,
         source_name=source_name,
