@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     handler = globals()[f"_cmd_{args.command}"]
     if argv is None and args.command in ("check", "summary"):
-        _without_lark_extras()
+        _short_lived_command()
     for stream in (sys.stdout, sys.stderr):
         # A source's own characters must not crash a terminal that cannot show them.
         try:
@@ -110,19 +111,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERRORS
 
 
-def _without_lark_extras() -> None:
-    """In a `cnnc check` or `cnnc summary` process, keep Lark from importing `regex` and `interegular`.
+def _short_lived_command() -> None:
+    """Set up a `cnnc check` or `cnnc summary` process to answer at once.
 
-    Lark imports both whenever they are installed (`regex` often is: transformers
-    needs it), about 25 ms of a 200 ms command (benchmarks/cold_start.py). The
-    grammar needs neither: it has no Unicode categories, and the LALR tables
-    come from Lark's cache, where Lark skips the terminal-collision check that
-    interegular serves. An entry of None in sys.modules makes their import fail
-    as if they were not installed; modules imported before stay as they are.
-    Only the command's own process does this, never a caller of main(argv).
+    Only the command's own process does this, never a caller of main(argv);
+    modules imported before stay as they are (benchmarks/cold_start.py):
+
+    - Lark imports `regex` and `interegular` whenever they are installed
+      (`regex` often is: transformers needs it), about 15% of the command.
+      The grammar needs neither: it has no Unicode categories, and the LALR
+      tables come from Lark's cache, where Lark skips the terminal-collision
+      check that interegular serves. An entry of None in sys.modules makes
+      their import fail as if they were not installed.
+    - Python's cyclic GC would walk every object of the modules just
+      imported, for a process that ends in a moment: it is switched off.
     """
     for name in ("regex", "interegular"):
         sys.modules.setdefault(name, None)
+    gc.disable()
 
 
 def _read(path: str) -> bytes:
