@@ -564,7 +564,7 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
             + f"; output {axis} {window.arithmetic()}"
         )
         if can_pad:
-            for extra in range(1, window.stride + 1):
+            for extra in range(1, min(window.stride, 64) + 1):  # strides can be near 2**31
                 if (window.span_left + 2 * extra) % window.stride <= window.padding + extra:
                     paddings.add(window.padding + extra)
                     break
@@ -771,7 +771,9 @@ def _same_line(axis: str, size: int, kernel: int, dilation: int) -> str:
 
 def _groups_help(channels: int, filters: int, groups: int) -> str:
     common = math.gcd(channels, filters)
-    divisors = [d for d in range(1, common + 1) if common % d == 0]
+    # Divisors in pairs up to the square root: counts can be near 2**31.
+    small = [d for d in range(1, math.isqrt(common) + 1) if common % d == 0]
+    divisors = small + [common // d for d in small]
     nearest = min(divisors, key=lambda d: (abs(d - groups), -d))
     return f"use g{nearest}, the nearest group count that divides both {channels} and {filters}"
 

@@ -206,6 +206,40 @@ def test_ten_thousand_nested_braces(opener, closed):
     assert not program.ok and len(program.diagnostics) <= 3
 
 
+# -- huge numbers in every position -------------------------------------------
+
+BIG = st.one_of(
+    st.integers(1, 9),
+    st.integers(1, 2**31 - 1),
+    st.sampled_from([2**31 - 1, 2**31 - 2, 2**30, 10**9 + 7, 500_000_000, 65_536, 46_341]),
+)
+
+
+@st.composite
+def huge_programs(draw) -> str:
+    """Legal-looking programs whose numbers reach the 2**31 limit (and cross it)."""
+    height, width = draw(BIG), draw(BIG)
+    channels = max(1, min(draw(BIG), (2**31 - 1) // (height * width) + draw(st.integers(0, 1))))
+    lines = [f"input {height}x{width}x{channels}"]
+    for _ in range(draw(st.integers(1, 4))):
+        template = draw(st.sampled_from([
+            "conv {} k{}x{} s{}x{} p{} d{} g{}", "conv {} k{} s{}", "pool {} s{}", "avgpool {} p{} ceil",
+            "conv {} k1 g{}", "maxpool to {}x{}", "repeat {} {{ relu }}", "flatten", "linear {}", "dropout 0.{}",
+        ]))
+        lines.append(template.format(*(draw(BIG) for _ in range(template.count("{}")))))
+    return "\n".join(lines) + "\n"
+
+
+@given(huge_programs())
+@settings(max_examples=budget(150))
+def test_huge_numbers_are_checked_quickly(text):
+    import time
+
+    start = time.perf_counter()
+    check_sound(text, "huge-numbers")
+    assert time.perf_counter() - start < 5.0, text  # generous: a slow, busy machine
+
+
 # -- the command's exit codes -------------------------------------------------
 
 
@@ -305,3 +339,15 @@ def test_regression_nested_empty_repeats_are_not_iterated(count):
         start = time.perf_counter()
         check_sound("input 8x8x3\n" + f"repeat {count} {{\n" * 30 + body + "}\n" * 30, "regression")
         assert time.perf_counter() - start < 2.0
+
+
+def test_regression_group_help_with_huge_channels():
+    # The nearest valid group count was searched up to the gcd: 2**31 steps (a hang).
+    (d,) = cnndsl.check_source("input 1x1x2147483646\nconv 2147483646 k1 g5\n")
+    assert d.code == "E0033" and d.help.startswith("use g6,")
+
+
+def test_regression_padding_help_with_a_huge_stride():
+    # W0001's padding search ran up to the stride (5e8 steps).
+    (d,) = cnndsl.check_source("input 1x1000000007x1\nconv 1 k1x500000000 s1x500000000\n")
+    assert d.code == "W0001" and "1x1000000000" in d.help
