@@ -9,6 +9,7 @@ max of the times and of the ratios. A target is judged on the median ratio.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import importlib.metadata
 import json
@@ -30,6 +31,7 @@ EXAMPLES = ROOT / "examples"
 PYTHON = sys.executable  # the real interpreter, not a pyenv shim script
 # Fresh processes run here, so that `python -c` does not import ./cnndsl from a checkout.
 NEUTRAL_DIR = Path(tempfile.mkdtemp(prefix="cnndsl-bench-cwd-"))
+atexit.register(shutil.rmtree, NEUTRAL_DIR, ignore_errors=True)
 
 
 # -- statistics ---------------------------------------------------------------
@@ -242,7 +244,10 @@ def compiled_copy(directory: Path | None = None, bytecode: bool = True) -> dict:
     as pip does for a wheel; without it, every process compiles from source,
     as the editable install here does.
     """
-    target = Path(directory or tempfile.mkdtemp(prefix="cnndsl-bench-"))
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="cnndsl-bench-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    target = Path(directory)
     for name in ("cnndsl", "grammar", "templates"):
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     if bytecode:

@@ -11,7 +11,9 @@ is most of it); `--quick` takes a few minutes.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +42,11 @@ def main() -> int:
         if unknown:
             parser.error(f"unknown benchmark(s): {', '.join(unknown)} (have: {', '.join(names)})")
         names = [name for name in names if name in wanted]
-    out_dir = Path(args.json) if args.json else Path(tempfile.mkdtemp(prefix="cnndsl-bench-results-"))
+    if args.json:
+        out_dir = Path(args.json)
+    else:
+        out_dir = Path(tempfile.mkdtemp(prefix="cnndsl-bench-results-"))
+        atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     verdicts: list[str] = []
