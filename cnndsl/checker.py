@@ -440,6 +440,10 @@ class Checker:
             message = f"unknown {what} '{show(name)}'"
             layers = ", ".join(kind.name for kind in dict.fromkeys(BY_NAME.values()) if not kind.is_activation)
             help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
+            owner = _option_owner(name)
+            if owner is not None and not match:
+                message = f"'{name}' is an option of {owner}, not a statement"
+                help_text = f"put it on the same line as its layer, like: {owner} ... {name}"
         frame.report("E0010", statement.name.span, message, label=f"unknown {what}", help=help_text)
         return None
 
@@ -760,6 +764,18 @@ def _leaf_count(node: Node) -> int:
     if isinstance(node, TypedResidual):
         return sum(_leaf_count(inner) for inner in node.body) + sum(_leaf_count(inner) for inner in node.shortcut or ())
     return 1
+
+
+def _option_owner(word: str) -> str | None:
+    """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
+    for kind in dict.fromkeys(BY_NAME.values()):
+        if word in kind.flags:
+            return kind.name
+        for option in kind.options:
+            rest = word[len(option.short) :]
+            if word.startswith(option.short) and (rest.isdigit() or SIZE.match(rest)):
+                return kind.name
+    return None
 
 
 def _uses_parameters(args) -> bool:

@@ -320,6 +320,14 @@ def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, si
                 help=f"did you mean '{guess}'?" if guess else f"write it like: {kind.example}",
                 notes=[f"options are a letter glued to a value, like {_option_examples(kind)}"] if guess else [],
             )
+        elif _expected_words(kind) == "nothing more":
+            site.report(
+                "E0011",
+                word.span,
+                f"{name} takes {len(kind.positionals)} number{'s' if len(kind.positionals) != 1 else ''}, found '{show(text)}'",
+                label="unexpected argument",
+                help=f"write it like: {kind.example}",
+            )
         else:
             site.report(
                 "E0011",

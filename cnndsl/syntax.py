@@ -177,7 +177,8 @@ def _describe(token) -> str:
         return "the end of the input"
     if token.type == "STRAY":
         text = show(str(token))
-        return f"unexpected character{'s' if len(str(token)) > 1 else ''} '{text}'"
+        quoted = f'"{text}"' if "'" in text else f"'{text}'"
+        return f"unexpected character{'s' if len(str(token)) > 1 else ''} {quoted}"
     if token.type == "_SEP":
         return "the end of the line" if str(token) != ";" else "';'"
     if token.type in ("BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "WHERE"):
@@ -518,7 +519,7 @@ def _report_unexpected(reporter: Reporter, token, expected, previous, inside_bod
                 span,
                 "unexpected '(': a block call takes its arguments without parentheses",
                 label="no parentheses here",
-                help=f"write it like: {command} 64",
+                help=f"write it like: {command} 64, not {command}(64)",
             )
             return
     found = _describe(token)

@@ -371,3 +371,14 @@ def test_github_annotations_escape_everything_that_could_end_a_command():
     # and help go on lines of their own, escaped as the toolkit does.
     assert message == "100%25 of\u240arows\u240d::error::fake%0Anote: a note%0Ahelp: a:help, here"
     assert "\n" not in line and "\r" not in line
+
+
+def test_an_option_on_its_own_line_says_where_it_belongs():
+    (d,) = cnndsl.check_source("input 8x8x3\nconv 16 k3\ns2\n")
+    assert (d.code, d.message) == ("E0010", "'s2' is an option of conv, not a statement")
+    assert d.help == "put it on the same line as its layer, like: conv ... s2"
+
+
+def test_quotes_in_unexpected_characters_are_quoted_readably():
+    messages = [d.message for d in cnndsl.check_source("input 8x8x3\n' relu\n")]
+    assert messages == ["unexpected character \"'\": expected a statement, like 'conv 16 k3' or 'repeat 2 { ... }'"]
