@@ -92,7 +92,14 @@ def resolve_device(name: str):
 
 
 def _leaves(model):
-    return [module for module in model.modules() if not list(module.children())]
+    """The layers: modules without children (an empty Sequential is a container)."""
+    import torch
+
+    return [
+        module
+        for module in model.modules()
+        if not list(module.children()) and not isinstance(module, torch.nn.Sequential)
+    ]
 
 
 def _run(program: TypedProgram, module_class, device, batch: int) -> tuple[list, int]:
