@@ -144,6 +144,8 @@ class Checker:
             scope = {p.text: Value(1, p.text, p.span) for p in block.params}
             frame = _Frame(self, scope, (), 0, (name,), light=True)
             self.sequence(block.body.statements, None, frame, [])
+        if self.syntax_errors:  # a dropped statement may have been the call
+            return
         called = _called_names(self.module)
         for name, block in self.blocks.items():
             if name not in called:

@@ -382,3 +382,8 @@ def test_an_option_on_its_own_line_says_where_it_belongs():
 def test_quotes_in_unexpected_characters_are_quoted_readably():
     messages = [d.message for d in cnndsl.check_source("input 8x8x3\n' relu\n")]
     assert messages == ["unexpected character \"'\": expected a statement, like 'conv 16 k3' or 'repeat 2 { ... }'"]
+
+
+def test_no_unused_block_warning_when_a_syntax_error_may_have_dropped_the_call():
+    text = "block stem(c) { conv c k3 }\ninput 8x8x3\nstem 16 ,\n"
+    assert [d.code for d in cnndsl.check_source(text)] == ["E0001"]
