@@ -131,9 +131,17 @@ def _short_lived_command() -> None:
     gc.disable()
 
 
+# No .cnn file needs more; the cap also stops reads of endless files (/dev/zero).
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+
+
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+        if len(data) > MAX_SOURCE_BYTES:
+            raise UsageError(f"cannot read '{path}': it is larger than {MAX_SOURCE_BYTES // 2**20} MB")
+        return data
     except IsADirectoryError:
         raise UsageError(f"cannot read '{path}': it is a directory") from None
     except OSError as error:

@@ -266,6 +266,12 @@ def test_unreadable_files_exit_2_with_one_line(tmp_path):
         assert err == f"cnnc: error: cannot read '{path}': {reason}\n"
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_an_endless_file_is_refused_not_read_forever():
+    code, out, err = run_check("/dev/zero")
+    assert code == 2 and err == "cnnc: error: cannot read '/dev/zero': it is larger than 16 MB\n"
+
+
 def test_a_file_with_only_warnings_exits_0(tmp_path):
     path = tmp_path / "w.cnn"
     path.write_text("input 8x8x3\ndropout 0\n")
