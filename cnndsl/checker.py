@@ -120,6 +120,7 @@ class Checker:
             nodes=nodes,
             diagnostics=self.reporter.sorted(),
             output=output if input_type is not None else None,
+            syntax=self.module,
         )
 
     def _misspelt_input(self) -> bool:

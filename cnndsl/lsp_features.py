@@ -10,18 +10,16 @@ table: nothing here computes a type.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
-from pathlib import Path
 
 from lsprotocol import types
 
 from .codes import CODES
-from .diagnostics import Diagnostic, Reporter
+from .diagnostics import Diagnostic
 from .layers import ACTIVATIONS, LAYERS, LayerKind, lookup
 from .lsp_positions import UTF16, LineIndex
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
-from .source import SourceText, Span
+from .source import Span
 from .typed import CallSite, TypedLayer, TypedProgram, TypedResidual
 
 SOURCE = "cnnc"
@@ -49,10 +47,6 @@ class Statement:
     depth: int
 
 
-def default_name(filename: str) -> str:
-    return Path(filename).stem if filename and not filename.startswith("<") else "network"
-
-
 def analyse(text: str, filename: str = "<string>", encoding: str = UTF16) -> Analysis:
     return Analysis(text, filename, encoding)
 
@@ -61,25 +55,16 @@ class Analysis:
     """One version of a document, checked once and queried by every feature."""
 
     def __init__(self, text: str, filename: str = "<string>", encoding: str = UTF16) -> None:
-        from .checker import check_module
-        from .syntax import parse
+        from .compiler import check_program
 
         self.text = text
         self.filename = filename
         self.index = LineIndex(text, encoding)
         # A byte-order mark is not part of the program; a space keeps every offset.
         checked = " " + text[1:] if text.startswith("\ufeff") else text
-        # The pipeline of cnndsl.check_program, keeping the syntax tree too
-        # (tests/test_lsp_units.py checks that both report the same).
-        reporter = Reporter(SourceText(checked, filename))
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # as check_program does: the trees have no cycles
-        try:
-            self.module: Module = parse(reporter)
-            self.program: TypedProgram = check_module(self.module, reporter, default_name(filename))
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        # The one pipeline; the typed program keeps the syntax tree it came from.
+        self.program: TypedProgram = check_program(checked, filename)
+        self.module: Module = self.program.syntax or Module(())
         self.statements: list[Statement] = []
         self.blocks: dict[str, BlockDef] = {}
         self.residuals: list[tuple[Residual, BlockDef | None]] = []

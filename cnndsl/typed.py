@@ -95,6 +95,7 @@ class TypedProgram:
     nodes: list[Node]
     diagnostics: list[Diagnostic]
     output: Shape | None = None
+    syntax: object | None = field(default=None, repr=False)  # the nodes.Module it was checked from
     _layers: list[TypedLayer] | None = field(default=None, repr=False)
 
     @property
