@@ -17,6 +17,7 @@ from .layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, 
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .shapes import MAX_VALUE, MapType, Shape, describe
 from .source import Span
+from .symbolic import Axis, SizeSymbol
 from .suggest import closest
 from .syntax import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
@@ -38,6 +39,7 @@ GENERATED_NAMES = frozenset({"torch", "nn", "Residual"})
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case
 
 
 class _Frame:
@@ -75,10 +77,44 @@ class _Frame:
             related.append((innermost.span, f"in {innermost.text}, called here"))
         self.checker.report(code, span, message, notes=notes, help=help, label=label, related=related, fixes=fixes)
 
+    # Symbolic sizes: the admissible values of each size symbol start at its bound.
+    def size_bound(self, symbol: str) -> int:
+        return self.checker.bounds[symbol].bound
+
+    def raise_bound(self, symbol: str, value: int) -> Span | None:
+        """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
+        state = self.checker.bounds[symbol]
+        state.bound = max(state.bound, value)
+        return state.written
+
+
+class _Bound:
+    """The running lower bound of one size symbol."""
+
+    __slots__ = ("bound", "written", "axes")
+
+    def __init__(self, bound: int, written: Span | None, axes: list[str]) -> None:
+        self.bound = bound
+        self.written = written  # the `H >= 32` that gave it, if written
+        self.axes = axes
+
 
 class Checker:
-    def __init__(self, module: Module, reporter: Reporter, default_name: str) -> None:
+    def __init__(
+        self,
+        module: Module,
+        reporter: Reporter,
+        default_name: str,
+        sizes: dict[str, int] | None = None,
+        discovering: bool = False,
+    ) -> None:
         self.module = module
+        # An instance of a symbolic program: the symbols' values (`--size`).
+        self.sizes = sizes
+        # The first of two passes over a symbolic program without written
+        # bounds: it only finds the smallest size every layer accepts.
+        self.discovering = discovering
+        self.bounds: dict[str, _Bound] = {}
         self.reporter = reporter
         self.source = reporter.source
         self.default_name = default_name
@@ -105,6 +141,15 @@ class Checker:
     # -- the program ------------------------------------------------------
     def check(self) -> TypedProgram:
         name, input_type = self._declarations()
+        if not self.discovering and any(state.written is None for state in self.bounds.values()):
+            # Unwritten bounds are the smallest sizes every layer accepts: find
+            # them first, so that equality and warnings are decided from them.
+            silent = Reporter(self.source)
+            discovery = Checker(self.module, silent, self.default_name, discovering=True)
+            discovery.check()
+            for symbol, state in self.bounds.items():
+                if state.written is None and symbol in discovery.bounds:
+                    state.bound = discovery.bounds[symbol].bound
         top = _Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
@@ -121,6 +166,11 @@ class Checker:
             diagnostics=self.reporter.sorted(),
             output=output if input_type is not None else None,
             syntax=self.module,
+            symbols={
+                symbol: SizeSymbol(symbol, state.bound, state.written is not None, tuple(state.axes))
+                for symbol, state in self.bounds.items()
+            },
+            sizes=dict(self.sizes or {}),
         )
 
     def _misspelt_input(self) -> bool:
@@ -266,17 +316,20 @@ class Checker:
 
     def _input(self, statement: Command) -> MapType | None:
         frame = _Frame(self, {}, (), 0, ())
-        if statement.bounds or any(
-            isinstance(a, Word) and any(SYMBOLIC_PART.match(p) for p in a.text.split("x")) for a in statement.args
+        if (
+            len(statement.args) == 1
+            and isinstance(statement.args[0], Word)
+            and any(SYMBOLIC_PART.match(p) or LOWER_SYMBOL.match(p) for p in statement.args[0].text.split("x"))
         ):
+            return self._symbolic_input(statement, statement.args[0])
+        if statement.bounds:
             self.report(
                 "E0070",
-                statement.span,
-                "symbolic input sizes are not supported yet",
-                label="give the size as numbers",
-                help="write it like: input 224x224x3",
+                statement.bounds[0].span,
+                "'where' bounds size symbols, but this input has none",
+                label="nothing to bound",
+                help="write the sizes as symbols, like: input HxWx3 where H >= 32, W >= 32",
             )
-            return None
         if len(statement.args) != 1 or not isinstance(statement.args[0], Word):
             words = [a.text for a in statement.args if isinstance(a, Word)]
             hint = "x".join(words) if words and all(w.isdigit() for w in words) else "130x130x3"
@@ -326,6 +379,94 @@ class Checker:
             )
             return None
         return shape
+
+    def _symbolic_input(self, statement: Command, word: Word) -> MapType | None:
+        """`input HxWx3 where H >= 32, W >= 32`: height and width as symbols."""
+        parts = word.text.split("x")
+        if len(parts) != 3:
+            self.report(
+                "E0013",
+                word.span,
+                f"input needs height, width and channels, but '{word.text}' has {len(parts)} part{'s' if len(parts) > 1 else ''}",
+                label="expected HxWxC",
+                help="write it like: input HxWx3",
+            )
+            return None
+        sizes: list[int | str] = []
+        for index, part in enumerate(parts):
+            role = ("height", "width", "channels")[index]
+            if part.isdigit() and len(part) <= 12:
+                if int(part) < 1:
+                    self.report("E0035", word.span, f"input sizes must be at least 1, but the {role} is {part}", label="out of range")
+                    return None
+                sizes.append(int(part))
+            elif SYMBOLIC_PART.match(part) and index < 2:
+                sizes.append(part)
+            elif index == 2 and SYMBOLIC_PART.match(part):
+                self.report(
+                    "E0070",
+                    word.span,
+                    f"the channels must be a number, but are the symbol '{part}'",
+                    label="channels are fixed",
+                    notes=["the first layer's weights depend on the channel count, so it cannot vary"],
+                    help=f"write it like: input {parts[0]}x{parts[1]}x3",
+                )
+                return None
+            else:
+                upper = part.upper()
+                self.report(
+                    "E0070",
+                    word.span,
+                    f"the {role} '{show(part)}' is neither a number nor a size symbol",
+                    label="expected a number or a symbol",
+                    notes=["a size symbol is upper case: letters A-Z, digits and _, starting with a letter (H, W, IMG_H)"],
+                    help=f"write it like: input {'x'.join(p.upper() if LOWER_SYMBOL.match(p) else p for p in parts)}"
+                    if SYMBOLIC_PART.match(upper) and index < 2
+                    else "write it like: input HxWx3",
+                )
+                return None
+        for index, size in enumerate(sizes[:2]):
+            if isinstance(size, str):
+                self.bounds.setdefault(size, _Bound(1, None, [])).axes.append(("height", "width")[index])
+        seen: dict[str, Span] = {}
+        for bound in statement.bounds:
+            symbol, minimum = bound.symbol.text, bound.minimum.text
+            if symbol not in self.bounds:
+                match = closest(symbol, list(self.bounds))
+                self.report(
+                    "E0070",
+                    bound.symbol.span,
+                    f"'{show(symbol)}' is not a size symbol of this input",
+                    label="unknown symbol",
+                    notes=[f"the input's symbols are {', '.join(self.bounds)}"],
+                    help=f"did you mean '{match}'?" if match else f"bound one of {', '.join(self.bounds)}, like: {next(iter(self.bounds))} >= 32",
+                )
+                continue
+            if symbol in seen:
+                self.report(
+                    "E0070",
+                    bound.span,
+                    f"the symbol {symbol} is bounded twice",
+                    label="second bound",
+                    related=[(seen[symbol], "first bound here")],
+                    help="keep one bound per symbol",
+                )
+                continue
+            seen[symbol] = bound.span
+            if not (minimum.isdigit() and len(minimum) <= 10 and int(minimum) >= 1):
+                self.report(
+                    "E0035",
+                    bound.minimum.span,
+                    f"the bound of {symbol} must be a whole number of at least 1, but is '{show(minimum)}'",
+                    label="expected a size",
+                    help=f"write it like: {symbol} >= 32",
+                )
+                continue
+            self.bounds[symbol].bound = int(minimum)
+            self.bounds[symbol].written = bound.span
+        if self.sizes is not None:  # an instance: the symbols take their values
+            return MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))
+        return MapType(*(Axis(s) if isinstance(s, str) else s for s in sizes))
 
     def _define_block(self, block: BlockDef) -> None:
         name = block.name.text
@@ -596,14 +737,15 @@ class Checker:
             shortcut_shape = self.sequence(statement.shortcut.statements, shape, inner, shortcut)
         if shape is None or body_shape is None or shortcut_shape is None:
             return None
-        if body_shape != shortcut_shape:
+        difference = _difference(body_shape, shortcut_shape, frame)
+        if difference is not None:
             path = "the shortcut" if statement.shortcut is not None else "the identity shortcut"
             frame.report(
                 "E0050",
                 statement.header,
                 f"residual adds the body's {describe(body_shape)} to {path}'s {describe(shortcut_shape)}",
                 label="body and shortcut differ",
-                notes=[f"the residual's input is the {describe(shape)}"],
+                notes=[f"the residual's input is the {describe(shape)}", *difference],
                 help=_projection_help(shape, body_shape, statement.shortcut is not None),
                 related=[(statement.body.span, f"body gives {body_shape}")]
                 + ([(statement.shortcut.span, f"shortcut gives {shortcut_shape}")] if statement.shortcut else []),
@@ -809,12 +951,47 @@ def _text(source, span: Span) -> str:
     return " ".join(source.snippet(span).split())
 
 
+def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
+    """None when the two types are equal for every admissible size, else notes saying where not.
+
+    Symbolic sizes are compared exactly (symbolic.Axis.differs_from): equal
+    slopes and one full period from the symbol's bound.
+    """
+    if body == path:
+        return None
+    if not (isinstance(body, MapType) and isinstance(path, MapType)) or body.channels != path.channels:
+        return []
+    notes = []
+    for axis, a, b in (("height", body.height, path.height), ("width", body.width, path.width)):
+        if isinstance(a, int) and isinstance(b, int):
+            if a != b:
+                notes.append(f"the {axis}s differ: {a} and {b}")
+            continue
+        symbolic = a if isinstance(a, Axis) else b
+        other = b if symbolic is a else a
+        value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol))
+        if value is not None:
+            sizes = {symbolic.symbol: value}
+            at = lambda size: size.value(sizes) if isinstance(size, Axis) else size  # noqa: E731
+            notes.append(
+                f"for {symbolic.symbol} = {value} the body's {axis} is {at(a)} and the other path's {at(b)}"
+                + (" (they are equal for some sizes, not for all)" if isinstance(other, Axis) and other.symbol == symbolic.symbol else "")
+            )
+    return notes or None
+
+
 def _projection_help(shape: Shape, body: Shape, has_shortcut: bool) -> str | None:
     if not (isinstance(shape, MapType) and isinstance(body, MapType)):
         return None
-    if shape.height % body.height or shape.width % body.width:
-        return None
-    sh, sw = shape.height // body.height, shape.width // body.width
+    strides = []
+    for size, out in ((shape.height, body.height), (shape.width, body.width)):
+        if isinstance(size, Axis) and isinstance(out, Axis) and not size.tail and not out.tail and out.divisor % size.divisor == 0:
+            strides.append(out.divisor // size.divisor)
+        elif isinstance(size, int) and isinstance(out, int) and size % out == 0:
+            strides.append(size // out)
+        else:
+            return None
+    sh, sw = strides
     stride = f" s{sh}" if sh == sw and sh > 1 else (f" s{sh}x{sw}" if (sh, sw) != (1, 1) else "")
     projection = f"shortcut {{ conv {body.channels} k1{stride} nobias; bn }}"
     return ("replace the shortcut with a 1x1 projection: " if has_shortcut else "add a 1x1 projection shortcut: ") + projection
@@ -833,5 +1010,5 @@ def _class_name(stem: str) -> str:
     return name
 
 
-def check_module(module: Module, reporter: Reporter, default_name: str) -> TypedProgram:
-    return Checker(module, reporter, default_name).check()
+def check_module(module: Module, reporter: Reporter, default_name: str, sizes: dict[str, int] | None = None) -> TypedProgram:
+    return Checker(module, reporter, default_name, sizes).check()

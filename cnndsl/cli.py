@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         default="float32",
         help="element type of the memory figures (default float32)",
     )
+    summary.add_argument("--size", nargs="+", action="extend", metavar="HxW", help="a symbolic input's size(s): numbers for each")
 
     for name, text in (
         ("build", "generate FILE.py, then build and verify it on a device"),
@@ -59,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
             default="4G",
             metavar="SIZE",
             help="refuse to build when parameters plus activations exceed SIZE (default 4G; 'none' for no limit)",
+        )
+        sub.add_argument(
+            "--size",
+            nargs="+",
+            action="extend",
+            metavar="HxW",
+            help="a symbolic input: verify at these sizes (default: the smallest admissible and larger odd and even ones)",
         )
 
     draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)")
@@ -189,9 +197,36 @@ def _cmd_check(args) -> int:
     return EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
 
 
+def _sizes(texts: list[str] | None) -> list[tuple[int, int]]:
+    """`--size 224x224 97x131` -> [(224, 224), (97, 131)]; `224` means 224x224."""
+    sizes = []
+    for text in texts or ():
+        for part in text.split(","):
+            numbers = part.strip().lower().split("x")
+            if not (1 <= len(numbers) <= 2 and all(n.isdigit() and len(n) <= 9 and int(n) >= 1 for n in numbers)):
+                raise UsageError(f"--size takes HxW like 224x224, not '{part}'")
+            height, width = int(numbers[0]), int(numbers[-1])
+            sizes.append((height, width))
+    return sizes
+
+
+def _instances(program, sizes: list[tuple[int, int]]) -> list:
+    """The program at each --size; a size the program does not admit is a usage error."""
+    if sizes and not program.symbolic:
+        raise UsageError(f"--size is for a symbolic input (like input HxWx3); this input is fixed at {program.input}")
+    instances = []
+    for height, width in sizes:
+        try:
+            instances.append(program.instantiate(height, width))
+        except ValueError as error:
+            raise UsageError(f"--size {height}x{width}: {error}") from None
+    return instances
+
+
 def _cmd_summary(args) -> int:
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
+    sizes = _sizes(args.size)
     program = _check(args.file)
     if args.format == "json":
         from .render import render_json
@@ -201,7 +236,11 @@ def _cmd_summary(args) -> int:
             return EXIT_ERRORS
         from .summary import summarize
 
-        json.dump(summarize(program, args.batch, args.dtype).to_dict(), sys.stdout, indent=2)
+        entry = summarize(program, args.batch, args.dtype).to_dict()
+        instances = _instances(program, sizes)
+        if instances:
+            entry["instances"] = [summarize(instance, args.batch, args.dtype).to_dict() for instance in instances]
+        json.dump(entry, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     _print_diagnostics([program])
@@ -210,8 +249,21 @@ def _cmd_summary(args) -> int:
     from .memory import estimate
     from .summary import render_table
 
-    sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
-    return EXIT_OK
+    instances = _instances(program, sizes)
+    if not program.symbolic:
+        sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
+        return EXIT_OK
+    if not instances:
+        sys.stdout.write(render_table(program, explain=args.explain))
+        return EXIT_OK
+    tables = []
+    for instance in instances:
+        # An admissible size can still be one a layer cannot take (a computed bound is per layer).
+        _print_diagnostics([instance]) if not instance.ok else None
+        if instance.ok:
+            tables.append(render_table(instance, explain=args.explain, memory=estimate(instance, args.batch, args.dtype)))
+    sys.stdout.write("\n".join(tables))
+    return EXIT_OK if all(instance.ok for instance in instances) else EXIT_ERRORS
 
 
 def _budget(text: str) -> int | None:
@@ -235,13 +287,17 @@ def _compile_and_verify(args, write_to: Path | None) -> int:
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
     budget = _budget(args.max_memory)
+    sizes = _sizes(args.size)
+    _instances(program, sizes)  # a size the program does not admit: usage error before any work
     compiled = Program(program)
     source = compiled.python_source
     if not getattr(args, "no_verify", False):
         from .verify import DeviceError, MemoryBudgetError, render_verification, verify
 
         try:
-            result = verify(program, compiled.module_class(), device=args.device, batch=args.batch, budget=budget)
+            result = verify(
+                program, compiled.module_class(), device=args.device, batch=args.batch, budget=budget, sizes=sizes or None
+            )
         except DeviceError as error:
             raise UsageError(str(error)) from None
         except MemoryBudgetError as error:

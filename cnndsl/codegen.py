@@ -24,6 +24,20 @@ def _shape(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape.torch_shape) + ("," if len(shape.torch_shape) == 1 else "") + ")"
 
 
+def _class_shape(shape) -> str:
+    """`(3, 224, 224)`; a symbolic size is None, as PyTorch users write it: `(3, None, None)`."""
+    sizes = [d if isinstance(d, int) else None for d in shape.torch_shape]
+    return repr(tuple(sizes))
+
+
+def _macs_text(program: TypedProgram) -> str:
+    macs = program.total_macs
+    if isinstance(macs, int):
+        return f"{macs:,} multiply-accumulates per sample"
+    symbols = " and ".join(program.symbols)
+    return f"multiply-accumulates that depend on {symbols} (cnnc summary --size)"
+
+
 def _comment(node: Node) -> str:
     where = f"line {node.line}"
     if node.calls:
@@ -95,12 +109,16 @@ def generate(program: TypedProgram) -> str:
         name=program.name,
         source_name=source_name,
         uses_residual=_uses_residual(program.nodes),
-        input_shape=tuple(program.input.torch_shape),
-        output_shape=tuple(program.output.torch_shape),
+        input_shape=_class_shape(program.input),
+        output_shape=_class_shape(program.output),
         input_desc=f"(N, {', '.join(map(str, program.input.torch_shape))})",
         output_desc=f"(N, {', '.join(map(str, program.output.torch_shape))})",
+        sizes=", ".join(
+            f"{symbol.name} >= {symbol.bound}" + ("" if symbol.given else " (the smallest every layer accepts)")
+            for symbol in program.symbols.values()
+        ),
         total_params=f"{program.total_params:,}",
-        total_macs=f"{program.total_macs:,}",
+        total_macs=_macs_text(program),
         features=_views(program.features),
         classifier=_views(program.classifier) if program.classifier is not None else None,
     )

@@ -644,19 +644,71 @@ Fix: flatten the structure, or use `repeat N` instead of nesting.
         ),
         _code(
             "E0070",
-            "unsupported",
-            "the statement uses a feature this version does not support yet",
+            "symbolic-input",
+            "a symbolic input size or its 'where' bounds are written wrongly",
             """
-Symbolic input sizes (`input HxWx3 where H >= 32`) are designed but not
-implemented yet. Give the input size as numbers.
+`input HxWx3 where H >= 32, W >= 32` gives the height and width as size
+symbols: upper case (`H`, `W`, `IMG_H`: letters A-Z, digits and `_`, starting
+with a letter), so that the lower-case `x` separators stay unambiguous. The
+channels are always a number (the first layer's weights depend on them).
+Each bound names a symbol of the input, once, with a whole number >= 1.
 
-Wrong (for now):
+Wrong:
 
-    input HxWx3
+    input hxwx3 where Q >= 32
 
 Right:
 
-    input 224x224x3
+    input HxWx3 where H >= 32, W >= 32
+""",
+        ),
+        _code(
+            "E0071",
+            "size-can-vanish",
+            "an output size reaches zero for some admissible symbolic input size",
+            """
+With a symbolic input, every output size is a function of the symbols, and
+it only grows with them. So a layer fits every admissible input exactly when
+it fits the smallest one, the bound after `where`. When it does not, the
+error names the largest size that still fails (`for H = 31, the output
+height of this convolution is 0`) and the bound that fixes it. Without a
+written bound there is no such error: the bound is then the smallest size
+every layer accepts, which `cnnc summary` reports.
+
+Wrong (a 5x5 window needs at least 5 rows):
+
+    input HxWx3 where H >= 4, W >= 8
+    conv 8 k5
+
+Right:
+
+    input HxWx3 where H >= 5, W >= 8
+    conv 8 k5
+""",
+        ),
+        _code(
+            "E0072",
+            "size-not-fixed",
+            "flatten of a feature map whose size depends on a symbolic input size",
+            """
+`flatten` turns HxWxC into H*W*C features, and the `nn.Linear` after it needs
+that number when the model is built. With a symbolic input the number would
+change with every image size. Adaptive pooling (`avgpool to 1`, or `pool to
+7x7`) makes the size fixed again, whatever the input: that is how ResNet and
+most modern classifiers accept any image size.
+
+Wrong:
+
+    input HxWx3 where H >= 32, W >= 32
+    conv 16 k3 p1
+    flatten
+
+Right:
+
+    input HxWx3 where H >= 32, W >= 32
+    conv 16 k3 p1
+    avgpool to 1
+    flatten
 """,
         ),
         _code(
@@ -681,6 +733,10 @@ Quiet:
 
     input 131x131x3
     conv 16 k3 s2
+
+With a symbolic input (`input HxWx3`) the rows dropped depend on the size,
+and the warning says for which sizes: `for odd H, pool leaves the last row of
+its input unused`.
 """,
         ),
         _code(

@@ -35,8 +35,11 @@ def _default_name(filename: str) -> str:
     return Path(filename).stem if filename and not filename.startswith("<") else "network"
 
 
-def check_program(data: bytes | str, filename: str = "<string>") -> TypedProgram:
-    """Parse and type-check; the typed program carries every diagnostic."""
+def check_program(data: bytes | str, filename: str = "<string>", sizes: dict[str, int] | None = None) -> TypedProgram:
+    """Parse and type-check; the typed program carries every diagnostic.
+
+    `sizes` gives a symbolic program's symbols values (an instance, `--size`).
+    """
     from .checker import check_module
     from .syntax import parse
 
@@ -53,7 +56,7 @@ def check_program(data: bytes | str, filename: str = "<string>") -> TypedProgram
     gc.disable()
     try:
         module = parse(reporter)
-        return check_module(module, reporter, _default_name(filename))
+        return check_module(module, reporter, _default_name(filename), sizes)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -17,6 +17,7 @@ from .diagnostics import Fix
 from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe, same_padding
 from .source import Span
 from .suggest import closest
+from .symbolic import Axis, count, factor_text, residue_condition
 from .syntax import show
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, read_value
 
@@ -467,13 +468,19 @@ def _needs_vector(kind: LayerKind, shape: Shape, site: Site, span: Span) -> bool
         span,
         f"{_called(kind, site)} needs a vector, but its input is the {describe(shape)}",
         label=f"input is {shape}",
-        notes=[f"flatten would turn the {shape} map into {shape.height}*{shape.width}*{shape.channels} = {shape.elements:,} features"],
-        help="insert `flatten` on the line before this one",
+        notes=[
+            f"flatten would turn the {shape} map into {shape.area_text} = {shape.elements:,} features"
+            if not shape.symbolic
+            else f"its size depends on the input size ({shape}), so flatten alone cannot give a fixed vector"
+        ],
+        help="insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer",
     )
     return False
 
 
 def _check_size(shape: Shape, site: Site, span: Span) -> bool:
+    if shape.symbolic:  # no upper bound on the input: the size is checked when built at a size
+        return True
     if shape.elements > MAX_VALUE:
         site.report(
             "E0061",
@@ -493,6 +500,9 @@ AXIS_UNITS = ("row", "column")
 def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Site, span: Span, padding_help, fixes=()) -> bool:
     ok = True
     for axis, window in zip(AXES, windows):
+        if window.symbolic:
+            ok &= _symbolic_fits(kind_name, axis, window, site, span)
+            continue
         if window.output >= 1:
             continue
         ok = False
@@ -511,6 +521,110 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
     return ok
 
 
+def _symbolic_fits(kind_name: str, axis: str, window: Window, site: Site, span: Span) -> bool:
+    """Positivity for every admissible size: by monotonicity, at the bound.
+
+    Below the smallest size that fits, a written bound is an error (E0071)
+    naming the largest failing size; a computed bound is raised silently
+    (that is how the checker finds it). Either way checking goes on from the
+    raised bound.
+    """
+    out = window.output
+    symbol = out.symbol
+    bound = site.size_bound(symbol)
+    if out.at(bound) >= 1:
+        return True
+    needed = out.smallest_valid(bound)
+    if needed is None:
+        site.report(
+            "E0071",
+            span,
+            f"the {kind_name} window never fits: its output {axis} {out} stays below 1 for every {symbol} up to 2**31",
+            label=f"output {axis} {out}",
+            notes=[f"{axis}: {window.arithmetic()}"],
+            help="use a smaller kernel or dilation",
+        )
+        return False
+    written = site.raise_bound(symbol, needed)
+    if written is not None:
+        last = needed - 1
+        site.report(
+            "E0071",
+            span,
+            f"for {symbol} = {last}, the output {axis} of this {kind_name} is {out.at(last)}",
+            label=f"output {axis} {out} is {out.at(last)} for {symbol} = {last}",
+            notes=[
+                f"{axis}: {window.arithmetic()}",
+                f"it is below 1 for every {symbol} from {bound} to {last}, and at least 1 from {symbol} = {needed} on",
+            ],
+            related=[(written, f"{symbol} >= {bound} admits {symbol} = {last}")],
+            help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or pad this layer",
+        )
+    return True
+
+
+def symbolic_unused(window: Window, start: int) -> tuple[int, set[int], int] | None:
+    """For a symbolic input: (period, residues of the symbol, most rows) where real rows are dropped.
+
+    The rows dropped depend on `size mod stride`, so on the symbol modulo
+    `size.period * stride`; one period from `start` shows every case. None
+    when no size drops any (or the period is too long to list).
+    """
+    size = window.size
+    if window.reach < window.stride or window.ceil:
+        return None
+    period = size.period * window.stride
+    if period > 4096:  # conditions over thousands of residues help nobody
+        return None
+    residues, most = set(), 0
+    for value in range(start, start + period):
+        room = size.at(value) + 2 * window.padding - window.reach
+        if room < 0:
+            continue
+        unused = room % window.stride - window.padding
+        if unused > 0:
+            residues.add(value % period)
+            most = max(most, unused)
+    return (period, residues, most) if residues else None
+
+
+def _rows_phrase(unit: str, most: int) -> str:
+    return f"the last {unit}" if most == 1 else f"up to the last {most} {unit}s"
+
+
+def _symbolic_unused_report(kind_name: str, windows: list[Window], site: Site, span: Span) -> tuple[str, ...]:
+    """W0001 as a condition on the symbols: `for odd H, the last row is dropped`."""
+    phrases, notes, lines = [], [], []
+    for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
+        if not window.symbolic:
+            continue
+        found = symbolic_unused(window, site.size_bound(window.size.symbol))
+        if found is None:
+            continue
+        period, residues, most = found
+        symbol = window.size.symbol
+        when = residue_condition(symbol, period, residues)
+        reads = residue_condition(symbol, period, set(range(period)) - residues) if len(residues) < period else None
+        rows = _rows_phrase(unit, most)
+        phrases.append((when, rows))
+        notes.append(
+            f"{axis}: input {axis} {window.size}, kernel {window.kernel}, stride {window.stride}, padding {window.padding}: "
+            f"{rows} {'is' if most == 1 else 'are'} never read {when}" + (f"; every {unit} is read {reads}" if reads else "")
+        )
+        lines.append(f"unused: {axis}: {when}, {rows} of the input {'is' if most == 1 else 'are'} never read (W0001)")
+    if phrases:
+        site.report(
+            "W0001",
+            span,
+            f"{phrases[0][0]}, {kind_name} leaves {phrases[0][1]} of its input unused"
+            + "".join(f", and {when} {rows}" for when, rows in phrases[1:]),
+            label="the stride does not reach the end for these sizes",
+            notes=notes,
+            help="choose input sizes where every row and column is read, or pad so that the windows reach the end",
+        )
+    return tuple(lines)
+
+
 def unused_input(windows: list[Window]) -> list[tuple[str, str, Window, int]]:
     """Per axis, the real input rows or columns that no window reads.
 
@@ -522,6 +636,8 @@ def unused_input(windows: list[Window]) -> list[tuple[str, str, Window, int]]:
     """
     dropped = []
     for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
+        if window.symbolic:
+            continue  # a condition on the symbol, not a count: symbolic_unused
         if window.reach < window.stride:
             continue  # windows narrower than the stride sample by design (1x1, s2)
         unused = window.unused - window.padding
@@ -535,7 +651,7 @@ def _unused_lines(windows: list[Window]) -> tuple[str, ...]:
     dropped = {axis: unused for axis, _, _, unused in unused_input(windows)}
     lines = []
     for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
-        if not window.unused:
+        if window.symbolic or not window.unused:
             continue
         remainder = f"({window.size} + 2*{window.padding} - {window.reach}) mod {window.stride} = {window.unused}"
         unused = dropped.get(axis, 0)
@@ -558,9 +674,14 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
 
     Returns the matching `unused:` lines for the layer's arithmetic.
     """
+    symbolic = _symbolic_unused_report(kind_name, windows, site, span) if any(w.symbolic for w in windows) else ()
     dropped = unused_input(windows)
     if not dropped:
-        return _unused_lines(windows)
+        return _unused_lines(windows) + symbolic
+    return _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) + symbolic
+
+
+def _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) -> tuple[str, ...]:
     phrases = [f"{unused} {unit}{'s' if unused > 1 else ''}" for _, unit, _, unused in dropped]
     notes = []
     paddings = set()
@@ -589,7 +710,9 @@ def _warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, 
     site.report(
         "W0001",
         span,
-        f"{kind_name} leaves the last {' and the last '.join(phrases)} of its {windows[0].size}x{windows[1].size} input unused",
+        f"{kind_name} leaves the last {' and the last '.join(phrases)} of its {windows[0].size}x{windows[1].size} input unused"
+        if not (windows[0].symbolic or windows[1].symbolic)
+        else f"{kind_name} leaves the last {' and the last '.join(phrases)} of its input unused",
         label=f"stride {windows[0].stride if windows[0].stride == windows[1].stride else f'{windows[0].stride}x{windows[1].stride}'} does not reach the end",
         notes=notes,
         help="use " + ", or ".join(fixes) + ", so that every input " + " and ".join(u for _, u, _, _ in dropped) + " is read",
@@ -729,11 +852,11 @@ class Conv(LayerKind):
         kh, kw = config["kernel"]
         per_filter = kh * kw * shape.channels // groups
         params = filters * per_filter + (filters if config["bias"] else 0)
-        macs = out.height * out.width * filters * per_filter
+        macs = count(filters * per_filter, out.height, out.width)
         arithmetic = size_lines + (
             f"params: {filters}*{kh}*{kw}*{shape.channels}" + (f"/{groups}" if groups > 1 else "")
             + (f" + {filters}" if config["bias"] else "") + f" = {params:,}",
-            f"MACs: {out.height}*{out.width}*{filters}*{kh}*{kw}*{shape.channels}"
+            f"MACs: {factor_text(out.height)}*{factor_text(out.width)}*{filters}*{kh}*{kw}*{shape.channels}"
             + (f"/{groups}" if groups > 1 else "") + f" = {macs:,}",
         )
         return Inference(out, params, macs, arithmetic)
@@ -974,8 +1097,19 @@ class Flatten(LayerKind):
         if isinstance(shape, VectorType):
             site.report("W0002", span, f"flatten of the {describe(shape)} does nothing", label="already flat", help="remove this flatten")
             return Inference(shape)
+        if shape.symbolic:
+            symbols = sorted({s.symbol for s in (shape.height, shape.width) if isinstance(s, Axis)})
+            site.report(
+                "E0072",
+                span,
+                f"flatten of the {describe(shape)} gives {shape.area_text} features, which depends on the input size",
+                label="size not fixed",
+                notes=[f"a linear layer after it would need a different weight matrix for every {' and '.join(symbols)}"],
+                help="add avgpool to 1x1 before flatten, or fix the input size",
+            )
+            return None
         out = VectorType(shape.elements)
-        return Inference(out, 0, 0, (f"features: {shape.height}*{shape.width}*{shape.channels} = {out.features:,}",))
+        return Inference(out, 0, 0, (f"features: {shape.area_text} = {out.features:,}",))
 
     def emit(self, config, shape, inplace=False):
         return "nn.Flatten()"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from .symbolic import Axis, Size, Step, count, factor_text, window_arithmetic
+
 # PyTorch indexes many kernels with 32-bit integers; beyond this no model builds.
 MAX_VALUE = 2**31 - 1
 
@@ -13,20 +15,33 @@ MAX_VALUE = 2**31 - 1
 class MapType:
     """A feature map: height x width x channels (PyTorch: (N, C, H, W))."""
 
-    height: int
-    width: int
+    height: Size  # an int, or an Axis for a symbolic input (`H`, `(H+1)//2`)
+    width: Size
     channels: int
 
     def __str__(self) -> str:
-        return f"{self.height}x{self.width}x{self.channels}"
+        parts = (str(self.height), str(self.width), str(self.channels))
+        if all(part.isidentifier() or part.isdigit() for part in parts):
+            return "x".join(parts)  # 32x32x3, HxWx64
+        return " x ".join(parts)  # (H+1)//2 x (W+1)//2 x 64
 
     @property
-    def torch_shape(self) -> tuple[int, ...]:
+    def torch_shape(self) -> tuple:
         return (self.channels, self.height, self.width)
 
     @property
-    def elements(self) -> int:
-        return self.height * self.width * self.channels
+    def symbolic(self) -> bool:
+        return isinstance(self.height, Axis) or isinstance(self.width, Axis)
+
+    @property
+    def elements(self):
+        """H*W*C: an int, or a Count for a symbolic map."""
+        return count(self.channels, self.height, self.width)
+
+    @property
+    def area_text(self) -> str:
+        """`32*32*3`, `H*W*3`: the product that gives the elements."""
+        return f"{factor_text(self.height)}*{factor_text(self.width)}*{self.channels}"
 
     @property
     def noun(self) -> str:
@@ -41,6 +56,8 @@ class VectorType:
 
     def __str__(self) -> str:
         return str(self.features)
+
+    symbolic = False
 
     @property
     def torch_shape(self) -> tuple[int, ...]:
@@ -67,7 +84,7 @@ def describe(shape: Shape) -> str:
 class Window:
     """One axis of a convolution or pooling window, with PyTorch's size rule."""
 
-    size: int
+    size: Size
     kernel: int
     stride: int = 1
     padding: int = 0
@@ -85,7 +102,13 @@ class Window:
         return self.size + 2 * self.padding - self.reach
 
     @property
-    def output(self) -> int:
+    def symbolic(self) -> bool:
+        return isinstance(self.size, Axis)
+
+    @property
+    def output(self) -> Size:
+        if isinstance(self.size, Axis):
+            return self.size.then(Step(self.reach, self.stride, self.padding, self.ceil))
         room = self.span_left
         if not self.ceil:
             return room // self.stride + 1
@@ -104,6 +127,8 @@ class Window:
 
     def arithmetic(self) -> str:
         """The size rule with the user's numbers: `(130 + 2*0 - 3)/1 + 1 = 128`."""
+        if isinstance(self.size, Axis):
+            return window_arithmetic(self.size, self.kernel, self.stride, self.padding, self.dilation, self.ceil)
         if self.dilation == 1:
             inner = f"{self.size} + 2*{self.padding} - {self.kernel}"
         else:

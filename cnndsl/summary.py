@@ -29,10 +29,12 @@ class LayerSummary:
         entry = {
             "line": self.line,
             "kind": self.kind,
-            "output": list(self.output),
+            "output": _json_shape(self.output),
             "params": self.params,
-            "macs": self.macs,
+            "macs": self.macs if isinstance(self.macs, int) else str(self.macs),
         }
+        if self.output_type != "x".join(map(str, self.output[1:] + self.output[:1])) and not isinstance(self.macs, int):
+            entry["type"] = self.output_type
         if self.called_at:
             entry["called_at"] = list(self.called_at)
         return entry
@@ -48,23 +50,40 @@ class Summary:
     total_macs: int
     filename: str = "<string>"
     memory: MemoryEstimate | None = None  # torchinfo's sizes (cnndsl/memory.py)
+    # A symbolic program: each symbol's bound; an instance: the symbols' values.
+    symbols: dict | None = None
+    sizes: dict | None = None
 
     def to_dict(self) -> dict:
         entry = {
             "network": self.network,
-            "input": list(self.input),
-            "output": list(self.output),
+            "input": _json_shape(self.input),
+            "output": _json_shape(self.output),
             "layers": [layer.to_dict() for layer in self.layers],
             "total_params": self.total_params,
-            "total_macs": self.total_macs,
+            "total_macs": self.total_macs if isinstance(self.total_macs, int) else None,
         }
+        if self.symbols:
+            entry["symbols"] = self.symbols
+        if self.sizes:
+            entry["sizes"] = self.sizes
         if self.memory is not None:
             entry["memory"] = self.memory.to_dict()
         return entry
 
 
+def _json_shape(shape: tuple) -> list:
+    """A shape for JSON: numbers, and a symbolic size as its text (`"(H+1)//2"`)."""
+    return [d if isinstance(d, int) else str(d) for d in shape]
+
+
 def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE) -> Summary:
-    """The summary; `batch` and `dtype` set the memory figures (default 1, float32)."""
+    """The summary; `batch` and `dtype` set the memory figures (default 1, float32).
+
+    For a symbolic program, types are symbolic, MACs are expressions (JSON:
+    strings, total null) and there are no memory figures: summarise an
+    instance (`program.instantiate(224, 224)`) for numbers.
+    """
     layers: list[LayerSummary] = []
     _collect(program.nodes, 0, layers)
     return Summary(
@@ -75,7 +94,9 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
         total_params=program.total_params,
         total_macs=program.total_macs,
         filename=program.source.filename,
-        memory=estimate(program, batch, dtype) if program.input is not None else None,
+        memory=estimate(program, batch, dtype) if program.input is not None and not program.symbolic else None,
+        symbols={s.name: {"bound": s.bound, "given": s.given} for s in program.symbols.values()} if program.symbolic else None,
+        sizes=dict(program.sizes) or None,
     )
 
 
@@ -144,7 +165,13 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
         return "  ".join(cells).rstrip()
 
     rule = "-" * len(line(tuple("x" * w for w in widths)))
-    out = [f"{program.name} ({program.source.filename})", line(header), rule]
+    title = f"{program.name} ({program.source.filename})"
+    if program.sizes:
+        title += " at " + ", ".join(f"{name} = {value}" for name, value in program.sizes.items())
+    out = [title]
+    if program.symbolic:
+        out.append("sizes: " + ", ".join(symbol.describe() for symbol in program.symbols.values()) + "; `//` is floor division")
+    out += [line(header), rule]
     labels = [f.partition(": ")[0] for lines in explanations.values() for f in lines]
     label_width = max(map(len, labels), default=0)
     margin = " " * (widths[0] + 4)
@@ -166,6 +193,8 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
         out.append(f"output {program.output} ({program.output.noun}); PyTorch shape (N, {', '.join(map(str, program.output.torch_shape))})")
     if memory is not None:
         out.append(render_memory(memory).rstrip("\n"))
+    elif program.symbolic:
+        out.append("MACs and memory depend on the input size: `cnnc summary FILE --size 224x224` gives numbers")
     if explain:
         out.extend(_formula_legend(program))
     return "\n".join(out) + "\n"

@@ -8,21 +8,26 @@ rule. Floor-mode steps compose exactly:
 so any chain of them is `floor((x + A) / M)` and prints as `(H+A)//M`. A
 ceil-mode pooling step (with PyTorch's "drop a last window that starts in the
 padding" rule) is kept as a step of its own. Either way the function is
-monotone non-decreasing and quasi-affine: `f(x + L) = f(x) + L/M` once the
-sizes are valid, with period `L = M`. That is what makes the two questions
-the checker asks decidable exactly:
+monotone non-decreasing and quasi-affine: `f(x + L) = f(x) + 1` for the period
+`L` (the product of the strides). That is what makes the two questions the
+checker asks decidable exactly:
 
 - positivity: f is monotone, so f(x) >= 1 for all admissible x iff it holds
   at the smallest admissible x;
 - equality of two such functions for all admissible x: equal slopes, and
   equal values on one full period (lcm of the two) from the smallest
   admissible size.
+
+Notation (docs/language.md): `//` is floor division, as in Python; a type
+whose sizes are all plain (`H`, `224`) prints as `HxWx64`, any other with
+spaced separators: `(H+1)//2 x (W+1)//2 x 64`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Mapping, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +54,15 @@ class Axis:
     """`floor((symbol + offset) / divisor)`, then the ceil-mode `tail` steps."""
 
     symbol: str
-    minimum: int = 1
     offset: int = 0
     divisor: int = 1
     tail: tuple[Step, ...] = ()
 
     def then(self, step: Step) -> Axis:
         if self.tail or step.ceil:
-            return Axis(self.symbol, self.minimum, self.offset, self.divisor, (*self.tail, step))
+            return Axis(self.symbol, self.offset, self.divisor, (*self.tail, step))
         a = 2 * step.padding - step.reach + step.stride  # floor((x + a)/S) == floor((x + 2P - R)/S) + 1
-        return Axis(self.symbol, self.minimum, self.offset + a * self.divisor, self.divisor * step.stride)
+        return Axis(self.symbol, self.offset + a * self.divisor, self.divisor * step.stride)
 
     def at(self, value: int) -> int:
         x = (value + self.offset) // self.divisor
@@ -66,13 +70,22 @@ class Axis:
             x = step.apply(x)
         return x
 
+    def value(self, sizes: Mapping[str, int]) -> int:
+        return self.at(sizes[self.symbol])
+
     @property
     def period(self) -> int:
+        """How much the symbol grows for this size to grow by one."""
         return self.divisor * math.prod(step.stride for step in self.tail)
 
-    def smallest_valid(self, limit: int = 2**31) -> int | None:
-        """The smallest admissible value of the symbol with a size >= 1."""
-        low = self.minimum
+    @property
+    def plain(self) -> bool:
+        """The bare symbol, `H`."""
+        return self.offset == 0 and self.divisor == 1 and not self.tail
+
+    def smallest_valid(self, start: int, limit: int = 2**31) -> int | None:
+        """The smallest value >= start of the symbol with a size >= 1 (None: beyond limit)."""
+        low = start
         if self.at(low) >= 1:
             return low
         high = low + 1
@@ -91,14 +104,15 @@ class Axis:
     def differs_from(self, other: Axis | int, start: int) -> int | None:
         """A value >= start where the two sizes differ, or None if they never do."""
         if isinstance(other, int):
-            if self.period and self.at(start + self.period) != self.at(start):
-                return start if self.at(start) != other else start + self.period
-            for value in range(start, start + self.period):
+            # A symbolic size grows with its symbol: it equals a number at most
+            # on one period, and differs one period later.
+            for value in range(start, start + self.period + 1):
                 if self.at(value) != other:
                     return value
-            return None
+            return None  # unreachable: the size grows by one each period
         period = math.lcm(self.period, other.period)
-        # Equal slopes (1/period) are implied by agreeing on two consecutive periods.
+        # Agreeing on two consecutive periods implies equal slopes, and then
+        # agreement everywhere after `start`.
         for value in range(start, start + 2 * period):
             if self.at(value) != other.at(value):
                 return value
@@ -107,8 +121,8 @@ class Axis:
     def __str__(self) -> str:
         text = _floor_text(self.symbol, self.offset, self.divisor)
         for step in self.tail:
-            inner = f"{text}+{2 * step.padding - step.reach}" if 2 * step.padding != step.reach else text
-            inner = inner.replace("+-", "-")
+            shift = 2 * step.padding - step.reach
+            inner = f"{text}{shift:+d}" if shift else text
             text = f"ceil(({inner})/{step.stride})+1" if step.stride != 1 else f"{inner}+1"
         return text
 
@@ -120,3 +134,133 @@ def _floor_text(symbol: str, offset: int, divisor: int) -> str:
         return f"{symbol}{offset:+d}"
     inner = symbol if offset == 0 else f"({symbol}{offset:+d})"
     return f"{inner}//{divisor}"
+
+
+Size = Union[int, Axis]
+
+
+def is_symbolic(size: Size) -> bool:
+    return isinstance(size, Axis)
+
+
+def size_at(size: Size, sizes: Mapping[str, int]) -> int:
+    return size.value(sizes) if isinstance(size, Axis) else size
+
+
+def factor_text(size: Size) -> str:
+    """A size as a factor of a product: compound forms in parentheses."""
+    text = str(size)
+    return text if not isinstance(size, Axis) or text.isidentifier() else f"({text})"
+
+
+def window_arithmetic(size: Axis, kernel: int, stride: int, padding: int, dilation: int, ceil: bool) -> str:
+    """PyTorch's rule written with a symbolic input: `floor((H + 2*1 - 3)/2) + 1 = (H+1)//2`."""
+    base = str(size)  # `//` binds tighter than + and -: no parentheses needed
+    if dilation == 1:
+        inner = f"{base} + 2*{padding} - {kernel}"
+    else:
+        inner = f"{base} + 2*{padding} - {dilation}*({kernel} - 1) - 1"
+    core = f"ceil(({inner})/{stride})" if ceil else f"({inner})/{stride}" if stride == 1 else f"floor(({inner})/{stride})"
+    reach = dilation * (kernel - 1) + 1
+    return f"{core} + 1 = {size.then(Step(reach, stride, padding, ceil))}"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeSymbol:
+    """A size symbol of the input: `H` in `input HxWx3 where H >= 32`.
+
+    `given` tells whether the bound was written; otherwise it is the smallest
+    size every layer accepts, computed by the checker.
+    """
+
+    name: str
+    bound: int
+    given: bool
+    axes: tuple[str, ...]  # "height", "width": where it stands in the input
+
+    def describe(self) -> str:
+        how = "given" if self.given else "computed: the smallest size every layer accepts"
+        return f"{self.name} >= {self.bound} ({how})"
+
+
+def residue_condition(symbol: str, period: int, residues: set[int]) -> str:
+    """When `symbol % period` is in `residues`, in words: `for odd H`."""
+    if len(residues) >= period:
+        return f"for every {symbol}"
+    if period == 2:
+        return f"for odd {symbol}" if residues == {1} else f"for even {symbol}"
+    if residues == set(range(1, period)):
+        return f"for {symbol} not a multiple of {period}"
+    shown = sorted(residues)
+    if len(shown) > 3 and shown[-1] - shown[0] == len(shown) - 1:
+        return f"when {symbol} % {period} is {shown[0]} to {shown[-1]}"
+    listed = ", ".join(map(str, shown[:-1])) + f" or {shown[-1]}" if len(shown) > 1 else str(shown[0])
+    return f"when {symbol} % {period} is {listed}"
+
+
+class Count:
+    """A number that depends on the input size, such as the MACs of a layer.
+
+    A sum of terms `coefficient * size * size`, sizes being Axis objects;
+    counts that depend on no symbol are plain ints (see `count`).
+    """
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: dict[tuple[Axis, ...], int]) -> None:
+        self.terms = {factors: c for factors, c in terms.items() if c}
+
+    def at(self, sizes: Mapping[str, int]) -> int:
+        return sum(c * math.prod(a.value(sizes) for a in factors) for factors, c in self.terms.items())
+
+    def __add__(self, other):
+        if isinstance(other, int):
+            terms = dict(self.terms)
+            terms[()] = terms.get((), 0) + other
+            return Count(terms)
+        if isinstance(other, Count):
+            terms = dict(self.terms)
+            for factors, c in other.terms.items():
+                terms[factors] = terms.get(factors, 0) + c
+            return Count(terms)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def __gt__(self, other) -> bool:  # "is it more than zero?": sizes are >= 1
+        return other == 0 and bool(self.terms)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Count) and self.terms == other.terms
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __format__(self, spec: str) -> str:
+        if len(self.terms) > 2:
+            return f"depends on {', '.join(sorted({a.symbol for f in self.terms for a in f}))}"
+        parts = []
+        for factors, c in sorted(self.terms.items(), key=lambda item: -len(item[0])):
+            shown = [format(c, spec)] if c != 1 or not factors else []
+            parts.append("*".join(shown + [factor_text(a) for a in factors]))
+        return " + ".join(parts)
+
+    def __str__(self) -> str:
+        return format(self, ",")
+
+    def __repr__(self) -> str:
+        return f"Count({self})"
+
+
+def count(coefficient: int, *factors: Size):
+    """`coefficient * factors...`: an int when no factor is symbolic, else a Count."""
+    symbolic = tuple(sorted((f for f in factors if isinstance(f, Axis)), key=str))
+    number = coefficient * math.prod(f for f in factors if not isinstance(f, Axis))
+    return Count({symbolic: number}) if symbolic else number
+
+
+def value_at(number, sizes: Mapping[str, int]) -> int:
+    """An int or a Count, at given sizes."""
+    return number.at(sizes) if isinstance(number, Count) else number

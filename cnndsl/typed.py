@@ -14,6 +14,7 @@ from .diagnostics import Diagnostic
 from .layers import LayerKind
 from .shapes import MapType, Shape
 from .source import SourceText, Span
+from .symbolic import SizeSymbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class TypedLayer:
     input: Shape
     output: Shape
     params: int
-    macs: int
+    macs: int  # or a symbolic.Count when it depends on a symbolic input size
     arithmetic: tuple[str, ...]
     span: Span  # the words that produced it (statement, or activation suffix)
     statement: Span  # the whole statement
@@ -96,6 +97,10 @@ class TypedProgram:
     diagnostics: list[Diagnostic]
     output: Shape | None = None
     syntax: object | None = field(default=None, repr=False)  # the nodes.Module it was checked from
+    # `input HxWx3`: the size symbols with their bounds (empty for a fixed size).
+    symbols: dict[str, SizeSymbol] = field(default_factory=dict)
+    # An instance of a symbolic program (`--size`): the values of its symbols.
+    sizes: dict[str, int] = field(default_factory=dict)
     _layers: list[TypedLayer] | None = field(default=None, repr=False)
 
     @property
@@ -131,5 +136,43 @@ class TypedProgram:
         return sum(layer.params for layer in self.layers)
 
     @property
-    def total_macs(self) -> int:
-        return sum(layer.macs for layer in self.layers)
+    def total_macs(self):
+        """An int, or a symbolic.Count for a symbolic program."""
+        return sum((layer.macs for layer in self.layers), 0)
+
+    @property
+    def symbolic(self) -> bool:
+        return bool(self.symbols) and not self.sizes
+
+    def sizes_for(self, height: int, width: int) -> dict[str, int]:
+        """The symbols' values for an input of height x width; ValueError says what is wrong."""
+        if self.input is None:
+            raise ValueError("the program has no valid input")
+        values: dict[str, int] = {}
+        for axis, size, wanted in (("height", self.input.height, height), ("width", self.input.width, width)):
+            if isinstance(size, int):
+                if size != wanted:
+                    raise ValueError(f"the input {axis} is fixed at {size}, not {wanted}")
+                continue
+            symbol = self.symbols[size.symbol]
+            if values.get(symbol.name, wanted) != wanted:
+                raise ValueError(f"{symbol.name} is both the height and the width: they must be equal")
+            if wanted < symbol.bound:
+                raise ValueError(f"{axis} {wanted} is below the bound {symbol.describe()}")
+            values[symbol.name] = wanted
+        return values
+
+    def instantiate(self, height: int, width: int) -> TypedProgram:
+        """This symbolic program checked again at one input size: every number concrete."""
+        from .compiler import check_program
+
+        sizes = self.sizes_for(height, width)
+        return check_program(self.source.text, self.source.filename, sizes=sizes)
+
+    def smallest_size(self) -> tuple[int, int]:
+        """The smallest admissible input height and width."""
+        bounds = [
+            size if isinstance(size, int) else self.symbols[size.symbol].bound
+            for size in (self.input.height, self.input.width)
+        ]
+        return bounds[0], bounds[1]

@@ -5,6 +5,11 @@ within a memory budget checked against the static memory figures
 (cnndsl/memory.py, what `cnnc summary` prints), on the real device
 with a real batch. Every leaf layer's runtime output shape and parameter
 count must equal what the checker computed; a difference is a compiler bug.
+
+A symbolic program (`input HxWx3`) is run at several input sizes (the
+smallest admissible one, then larger ones of both parities, or those given
+with `--size`); at each, every layer's runtime shape must equal its symbolic
+type evaluated at that size.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .memory import estimate
+from .symbolic import size_at
 from .typed import TypedProgram
 
 DEFAULT_BUDGET = 4 * 1024**3
@@ -33,6 +39,7 @@ class LayerCheck:
     runtime_shape: tuple[int, ...] | None
     static_params: int
     runtime_params: int | None
+    size: tuple[int, int] | None = None  # the input height and width (symbolic programs)
 
     @property
     def ok(self) -> bool:
@@ -47,6 +54,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     total_params: int = 0
     runtime_total_params: int = 0
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # symbolic programs: the sizes run
 
     @property
     def ok(self) -> bool:
@@ -102,7 +110,21 @@ def _leaves(model):
     ]
 
 
-def _run(program: TypedProgram, module_class, device, batch: int) -> tuple[list, int]:
+def default_sizes(program: TypedProgram) -> list[tuple[int, int]]:
+    """The smallest admissible input, then one size up (the other parity), then a larger odd/even pair."""
+    height, width = program.smallest_size()
+    fixed_h, fixed_w = (isinstance(size, int) for size in (program.input.height, program.input.width))
+    sizes = [
+        (height, width),
+        (height if fixed_h else height + 1, width if fixed_w else width + 1),
+        (height if fixed_h else 2 * height + 3, width if fixed_w else 2 * width + 6),
+    ]
+    if program.input.height == program.input.width:  # one symbol for both: square inputs only
+        sizes = [(h, h) for h, _ in sizes]
+    return list(dict.fromkeys(sizes))
+
+
+def _run(program: TypedProgram, module_class, device, batch: int, input_size: tuple[int, int] | None = None) -> tuple[list, int]:
     """Build on `device`, run one batch; each leaf's (output shape, params) in call order."""
     import torch
 
@@ -118,7 +140,7 @@ def _run(program: TypedProgram, module_class, device, batch: int) -> tuple[list,
             records.append((tuple(output.shape[1:]), params))
 
         handles.append(leaf.register_forward_hook(hook))
-    shape = (batch, *program.input.torch_shape)
+    shape = (batch, program.input.channels, *(input_size or program.input.torch_shape[1:]))
     x = torch.empty(shape, device=device) if device.type == "meta" else torch.randn(shape, device=device)
     with torch.no_grad():
         out = model(x)
@@ -129,16 +151,47 @@ def _run(program: TypedProgram, module_class, device, batch: int) -> tuple[list,
     return records, total
 
 
-def verify(program: TypedProgram, module_class, device: str = "auto", batch: int = 2, budget: int | None = DEFAULT_BUDGET) -> Verification:
+def verify(
+    program: TypedProgram,
+    module_class,
+    device: str = "auto",
+    batch: int = 2,
+    budget: int | None = DEFAULT_BUDGET,
+    sizes: list[tuple[int, int]] | None = None,
+) -> Verification:
+    """Run the module and compare it with the static types; `sizes` for a symbolic program."""
+    target = resolve_device(device)
+    if not program.symbolic:
+        return _verify_at(program, program, module_class, target, batch, budget, None)
+    sizes = sizes or default_sizes(program)
+    combined = Verification(device=str(target), batch=batch, total_params=program.total_params, sizes=list(sizes))
+    for size in sizes:
+        instance = program.instantiate(*size)  # ValueError for a size below the bounds
+        if not instance.ok:
+            first = next(d for d in instance.diagnostics if d.is_error)
+            combined.problems.append(f"at {size[0]}x{size[1]} the checker reports: {first.message}")
+            return combined
+        result = _verify_at(program, instance, module_class, target, batch, budget, size)
+        combined.layers.extend(result.layers)
+        combined.problems.extend(f"at {size[0]}x{size[1]}: {problem}" for problem in result.problems)
+        combined.runtime_total_params = result.runtime_total_params
+        combined.device = result.device
+        if not result.ok:
+            break
+    return combined
+
+
+def _verify_at(program: TypedProgram, instance: TypedProgram, module_class, target, batch, budget, size) -> Verification:
+    """One input size: `instance` is the program at that size (itself, for a fixed-size program)."""
     import torch
 
-    target = resolve_device(device)
     result = Verification(device=str(target), batch=batch, total_params=program.total_params)
     static = program.layers
+    sizes = instance.sizes
     for where in ("meta", "real"):
         if where == "real":
             # The figures `cnnc summary` prints (cnndsl/memory.py), in float32.
-            memory = estimate(program, batch)
+            memory = estimate(instance, batch)
             needed = memory.guard_bytes
             if budget is not None and needed > budget:
                 basis = (
@@ -148,20 +201,23 @@ def verify(program: TypedProgram, module_class, device: str = "auto", batch: int
                     "are not in `cnnc summary`'s torchinfo-style total"
                 )
                 raise MemoryBudgetError(
-                    f"building and running {program.name} with batch {batch} needs about {needed / 1e6:,.0f} MB "
+                    f"building and running {program.name} with batch {batch}"
+                    + (f" at {size[0]}x{size[1]}" if size else "")
+                    + f" needs about {needed / 1e6:,.0f} MB "
                     f"({basis}), more than the budget of {budget / 1e6:,.0f} MB; "
                     "pass --max-memory to raise it (the meta-device check passed)"
                 )
-        records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch)
+        records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch, size)
         *leaf_records, (final_shape, _) = records
         result.layers = [
             LayerCheck(
                 line=layer.line,
                 module=layer.module,
-                static_shape=layer.output.torch_shape,
+                static_shape=_evaluated(layer.output.torch_shape, sizes),
                 runtime_shape=record[0] if record else None,
                 static_params=layer.params,
                 runtime_params=record[1] if record else None,
+                size=size,
             )
             for layer, record in zip(static, leaf_records + [None] * (len(static) - len(leaf_records)))
         ]
@@ -171,7 +227,7 @@ def verify(program: TypedProgram, module_class, device: str = "auto", batch: int
             result.problems.append(f"{len(static)} layers expected, {len(leaf_records)} ran")
         if total != program.total_params:
             result.problems.append(f"{program.total_params:,} parameters expected, the module has {total:,}")
-        expected_out = program.output.torch_shape
+        expected_out = _evaluated(program.output.torch_shape, sizes)
         if final_shape != expected_out:
             result.problems.append(f"output {expected_out} expected, the module returned {final_shape}")
         if not result.ok:
@@ -180,7 +236,14 @@ def verify(program: TypedProgram, module_class, device: str = "auto", batch: int
     return result
 
 
+def _evaluated(shape: tuple, sizes: dict[str, int]) -> tuple[int, ...]:
+    """A static (C, H, W) with its symbolic sizes evaluated at `sizes`."""
+    return tuple(size_at(d, sizes) for d in shape)
+
+
 def render_verification(program: TypedProgram, result: Verification) -> str:
+    if result.sizes:
+        return _render_sizes(program, result)
     rows = [("line", "layer", "static (C, H, W)", "runtime", "params", "runtime", "")]
     for check in result.layers:
         rows.append(
@@ -201,6 +264,43 @@ def render_verification(program: TypedProgram, result: Verification) -> str:
     lines.append(
         f"{status} on {result.device}, batch {result.batch}: {len(result.layers)} layers, "
         f"{result.runtime_total_params:,} parameters (static {result.total_params:,})"
+    )
+    for problem in result.problems:
+        lines.append(f"  problem: {problem}")
+    if not result.ok:
+        lines.append("  the generated module disagrees with the static types: this is a cnnc bug, please report it")
+    return "\n".join(lines) + "\n"
+
+
+def _render_sizes(program: TypedProgram, result: Verification) -> str:
+    """A symbolic program: each layer's symbolic type, then its runtime shape at each size."""
+    by_size: dict[tuple[int, int], list[LayerCheck]] = {}
+    for check in result.layers:
+        by_size.setdefault(check.size, []).append(check)
+    sizes = list(by_size)
+    header = ("line", "layer", "static (C, H, W)", "params", *(f"at {h}x{w}" for h, w in sizes), "")
+    rows = [header]
+    for index, layer in enumerate(program.layers):
+        checks = [by_size[size][index] if index < len(by_size[size]) else None for size in sizes]
+        rows.append(
+            (
+                str(layer.line),
+                layer.module.removeprefix("nn."),
+                "(" + ", ".join(map(str, layer.output.torch_shape)) + ")",
+                f"{layer.params:,}",
+                *(str(check.runtime_shape) if check else "-" for check in checks),
+                "ok" if checks and all(check is not None and check.ok for check in checks) else "MISMATCH",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    right = {0, 3}
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    status = "verified" if result.ok else "VERIFICATION FAILED"
+    shown = ", ".join(f"{h}x{w}" for h, w in sizes)
+    lines.append(
+        f"{status} on {result.device}, batch {result.batch}, at {len(sizes)} input size{'s' if len(sizes) != 1 else ''} ({shown}): "
+        f"{len(program.layers)} layers, {result.runtime_total_params:,} parameters (static {result.total_params:,})"
     )
     for problem in result.problems:
         lines.append(f"  problem: {problem}")

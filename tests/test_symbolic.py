@@ -8,7 +8,7 @@ from cnndsl.symbolic import Axis, Step
 
 
 def test_readable_forms():
-    h = Axis("H", 32)
+    h = Axis("H")
     assert str(h.then(Step(3, 1, 1))) == "H"  # conv k3 p1
     assert str(h.then(Step(3, 1, 0))) == "H-2"  # conv k3
     assert str(h.then(Step(2, 2, 0))) == "H//2"  # pool 2
@@ -17,7 +17,7 @@ def test_readable_forms():
 
 
 def test_equality_for_all_sizes_is_decided_on_a_period():
-    h = Axis("H", 1)
+    h = Axis("H")
     strided_3x3 = h.then(Step(3, 2, 1))
     strided_1x1 = h.then(Step(1, 2, 0))
     assert strided_3x3.differs_from(strided_1x1, 1) is None  # equal for every H
@@ -25,9 +25,9 @@ def test_equality_for_all_sizes_is_decided_on_a_period():
 
 
 def test_smallest_valid_size():
-    h = Axis("H", 1)
-    assert h.then(Step(5, 1, 0)).smallest_valid() == 5
-    assert h.then(Step(3, 1, 0)).then(Step(2, 2, 0)).then(Step(3, 1, 0)).smallest_valid() == 8
+    h = Axis("H")
+    assert h.then(Step(5, 1, 0)).smallest_valid(1) == 5
+    assert h.then(Step(3, 1, 0)).then(Step(2, 2, 0)).then(Step(3, 1, 0)).smallest_valid(1) == 8
 
 
 windows = st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2), st.booleans())
@@ -36,7 +36,7 @@ windows = st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(0, 2), st.
 @settings(max_examples=300, deadline=None)
 @given(st.lists(windows, min_size=1, max_size=5), st.integers(1, 300))
 def test_the_composed_form_equals_pytorchs_rule_step_by_step(chain, size):
-    axis = Axis("H", 1)
+    axis = Axis("H")
     value = size
     for kernel, stride, padding, dilation, ceil in chain:
         padding = min(padding, kernel // 2)
