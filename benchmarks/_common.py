@@ -310,6 +310,15 @@ def load_example(name: str):
     return module
 
 
+# A symbolic example (input HxWx3) is measured at ImageNet's size.
+SYMBOLIC_SIZE = 224
+
+
+def concrete_input_shape(cls) -> tuple[int, ...]:
+    """A generated class's `input_shape`, with a symbolic size (None) set to SYMBOLIC_SIZE."""
+    return tuple(SYMBOLIC_SIZE if size is None else size for size in cls.input_shape)
+
+
 def example_class(name: str):
     import inspect
 

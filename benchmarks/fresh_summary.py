@@ -44,7 +44,7 @@ spec = importlib.util.spec_from_file_location("example", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 Net = getattr(module, sys.argv[2])
-print(torchinfo.summary(Net(), input_size=(1, *Net.input_shape), device="cpu"))
+print(torchinfo.summary(Net(), input_size=(1, *(224 if s is None else s for s in Net.input_shape)), device="cpu"))
 """
 
 

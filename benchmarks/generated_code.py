@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    concrete_input_shape,
     Series,
     arguments,
     example_class,
@@ -93,7 +94,7 @@ def main() -> None:
         hand.load_state_dict(dict(zip(hand.state_dict(), generated_state.values())))
         copy = handwritten.MODELS[name]().eval()  # the A/A control
         copy.load_state_dict(hand.state_dict())
-        x = torch.randn(BATCH, *cls.input_shape)
+        x = torch.randn(BATCH, *concrete_input_shape(cls))
         print(f"{name}...", file=sys.stderr, flush=True)
         with torch.inference_mode():
             torch.testing.assert_close(hand(x), generated(x), rtol=1e-4, atol=1e-4)

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    concrete_input_shape,
     EXAMPLES,
     arguments,
     example_class,
@@ -69,11 +70,13 @@ def main() -> None:
         path = EXAMPLES / f"{name}.cnn"
         text = path.read_bytes()
         cls = example_class(name)
-        shape = (1, *cls.input_shape)
+        shape = (1, *concrete_input_shape(cls))
         found = {}
 
         def static():
             program = check_program(text, str(path))
+            if program.symbolic:  # what `cnnc summary --size 224x224` does
+                program = program.instantiate(*shape[2:])
             summary = summarize(program)
             render_table(program, memory=summary.memory)
             found["static"] = (program.total_params, program.total_macs)

@@ -110,6 +110,7 @@ def generate(program: TypedProgram) -> str:
         source_name=source_name,
         uses_residual=_uses_residual(program.nodes),
         input_shape=_class_shape(program.input),
+        smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=_class_shape(program.output),
         input_desc=f"(N, {', '.join(map(str, program.input.torch_shape))})",
         output_desc=f"(N, {', '.join(map(str, program.output.torch_shape))})",

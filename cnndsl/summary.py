@@ -72,6 +72,18 @@ class Summary:
         return entry
 
 
+def sizes_line(program: TypedProgram) -> str:
+    """`sizes: H >= 32, W >= 32 (given); // is floor division`."""
+    given = [f"{s.name} >= {s.bound}" for s in program.symbols.values() if s.given]
+    computed = [f"{s.name} >= {s.bound}" for s in program.symbols.values() if not s.given]
+    parts = []
+    if given:
+        parts.append(", ".join(given) + " (given)")
+    if computed:
+        parts.append(", ".join(computed) + " (computed: the smallest sizes every layer accepts)")
+    return "sizes: " + ", ".join(parts) + "; `//` is floor division"
+
+
 def _json_shape(shape: tuple) -> list:
     """A shape for JSON: numbers, and a symbolic size as its text (`"(H+1)//2"`)."""
     return [d if isinstance(d, int) else str(d) for d in shape]
@@ -170,7 +182,7 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
         title += " at " + ", ".join(f"{name} = {value}" for name, value in program.sizes.items())
     out = [title]
     if program.symbolic:
-        out.append("sizes: " + ", ".join(symbol.describe() for symbol in program.symbols.values()) + "; `//` is floor division")
+        out.append(sizes_line(program))
     out += [line(header), rule]
     labels = [f.partition(": ")[0] for lines in explanations.values() for f in lines]
     label_width = max(map(len, labels), default=0)

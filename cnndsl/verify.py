@@ -111,13 +111,13 @@ def _leaves(model):
 
 
 def default_sizes(program: TypedProgram) -> list[tuple[int, int]]:
-    """The smallest admissible input, then one size up (the other parity), then a larger odd/even pair."""
+    """The smallest admissible input, then one size up (the other parity), then a larger odd x even one."""
     height, width = program.smallest_size()
     fixed_h, fixed_w = (isinstance(size, int) for size in (program.input.height, program.input.width))
     sizes = [
         (height, width),
         (height if fixed_h else height + 1, width if fixed_w else width + 1),
-        (height if fixed_h else 2 * height + 3, width if fixed_w else 2 * width + 6),
+        (height if fixed_h else max(2 * height, 32) + 1, width if fixed_w else max(2 * width, 32) + 2),
     ]
     if program.input.height == program.input.width:  # one symbol for both: square inputs only
         sizes = [(h, h) for h, _ in sizes]
@@ -286,7 +286,7 @@ def _render_sizes(program: TypedProgram, result: Verification) -> str:
             (
                 str(layer.line),
                 layer.module.removeprefix("nn."),
-                "(" + ", ".join(map(str, layer.output.torch_shape)) + ")",
+                "(" + ", ".join(map(str, layer.output.torch_shape)) + ("," if len(layer.output.torch_shape) == 1 else "") + ")",
                 f"{layer.params:,}",
                 *(str(check.runtime_shape) if check else "-" for check in checks),
                 "ok" if checks and all(check is not None and check.ok for check in checks) else "MISMATCH",

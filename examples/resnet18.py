@@ -24,188 +24,193 @@ class Residual(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """ResNet18, from resnet18.cnn: input (N, 3, 224, 224) -> output (N, 1000).
+    """ResNet18, from resnet18.cnn: input (N, 3, H, W) -> output (N, 1000).
 
-    11,689,512 parameters, 1,814,073,344 multiply-accumulates per sample.
+    Any input size with H >= 32, W >= 32: None in input_shape and
+    output_shape stands for a size that varies, smallest_input_shape is the
+    smallest input accepted, and `//` in the comments is floor division.
+
+    11,689,512 parameters, multiply-accumulates that depend on H and W (cnnc summary --size).
     Comments give each layer's output as (C, H, W) per sample, PyTorch's order.
     """
 
-    input_shape = (3, 224, 224)
+    input_shape = (3, None, None)
     output_shape = (1000,)
+    smallest_input_shape = (3, 32, 32)
 
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            # line 26: -> (64, 112, 112), 9,408 params
+            # line 29: -> (64, (H+1)//2, (W+1)//2), 9,408 params
             nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False),
-            # line 26: -> (64, 112, 112), 128 params
+            # line 29: -> (64, (H+1)//2, (W+1)//2), 128 params
             nn.BatchNorm2d(64),
-            # line 26: -> (64, 112, 112), 0 params
+            # line 29: -> (64, (H+1)//2, (W+1)//2), 0 params
             nn.ReLU(inplace=True),
-            # line 27: -> (64, 56, 56), 0 params
+            # line 30: -> (64, (H+3)//4, (W+3)//4), 0 params
             nn.MaxPool2d(3, 2, padding=1),
-            # line 5 (basic 64 at line 29): residual -> (64, 56, 56)
+            # line 8 (basic 64 at line 32): residual -> (64, (H+3)//4, (W+3)//4)
             Residual(
                 body=nn.Sequential(
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 36,864 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 36,864 params
                     nn.Conv2d(64, 64, 3, padding=1, bias=False),
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 128 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 128 params
                     nn.BatchNorm2d(64),
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 0 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 0 params
                     nn.ReLU(inplace=True),
-                    # line 7 (basic 64 at line 29): -> (64, 56, 56), 36,864 params
+                    # line 10 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 36,864 params
                     nn.Conv2d(64, 64, 3, padding=1, bias=False),
-                    # line 7 (basic 64 at line 29): -> (64, 56, 56), 128 params
+                    # line 10 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 128 params
                     nn.BatchNorm2d(64),
                 ),
             ),
-            # line 9 (basic 64 at line 29): -> (64, 56, 56), 0 params
+            # line 12 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 0 params
             nn.ReLU(),
-            # line 5 (basic 64 at line 29): residual -> (64, 56, 56)
+            # line 8 (basic 64 at line 32): residual -> (64, (H+3)//4, (W+3)//4)
             Residual(
                 body=nn.Sequential(
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 36,864 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 36,864 params
                     nn.Conv2d(64, 64, 3, padding=1, bias=False),
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 128 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 128 params
                     nn.BatchNorm2d(64),
-                    # line 6 (basic 64 at line 29): -> (64, 56, 56), 0 params
+                    # line 9 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 0 params
                     nn.ReLU(inplace=True),
-                    # line 7 (basic 64 at line 29): -> (64, 56, 56), 36,864 params
+                    # line 10 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 36,864 params
                     nn.Conv2d(64, 64, 3, padding=1, bias=False),
-                    # line 7 (basic 64 at line 29): -> (64, 56, 56), 128 params
+                    # line 10 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 128 params
                     nn.BatchNorm2d(64),
                 ),
             ),
-            # line 9 (basic 64 at line 29): -> (64, 56, 56), 0 params
+            # line 12 (basic 64 at line 32): -> (64, (H+3)//4, (W+3)//4), 0 params
             nn.ReLU(),
-            # line 15 (down 128 at line 30): residual -> (128, 28, 28)
+            # line 18 (down 128 at line 33): residual -> (128, (H+7)//8, (W+7)//8)
             Residual(
                 body=nn.Sequential(
-                    # line 16 (down 128 at line 30): -> (128, 28, 28), 73,728 params
+                    # line 19 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 73,728 params
                     nn.Conv2d(64, 128, 3, stride=2, padding=1, bias=False),
-                    # line 16 (down 128 at line 30): -> (128, 28, 28), 256 params
+                    # line 19 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 256 params
                     nn.BatchNorm2d(128),
-                    # line 16 (down 128 at line 30): -> (128, 28, 28), 0 params
+                    # line 19 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 0 params
                     nn.ReLU(inplace=True),
-                    # line 17 (down 128 at line 30): -> (128, 28, 28), 147,456 params
+                    # line 20 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 147,456 params
                     nn.Conv2d(128, 128, 3, padding=1, bias=False),
-                    # line 17 (down 128 at line 30): -> (128, 28, 28), 256 params
+                    # line 20 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 256 params
                     nn.BatchNorm2d(128),
                 ),
                 shortcut=nn.Sequential(
-                    # line 19 (down 128 at line 30): -> (128, 28, 28), 8,192 params
+                    # line 22 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 8,192 params
                     nn.Conv2d(64, 128, 1, stride=2, bias=False),
-                    # line 19 (down 128 at line 30): -> (128, 28, 28), 256 params
+                    # line 22 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 256 params
                     nn.BatchNorm2d(128),
                 ),
             ),
-            # line 21 (down 128 at line 30): -> (128, 28, 28), 0 params
+            # line 24 (down 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 0 params
             nn.ReLU(),
-            # line 5 (basic 128 at line 30): residual -> (128, 28, 28)
+            # line 8 (basic 128 at line 33): residual -> (128, (H+7)//8, (W+7)//8)
             Residual(
                 body=nn.Sequential(
-                    # line 6 (basic 128 at line 30): -> (128, 28, 28), 147,456 params
+                    # line 9 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 147,456 params
                     nn.Conv2d(128, 128, 3, padding=1, bias=False),
-                    # line 6 (basic 128 at line 30): -> (128, 28, 28), 256 params
+                    # line 9 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 256 params
                     nn.BatchNorm2d(128),
-                    # line 6 (basic 128 at line 30): -> (128, 28, 28), 0 params
+                    # line 9 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 0 params
                     nn.ReLU(inplace=True),
-                    # line 7 (basic 128 at line 30): -> (128, 28, 28), 147,456 params
+                    # line 10 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 147,456 params
                     nn.Conv2d(128, 128, 3, padding=1, bias=False),
-                    # line 7 (basic 128 at line 30): -> (128, 28, 28), 256 params
+                    # line 10 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 256 params
                     nn.BatchNorm2d(128),
                 ),
             ),
-            # line 9 (basic 128 at line 30): -> (128, 28, 28), 0 params
+            # line 12 (basic 128 at line 33): -> (128, (H+7)//8, (W+7)//8), 0 params
             nn.ReLU(),
-            # line 15 (down 256 at line 31): residual -> (256, 14, 14)
+            # line 18 (down 256 at line 34): residual -> (256, (H+15)//16, (W+15)//16)
             Residual(
                 body=nn.Sequential(
-                    # line 16 (down 256 at line 31): -> (256, 14, 14), 294,912 params
+                    # line 19 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 294,912 params
                     nn.Conv2d(128, 256, 3, stride=2, padding=1, bias=False),
-                    # line 16 (down 256 at line 31): -> (256, 14, 14), 512 params
+                    # line 19 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 512 params
                     nn.BatchNorm2d(256),
-                    # line 16 (down 256 at line 31): -> (256, 14, 14), 0 params
+                    # line 19 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 0 params
                     nn.ReLU(inplace=True),
-                    # line 17 (down 256 at line 31): -> (256, 14, 14), 589,824 params
+                    # line 20 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 589,824 params
                     nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                    # line 17 (down 256 at line 31): -> (256, 14, 14), 512 params
+                    # line 20 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 512 params
                     nn.BatchNorm2d(256),
                 ),
                 shortcut=nn.Sequential(
-                    # line 19 (down 256 at line 31): -> (256, 14, 14), 32,768 params
+                    # line 22 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 32,768 params
                     nn.Conv2d(128, 256, 1, stride=2, bias=False),
-                    # line 19 (down 256 at line 31): -> (256, 14, 14), 512 params
+                    # line 22 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 512 params
                     nn.BatchNorm2d(256),
                 ),
             ),
-            # line 21 (down 256 at line 31): -> (256, 14, 14), 0 params
+            # line 24 (down 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 0 params
             nn.ReLU(),
-            # line 5 (basic 256 at line 31): residual -> (256, 14, 14)
+            # line 8 (basic 256 at line 34): residual -> (256, (H+15)//16, (W+15)//16)
             Residual(
                 body=nn.Sequential(
-                    # line 6 (basic 256 at line 31): -> (256, 14, 14), 589,824 params
+                    # line 9 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 589,824 params
                     nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                    # line 6 (basic 256 at line 31): -> (256, 14, 14), 512 params
+                    # line 9 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 512 params
                     nn.BatchNorm2d(256),
-                    # line 6 (basic 256 at line 31): -> (256, 14, 14), 0 params
+                    # line 9 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 0 params
                     nn.ReLU(inplace=True),
-                    # line 7 (basic 256 at line 31): -> (256, 14, 14), 589,824 params
+                    # line 10 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 589,824 params
                     nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                    # line 7 (basic 256 at line 31): -> (256, 14, 14), 512 params
+                    # line 10 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 512 params
                     nn.BatchNorm2d(256),
                 ),
             ),
-            # line 9 (basic 256 at line 31): -> (256, 14, 14), 0 params
+            # line 12 (basic 256 at line 34): -> (256, (H+15)//16, (W+15)//16), 0 params
             nn.ReLU(),
-            # line 15 (down 512 at line 32): residual -> (512, 7, 7)
+            # line 18 (down 512 at line 35): residual -> (512, (H+31)//32, (W+31)//32)
             Residual(
                 body=nn.Sequential(
-                    # line 16 (down 512 at line 32): -> (512, 7, 7), 1,179,648 params
+                    # line 19 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,179,648 params
                     nn.Conv2d(256, 512, 3, stride=2, padding=1, bias=False),
-                    # line 16 (down 512 at line 32): -> (512, 7, 7), 1,024 params
+                    # line 19 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,024 params
                     nn.BatchNorm2d(512),
-                    # line 16 (down 512 at line 32): -> (512, 7, 7), 0 params
+                    # line 19 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 0 params
                     nn.ReLU(inplace=True),
-                    # line 17 (down 512 at line 32): -> (512, 7, 7), 2,359,296 params
+                    # line 20 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 2,359,296 params
                     nn.Conv2d(512, 512, 3, padding=1, bias=False),
-                    # line 17 (down 512 at line 32): -> (512, 7, 7), 1,024 params
+                    # line 20 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,024 params
                     nn.BatchNorm2d(512),
                 ),
                 shortcut=nn.Sequential(
-                    # line 19 (down 512 at line 32): -> (512, 7, 7), 131,072 params
+                    # line 22 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 131,072 params
                     nn.Conv2d(256, 512, 1, stride=2, bias=False),
-                    # line 19 (down 512 at line 32): -> (512, 7, 7), 1,024 params
+                    # line 22 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,024 params
                     nn.BatchNorm2d(512),
                 ),
             ),
-            # line 21 (down 512 at line 32): -> (512, 7, 7), 0 params
+            # line 24 (down 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 0 params
             nn.ReLU(),
-            # line 5 (basic 512 at line 32): residual -> (512, 7, 7)
+            # line 8 (basic 512 at line 35): residual -> (512, (H+31)//32, (W+31)//32)
             Residual(
                 body=nn.Sequential(
-                    # line 6 (basic 512 at line 32): -> (512, 7, 7), 2,359,296 params
+                    # line 9 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 2,359,296 params
                     nn.Conv2d(512, 512, 3, padding=1, bias=False),
-                    # line 6 (basic 512 at line 32): -> (512, 7, 7), 1,024 params
+                    # line 9 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,024 params
                     nn.BatchNorm2d(512),
-                    # line 6 (basic 512 at line 32): -> (512, 7, 7), 0 params
+                    # line 9 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 0 params
                     nn.ReLU(inplace=True),
-                    # line 7 (basic 512 at line 32): -> (512, 7, 7), 2,359,296 params
+                    # line 10 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 2,359,296 params
                     nn.Conv2d(512, 512, 3, padding=1, bias=False),
-                    # line 7 (basic 512 at line 32): -> (512, 7, 7), 1,024 params
+                    # line 10 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 1,024 params
                     nn.BatchNorm2d(512),
                 ),
             ),
-            # line 9 (basic 512 at line 32): -> (512, 7, 7), 0 params
+            # line 12 (basic 512 at line 35): -> (512, (H+31)//32, (W+31)//32), 0 params
             nn.ReLU(),
-            # line 34: -> (512, 1, 1), 0 params
+            # line 37: -> (512, 1, 1), 0 params
             nn.AdaptiveAvgPool2d(1),
         )
 
         self.classifier = nn.Sequential(
-            # line 35: -> (512,), 0 params
+            # line 38: -> (512,), 0 params
             nn.Flatten(),
-            # line 36: -> (1000,), 513,000 params
+            # line 39: -> (1000,), 513,000 params
             nn.Linear(512, 1000),
         )
 

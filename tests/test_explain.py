@@ -76,6 +76,18 @@ def test_every_formula_agrees_with_the_typed_layer(path):
     """Each result printed after `=` is the number the checker typed the layer with."""
     program = cnndsl.check_program(path.read_text(), str(path))
     assert program.ok
+    if program.symbolic:  # every formula holds symbolically, and with numbers at a size
+        out = render_table(program, explain=True)
+        for layer in program.layers:
+            for line in layer.arithmetic:
+                label, _, rest = line.partition(": ")
+                assert rest in out
+                if label == "MACs":
+                    assert rest.endswith(f"= {layer.macs:,}")
+                elif label in ("height", "width"):
+                    assert rest.endswith(f"= {getattr(layer.output, label)}")
+        program = program.instantiate(*(2 * size + 1 for size in program.smallest_size()))
+        assert program.ok and not program.symbolic
     out = render_table(program, explain=True)
     for layer in program.layers:
         for line in layer.arithmetic:
@@ -182,10 +194,14 @@ def test_cli_explain_does_not_import_torch(tmp_path):
         "from cnndsl.cli import main\n"
         f"code = main(['summary', '--explain', {str(ROOT / 'examples' / 'resnet18.cnn')!r}])\n"
         "assert code == 0\n"
+        f"code = main(['summary', '--explain', {str(ROOT / 'examples' / 'resnet18.cnn')!r}, '--size', '224x224'])\n"
+        "assert code == 0\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+    # ResNet-18 takes any size: symbolic first, then the numbers at 224x224.
+    assert "floor((H + 2*3 - 7)/2) + 1 = (H+1)//2" in result.stdout
     assert "adds" in result.stdout and "floor((224 + 2*3 - 7)/2) + 1 = 112" in result.stdout
 
 

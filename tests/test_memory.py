@@ -28,13 +28,18 @@ def storage_overhead(batch, shape, dtype) -> int:
 
 
 def torchinfo_figures(path: Path, batch: int, dtype: str, device: str = "meta"):
+    """torchinfo on the generated module; a symbolic example at an odd-sized instance (65x50 or more)."""
     program = cnndsl.compile_file(path)
     module_class = program.module_class()
+    typed = program.typed
+    if typed.symbolic:
+        height, width = typed.smallest_size()
+        typed = typed.instantiate(max(height, 65), max(width, 50))
     with torch.device(device):
         model = module_class().to(TORCH_DTYPES[dtype])
-    data = torch.rand((batch, *module_class.input_shape), device=device).to(TORCH_DTYPES[dtype])
+    data = torch.rand((batch, *typed.input.torch_shape), device=device).to(TORCH_DTYPES[dtype])
     stats = torchinfo.summary(model, input_data=data, device=device, verbose=0)
-    return program.typed, stats
+    return typed, stats
 
 
 def printed_mb(stats) -> dict[str, str]:

@@ -46,9 +46,15 @@ def example_class(name: str):
     return getattr(module, CLASSES[name])
 
 
+def concrete_shape(cls) -> tuple[int, ...]:
+    """`input_shape`, with a symbolic input's varying sizes (None) set to an odd 65x49 or more."""
+    smallest = getattr(cls, "smallest_input_shape", cls.input_shape)
+    return tuple(max(low, wanted) if size is None else size for size, low, wanted in zip(cls.input_shape, smallest, (0, 65, 49)))
+
+
 def batch_for(cls, size: int = 2, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn((size, *cls.input_shape), generator=generator)
+    return torch.randn((size, *concrete_shape(cls)), generator=generator)
 
 
 def built(name: str, seed: int = 0):
@@ -79,12 +85,27 @@ def test_torch_export_has_the_declared_input_and_output_shapes(name):
     exported = torch.export.export(model, (x,))
     placeholders = {node.name: node for node in exported.graph.nodes if node.op == "placeholder"}
     (user_input,) = exported.graph_signature.user_inputs
-    assert tuple(placeholders[user_input].meta["val"].shape) == (2, *cls.input_shape)
+    assert tuple(placeholders[user_input].meta["val"].shape) == (2, *concrete_shape(cls))
     (output_node,) = [node for node in exported.graph.nodes if node.op == "output"]
     (result,) = output_node.args[0]
     assert tuple(result.meta["val"].shape) == (2, *cls.output_shape)
     with torch.no_grad():
         torch.testing.assert_close(exported.module()(x), model(x))
+
+
+def test_a_symbolic_model_exports_with_dynamic_height_and_width():
+    """ResNet-18 (`input HxWx3 where H >= 32, W >= 32`): one export serves every size."""
+    model, cls = built("resnet18")
+    assert cls.input_shape == (3, None, None) and cls.smallest_input_shape == (3, 32, 32)
+    # Export guards on the map before `avgpool to 1` not being 1x1 already,
+    # (H+31)//32 != 1: so its dynamic range starts one above the bound, at 33.
+    height = torch.export.Dim("H", min=33, max=512)
+    width = torch.export.Dim("W", min=33, max=512)
+    exported = torch.export.export(model, (batch_for(cls),), dynamic_shapes={"x": {2: height, 3: width}})
+    with torch.no_grad():
+        for size in ((33, 33), (97, 131), (224, 224)):
+            x = torch.randn(2, 3, *size)
+            torch.testing.assert_close(exported.module()(x), model(x))
 
 
 # -- state, copies, pickles -----------------------------------------------------
