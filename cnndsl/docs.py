@@ -188,8 +188,11 @@ MARKER = re.compile(r"(<!-- \$ (?P<command>[^\n]*?) -->\n```(?P<lang>[\w-]*)\n)(
 
 
 def run_command(command: str) -> str:
-    """What `cnnc ARGS` prints (stdout and stderr together), from the repository root."""
+    """What `cnnc ARGS` prints (stdout and stderr together; stdout alone after `2>/dev/null`), from the repository root."""
     words = shlex.split(command)
+    quiet = words[-1] == "2>/dev/null"  # as in a shell: the diagnostics are not shown
+    if quiet:
+        words.pop()
     if words[0] == "python":
         from .compiler import compile_source
 
@@ -204,7 +207,7 @@ def run_command(command: str) -> str:
     os.environ["NO_COLOR"] = "1"
     try:
         os.chdir(ROOT)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO() if quiet else out):
             main(words[1:])
     finally:
         os.chdir(previous[0])

@@ -608,8 +608,8 @@ def _symbolic_unused_report(kind_name: str, windows: list[Window], site: Site, s
         rows = _rows_phrase(unit, most)
         phrases.append((when, rows))
         notes.append(
-            f"{axis}: input {axis} {window.size}, kernel {window.kernel}, stride {window.stride}, padding {window.padding}: "
-            f"{rows} {'is' if most == 1 else 'are'} never read {when}" + (f"; every {unit} is read {reads}" if reads else "")
+            f"{axis}: the input {axis} here is {window.size}; "
+            + (f"every {unit} is read only {reads.removeprefix('for ')}" if reads else f"some {unit}s are never read for any {symbol}")
         )
         lines.append(f"unused: {axis}: {when}, {rows} of the input {'is' if most == 1 else 'are'} never read (W0001)")
     if phrases:
@@ -620,7 +620,7 @@ def _symbolic_unused_report(kind_name: str, windows: list[Window], site: Site, s
             + "".join(f", and {when} {rows}" for when, rows in phrases[1:]),
             label="the stride does not reach the end for these sizes",
             notes=notes,
-            help="choose input sizes where every row and column is read, or pad so that the windows reach the end",
+            help="pad so that the windows reach the end, or feed only sizes where every row and column is read",
         )
     return tuple(lines)
 
