@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("-o", "--output", metavar="OUT", help="where to write (default: FILE with .svg or .html; '-' for stdout)")
     draw.add_argument("--format", choices=("svg", "html"), help="svg (default) or html: the diagram and the summary table")
     draw.add_argument("--width", type=int, default=1500, metavar="PX", help="wrap into rows about PX wide (default 1500)")
+    draw.add_argument("--size", metavar="HxW", help="a symbolic input: the size to draw it at (default: the smallest admissible)")
 
     explain = commands.add_parser("explain", help="the long explanation of a diagnostic code")
     explain.add_argument("code", metavar="CODE")
@@ -385,13 +386,22 @@ def _cmd_draw(args) -> int:
         target = Path(output) if output else Path(args.file).with_suffix(f".{form}")
         if target.resolve() == Path(args.file).resolve():
             raise UsageError(f"the output '{target}' would overwrite the source")
+    sizes = _sizes([args.size] if args.size else None)
+    if len(sizes) > 1:
+        raise UsageError("draw takes one --size, like --size 224x224")
     program = _check(args.file)
     _print_diagnostics([program])
     if not program.ok:
         return EXIT_ERRORS
+    at = None
+    if sizes or program.symbolic:  # drawn at one size: the boxes' proportions and the MACs
+        (at,) = _instances(program, sizes or [program.smallest_size()])
+        if not at.ok:
+            _print_diagnostics([at])
+            return EXIT_ERRORS
     from .draw import render_html, render_svg
 
-    text = (render_html if form == "html" else render_svg)(program, max_width=args.width)
+    text = (render_html if form == "html" else render_svg)(program, max_width=args.width, at=at)
     if target is None:
         sys.stdout.write(text)
         return EXIT_OK

@@ -28,6 +28,14 @@ Every leaf layer has exactly one element carrying `data-layer` (its index in
 `program.layers`), `data-line` and `data-kind`, with a `<title>` (tooltip)
 giving the PyTorch module, the line, the output type and the parameters.
 The output is deterministic: the same program gives the same bytes.
+
+A symbolic program (`input HxWx3 where H >= 32, W >= 32`) is drawn at one
+admissible size, by default its smallest (`TypedProgram.smallest_size`): the
+program checked again at that size (`TypedProgram.instantiate`) gives the
+boxes' proportions and the MACs, while the labels keep the symbolic types
+(`(H+1)//2 x (W+1)//2 x 64`, on two lines when long) and the header says
+`drawn at 32x32; sizes H >= 32, W >= 32`. Each box's tooltip and
+`data-size` attribute give its type at the drawn size.
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ class Step:
     closes: int | None = None  # for "add": the residual it closes
     residual: TypedResidual | None = None
     shortcut: list[tuple[int, TypedLayer]] = field(default_factory=list)
+    drawn: Shape | None = None  # the shape at the drawn size (a symbolic program); else `shape`
     # Geometry, filled in by measure() and layout().
     gap: float = 0.0
     slot: float = 0.0
@@ -98,10 +107,36 @@ def _is_box(layer: TypedLayer) -> bool:
     return layer.macs > 0 or layer.output != layer.input
 
 
-def build_steps(program: TypedProgram) -> list[Step]:
+def _size(step: Step) -> Shape:
+    """The shape the box is drawn at: concrete even for a symbolic program."""
+    return step.drawn if step.drawn is not None else step.shape
+
+
+def _twins(nodes: list[Node], others: list[Node], table: dict[int, Node]) -> None:
+    """Pair each node of a symbolic program with the same node of an instance of it."""
+    if len(nodes) != len(others):
+        raise ValueError("the program at the drawn size does not have the same layers")
+    for node, other in zip(nodes, others):
+        if type(node) is not type(other):
+            raise ValueError("the program at the drawn size does not have the same layers")
+        table[id(node)] = other
+        if isinstance(node, TypedResidual):
+            _twins(node.body, other.body, table)
+            _twins(node.shortcut or [], other.shortcut or [], table)
+
+
+def build_steps(program: TypedProgram, at: TypedProgram | None = None) -> list[Step]:
+    """The steps of a program; `at`, an instance of a symbolic program, sizes the boxes."""
     assert program.input is not None
     index = {id(layer): i for i, layer in enumerate(program.layers)}
-    steps = [Step("input", program.input)]
+    twin: dict[int, Node] = {}
+    if at is not None:
+        _twins(program.nodes, at.nodes, twin)
+
+    def drawn(node: Node) -> Shape | None:
+        return twin[id(node)].output if at is not None else None
+
+    steps = [Step("input", program.input, drawn=at.input if at is not None else None)]
     counter = [0]
 
     def run(nodes: list[Node]) -> None:
@@ -111,7 +146,7 @@ def build_steps(program: TypedProgram) -> list[Step]:
                 counter[0] += 1
                 mark = len(steps)
                 run(node.body)
-                add = Step("add", node.output, calls=node.calls, closes=counter[0], residual=node)
+                add = Step("add", node.output, calls=node.calls, closes=counter[0], residual=node, drawn=drawn(node))
                 add.shortcut = [(index[id(layer)], layer) for layer in _leaves(node.shortcut or [])]
                 steps.append(add)
                 steps[mark].opens.append(counter[0])  # the body's first step, or the (+) itself
@@ -121,9 +156,10 @@ def build_steps(program: TypedProgram) -> list[Step]:
             if last is not None and not _is_box(node) and _chain(last.calls) == _chain(node.calls):
                 last.layers.append(entry)
                 last.shape = node.output
+                last.drawn = drawn(node)
                 continue
             kind = node.kind.name if node.kind.name in COLOURS else "other"
-            last = Step(kind, node.output, [entry], calls=node.calls)
+            last = Step(kind, node.output, [entry], calls=node.calls, drawn=drawn(node))
             steps.append(last)
 
     run(program.nodes)
@@ -209,9 +245,12 @@ def _count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def _tooltip(layer: TypedLayer) -> str:
+def _tooltip(layer: TypedLayer, twin: TypedLayer | None = None, at: str = "") -> str:
+    """The layer's tooltip; `twin` is the same layer in the program at the drawn size `at`."""
     where = f"line {layer.line}" + "".join(f", in {c.resolved} called at line {c.line}" for c in reversed(layer.calls))
     text = f"{where}: {layer.module} -> {layer.output}, {layer.params:,} params"
+    if twin is not None and layer.input != twin.input:  # symbolic: the numbers at the drawn size
+        text += f"\nat {at}: {twin.input} -> {twin.output}, {twin.macs:,} MACs"
     if layer.arithmetic:
         text += "\n" + "\n".join(layer.arithmetic)
     return text
@@ -259,6 +298,16 @@ def box_of(shape: Shape) -> Box:
 
 
 OP_SIZE, MINOR_SIZE, COUNT_SIZE, TYPE_SIZE = 12, 11, 10, 11
+TYPE_WRAP = 30  # a longer symbolic type is written on two lines: `height x` / `width x channels`
+TYPE_LEADING = TYPE_SIZE + 3
+
+
+def type_lines(shape: Shape) -> list[str]:
+    """The type label under a box, as lines."""
+    text = str(shape)
+    if len(text) <= TYPE_WRAP or not isinstance(shape, MapType):
+        return [text]
+    return [f"{shape.height} x", f"{shape.width} x {shape.channels}"]
 
 
 def _minors(step: Step) -> list[tuple[int, TypedLayer]]:
@@ -291,14 +340,16 @@ def _measure(step: Step) -> None:
         step.above = ADD_RADIUS
         step.below = ADD_RADIUS + (MINOR_SIZE + 10 if minor else 0)
         return
-    box = box_of(step.shape)
-    type_label = str(step.shape)
-    step.slot = max(box.width, _width(type_label, TYPE_SIZE)) + 14
+    box = box_of(_size(step))
+    lines = type_lines(step.shape)
+    step.slot = max(box.width, *(_width(line, TYPE_SIZE) for line in lines)) + 14
     step.above = -box.top
-    step.below = box.bottom + 16
+    step.below = box.bottom + 16 + TYPE_LEADING * (len(lines) - 1)
     if step.kind == "input":
         step.gap = 0
         step.above = max(step.above, 0) + 18  # "input" over the box
+        if step.layers:  # their line under the type
+            step.below += MINOR_SIZE + 6
         return
     op = layer_words(step.layers[0][1])
     minor = _minor_text(step)
@@ -465,10 +516,30 @@ def _shade(colour: str, amount: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
+@dataclass(frozen=True)
+class DrawnAt:
+    """The size a symbolic program is drawn at, and the program checked at that size."""
+
+    program: TypedProgram  # TypedProgram.instantiate(height, width): every number concrete
+    height: int
+    width: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.height}x{self.width}"
+
+
 class Canvas:
-    def __init__(self) -> None:
+    def __init__(self, at: DrawnAt | None = None) -> None:
         self.root = ET.Element("svg", {"xmlns": SVG_NS})
         self.defs = ET.SubElement(self.root, "defs")
+        self.at = at
+
+    def tooltip(self, index: int, layer: TypedLayer) -> str:
+        """A layer's tooltip (`index` in program.layers); with the drawn size's numbers for a symbolic one."""
+        if self.at is None:
+            return _tooltip(layer)
+        return _tooltip(layer, self.at.program.layers[index], self.at.label)
 
     @staticmethod
     def add(parent, tag: str, attrs: dict | None = None, text: str | None = None, title: str | None = None):
@@ -511,21 +582,53 @@ def _arrow(canvas: Canvas, parent, x1, y, x2) -> None:
                                 "stroke-width": "1.3", "marker-end": "url(#head)"})
 
 
-def _step_title(step: Step) -> str:
+def _step_title(step: Step, at: DrawnAt | None = None) -> str:
     where = ""
     if step.layers:
         first = step.layers[0][1]
         where = f", line {first.line}"
-    return f"{step.shape} ({step.shape.noun}){where}"
+    drawn = f"; {step.drawn} at {at.label}" if at is not None and step.drawn is not None else ""
+    return f"{step.shape} ({step.shape.noun}){drawn}{where}"
 
 
-def render_svg(program: TypedProgram, max_width: float = 1500) -> str:
-    """The diagram as an SVG document (a string)."""
+def drawn_at(program: TypedProgram, at: TypedProgram | None = None) -> DrawnAt | None:
+    """The size a symbolic program is drawn at: `at` (an instance of it), else its smallest size.
+
+    None for a program with a fixed input size. ValueError when the program
+    cannot be drawn at that size (the instance has errors, or is no instance).
+    """
+    if not program.symbolic:
+        if at is not None and at is not program:
+            raise ValueError(f"the input size is fixed at {program.input}: there is no other size to draw it at")
+        return None
+    if at is None:
+        at = program.instantiate(*program.smallest_size())
+    if at.input is None or at.symbolic or not isinstance(at.input.height, int) or not isinstance(at.input.width, int):
+        raise ValueError("not an instance of the program at one input size")
+    size = f"{at.input.height}x{at.input.width}"
+    if not at.ok:
+        first = next(d for d in at.diagnostics if d.is_error)
+        raise ValueError(f"cannot draw at {size}: line {first.line}: {first.message}")
+    return DrawnAt(at, at.input.height, at.input.width)
+
+
+def _sizes_text(program: TypedProgram) -> str:
+    """`H >= 32, W >= 32`, computed bounds marked."""
+    return ", ".join(f"{s.name} >= {s.bound}" + ("" if s.given else " (computed)") for s in program.symbols.values())
+
+
+def render_svg(program: TypedProgram, max_width: float = 1500, at: TypedProgram | None = None) -> str:
+    """The diagram as an SVG document (a string).
+
+    A symbolic program is drawn at the size of `at` (`program.instantiate(h, w)`),
+    by default at its smallest admissible size.
+    """
     if not program.ok or program.input is None:
         raise ValueError("cannot draw a program with errors")
-    steps = build_steps(program)
+    drawn = drawn_at(program, at)
+    steps = build_steps(program, drawn.program if drawn is not None else None)
     rows, arcs = layout(steps, max_width)
-    canvas = Canvas()
+    canvas = Canvas(drawn)
     marker = canvas.add(canvas.defs, "marker", {"id": "head", "viewBox": "0 0 10 10", "refX": "9", "refY": "5",
                                                  "markerWidth": "7", "markerHeight": "7", "orient": "auto-start-reverse"})
     canvas.add(marker, "path", {"d": "M0,1 L10,5 L0,9 z", "fill": LINE})
@@ -535,9 +638,16 @@ def render_svg(program: TypedProgram, max_width: float = 1500) -> str:
     title = canvas.add(canvas.root, "g", {"class": "header"})
     canvas.text(title, MARGIN, MARGIN + 16, program.name, 20, anchor="start", weight="bold", family=SANS)
     layers = len(program.layers)
+    macs = f"{program.total_macs:,} MACs" if drawn is None else f"{drawn.program.total_macs:,} MACs at {drawn.label}"
     subtitle = (f"input {program.input} → output {program.output} · {program.total_params:,} parameters · "
-                f"{program.total_macs:,} MACs · {layers} layer{'s' if layers != 1 else ''} · {program.source.filename}")
+                f"{macs} · {layers} layer{'s' if layers != 1 else ''} · {program.source.filename}")
     canvas.text(title, MARGIN, MARGIN + 36, subtitle, 12, anchor="start", fill=MUTED, family=SANS)
+    sizes = ""
+    if drawn is not None:
+        sizes = f"drawn at {drawn.label}; sizes {_sizes_text(program)}; types for every size (// is floor division)"
+        canvas.text(title, MARGIN, MARGIN + 54, sizes, 12, anchor="start", fill=MUTED, family=SANS,
+                    attrs={"class": "sizes"})
+        header_height += 18
 
     # Rows, stacked.
     y = MARGIN + header_height
@@ -562,7 +672,7 @@ def render_svg(program: TypedProgram, max_width: float = 1500) -> str:
     legend_y = y + 4
     legend_height, legend_width = _draw_legend(canvas, canvas.root, steps, rows, legend_y)
     height = legend_y + legend_height + MARGIN
-    width = max(content_width, MARGIN * 2 + max(_width(subtitle, 12), _width(program.name, 20), legend_width))
+    width = max(content_width, MARGIN * 2 + max(_width(subtitle, 12), _width(sizes, 12), _width(program.name, 20), legend_width))
     canvas.root.set("width", _n(width))
     canvas.root.set("height", _n(height))
     canvas.root.set("viewBox", f"0 0 {_n(width)} {_n(height)}")
@@ -576,13 +686,13 @@ def _anchor_out(step: Step) -> float:
     """Where the arrow leaving a step starts."""
     if step.kind == "add":
         return step.x + step.gap + step.slot / 2 + ADD_RADIUS
-    box = box_of(step.shape)
+    box = box_of(_size(step))
     left = step.x + step.gap + (step.slot - box.width) / 2
     return left + box.thick + box.dx / 2
 
 
 def _box_left(step: Step) -> float:
-    box = box_of(step.shape)
+    box = box_of(_size(step))
     return step.x + step.gap + (step.slot - box.width) / 2
 
 
@@ -593,8 +703,9 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
     if step.kind == "add":
         centre = step.x + step.gap + step.slot / 2
         _arrow(canvas, group, start, axis, centre - ADD_RADIUS)
+        drawn = f" ({step.drawn} at {canvas.at.label})" if canvas.at is not None and step.drawn is not None else ""
         node = canvas.add(group, "g", {"class": "add"}, title=f"residual (line {step.residual.line}): body + "
-                          + ("shortcut" if step.residual.shortcut is not None else "identity") + f" -> {step.shape}")
+                          + ("shortcut" if step.residual.shortcut is not None else "identity") + f" -> {step.shape}{drawn}")
         canvas.add(node, "circle", {"cx": _n(centre), "cy": _n(axis), "r": ADD_RADIUS, "fill": "#ffffff",
                                     "stroke": LINE, "stroke-width": "1.3"})
         canvas.add(node, "path", {"d": f"M{_n(centre - 5)},{_n(axis)} H{_n(centre + 5)} M{_n(centre)},{_n(axis - 5)} V{_n(axis + 5)}",
@@ -602,27 +713,33 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
         if step.layers:
             _minor_line(canvas, group, centre, axis + ADD_RADIUS + MINOR_SIZE + 6, step.layers)
         return
-    box = box_of(step.shape)
+    box = box_of(_size(step))
     left = _box_left(step)
     if step.kind != "input":
         _arrow(canvas, group, start, axis, left)
     fill = COLOURS.get(step.kind, COLOURS["other"])
-    shape = canvas.add(group, "g", {"class": "map" if isinstance(step.shape, MapType) else "vector",
-                                    "data-shape": str(step.shape)}, title=_step_title(step))
+    attrs = {"class": "map" if isinstance(step.shape, MapType) else "vector", "data-shape": str(step.shape)}
+    if step.drawn is not None:
+        attrs["data-size"] = str(step.drawn)
+    shape = canvas.add(group, "g", attrs, title=_step_title(step, canvas.at))
     _prism(canvas, shape, left, axis, box, fill)
     centre = left + box.width / 2
-    canvas.text(group, centre, axis + box.bottom + TYPE_SIZE + 2, str(step.shape), TYPE_SIZE, attrs={"class": "type"})
+    lines = type_lines(step.shape)
+    for number, line in enumerate(lines):
+        canvas.text(group, centre, axis + box.bottom + TYPE_SIZE + 2 + number * TYPE_LEADING, line, TYPE_SIZE,
+                    attrs={"class": "type"})
     if step.kind == "input":
         canvas.text(group, left + box.thick / 2, axis + box.top - 6, "input", 11, fill=MUTED, family=SANS)
         if step.layers:  # minor layers right at the start get the input's box
-            _minor_line(canvas, group, centre, axis + box.bottom + TYPE_SIZE + 16, step.layers)
+            below = axis + box.bottom + TYPE_SIZE + 16 + TYPE_LEADING * (len(lines) - 1)
+            _minor_line(canvas, group, centre, below, step.layers)
         return
     # The arrow's labels: the layer above, shape-keeping layers and the parameters below.
     mid = step.x + step.gap / 2
     index, first = step.layers[0]
     colour = _shade(fill, -0.55)
     canvas.text(group, mid, axis - 6, layer_words(first), OP_SIZE, fill=colour, weight="bold",
-                attrs=_layer_attrs(index, first), title=_tooltip(first))
+                attrs=_layer_attrs(index, first), title=canvas.tooltip(index, first))
     y = axis + MINOR_SIZE + 4
     if len(step.layers) > 1:
         _minor_line(canvas, group, mid, y, step.layers[1:])
@@ -642,7 +759,7 @@ def _minor_line(canvas: Canvas, parent, x: float, y: float, layers: list[tuple[i
         if position:
             ET.SubElement(text, "tspan").text = " · "
         span = ET.SubElement(text, "tspan", {k: str(v) for k, v in _layer_attrs(index, layer).items()})
-        ET.SubElement(span, "title").text = _tooltip(layer)
+        ET.SubElement(span, "title").text = canvas.tooltip(index, layer)
         span[-1].tail = layer_words(layer)
     return text
 
@@ -738,6 +855,9 @@ def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: 
                                     "stroke": "#90a4ae", "stroke-dasharray": "3 2"})
         canvas.text(legend, x + 22, y + 13, "block call", 11, anchor="start", fill=MUTED, family=SANS)
     note = "box height = H, depth = W, thickness = C; bar length = features; log scales"
+    if canvas.at is not None:  # H and W are the program's symbols: say it in words
+        note = (f"box height = height, depth = width, thickness = channels, at {canvas.at.label}; "
+                "bar length = features; log scales")
     canvas.text(legend, MARGIN, y + 32, note, 10, anchor="start", fill=FAINT, family=SANS)
     return 36, max(x - MARGIN, _width(note, 10))
 
@@ -761,14 +881,17 @@ def _serialise(root: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render_html(program: TypedProgram, max_width: float = 1500) -> str:
-    """A standalone page: the diagram and the summary table."""
+def render_html(program: TypedProgram, max_width: float = 1500, at: TypedProgram | None = None) -> str:
+    """A standalone page: the diagram and the summary table (for a symbolic program, also at the drawn size)."""
     from html import escape
 
     from .summary import render_table
 
-    svg = render_svg(program, max_width).split("\n", 1)[1]
+    drawn = drawn_at(program, at)
+    svg = render_svg(program, max_width, drawn.program if drawn is not None else None).split("\n", 1)[1]
     table = render_table(program, explain=False)
+    if drawn is not None:
+        table += f"\nat {drawn.label}:\n\n" + render_table(drawn.program, explain=False)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{escape(program.name)} · cnnc draw</title>\n"

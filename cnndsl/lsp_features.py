@@ -20,6 +20,7 @@ from .layers import ACTIVATIONS, LAYERS, LayerKind, lookup
 from .lsp_positions import UTF16, LineIndex
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .source import Span
+from .symbolic import Count
 from .typed import CallSite, TypedLayer, TypedProgram, TypedResidual
 
 SOURCE = "cnnc"
@@ -28,14 +29,16 @@ MAX_LAYERS_LISTED = 24
 MAX_WALK_DEPTH = 200  # deeper nesting is an error anyway (E0062); stop walking there
 STATEMENT_KEYWORDS = {
     "network": "network NAME: the generated class's name",
-    "input": "input HxWxC: the input size (height x width x channels)",
+    "input": "input HxWxC [where H >= N, W >= N]: the input size (height x width x channels); "
+    "height and width may be symbols, for any size",
     "block": "block NAME(p1, p2) { ... }: a named, parameterised group of layers",
     "repeat": "repeat N { ... }: the statements N times",
     "residual": "residual { BODY } [shortcut { PATH }]: BODY + PATH (identity without a shortcut)",
 }
 # The value a completed option starts with (the user edits it): `k3`, `s2`, `p1`.
 TYPICAL_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "2"}
-COMMON_INPUTS = ("224x224x3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")
+TYPICAL_BOUND = 32
+COMMON_INPUTS = ("224x224x3", "HxWx3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class Analysis:
         self._statement_layers: dict[Span, list[TypedLayer]] | None = None
         self._call_layers: dict[Span, dict[int, tuple[CallSite, list[TypedLayer]]]] | None = None
         self._typed_residuals: dict[int, list[TypedResidual]] | None = None
+        self._smallest: tuple[tuple[int, int], dict[str, int]] | None | bool = False
 
     # -- the syntax tree, flattened ------------------------------------------
     def _collect(self, statements) -> None:
@@ -178,6 +182,24 @@ class Analysis:
             self._typed_residuals = found
         return self._typed_residuals
 
+    @property
+    def smallest(self) -> tuple[tuple[int, int], dict[str, int]] | None:
+        """A symbolic program's smallest admissible input (height, width) and its symbols' values.
+
+        None for a fixed-size program, and when a size can reach 0 (E0071):
+        numbers at that size would mean nothing.
+        """
+        if self._smallest is False:
+            self._smallest = None
+            program = self.program
+            if program.symbolic and program.input is not None and not any(d.code == "E0071" for d in program.diagnostics):
+                try:
+                    size = program.smallest_size()
+                    self._smallest = (size, program.sizes_for(*size))
+                except (ValueError, KeyError):
+                    pass
+        return self._smallest  # type: ignore[return-value]
+
     # == diagnostics ===============================================================
     def diagnostics(self, uri: str, docs: str | None = None) -> list[types.Diagnostic]:
         return [self.to_lsp(d, uri, docs) for d in self.program.diagnostics]
@@ -238,21 +260,76 @@ class Analysis:
         )
 
     def _hover_input(self, command: Command) -> str | None:
-        shape = self.program.input
+        program = self.program
+        shape = program.input
         if shape is None:
-            return "**input** HxWxC: the input size, height x width x channels"
-        return (
-            f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels\n\n"
-            f"PyTorch input `{_torch(shape)}`"
-        )
+            return ("**input** HxWxC: the input size, height x width x channels; height and width may be "
+                    "symbols for any size: `input HxWx3 where H >= 32, W >= 32`")
+        if not program.symbols:
+            return (
+                f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels\n\n"
+                f"PyTorch input `{_torch(shape)}`"
+            )
+        lines = [f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels; "
+                 "every size the bounds admit, checked at once", ""]
+        written = self.written_bounds()
+        for symbol in program.symbols.values():
+            bound = f"{symbol.name} >= {written.get(symbol.name, symbol.bound)}"
+            if not symbol.given:
+                how = "computed: the smallest size every layer accepts"
+            elif written.get(symbol.name, str(symbol.bound)) != str(symbol.bound):  # E0071 raised it
+                how = f"written; the layers need {symbol.name} >= {symbol.bound}, see E0071"
+            else:
+                how = "written"
+            lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
+        from .codegen import _class_shape  # light: black and jinja2 load only when generating
+
+        lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {_class_shape(shape)}`",
+                  "", "`//` is floor division, as in Python: after `pool 2`, the height is `H//2`"]
+        return "\n".join(lines)
+
+    def written_bounds(self) -> dict[str, str]:
+        """The bounds as written on the input line (`{"H": "32"}`).
+
+        After E0071 the typed program's bound is the one the layers need,
+        not the one written: the editor shows what the user wrote.
+        """
+        command = next((s.command for s in self.statements if s.command.name.text == "input" and s.depth == 0), None)
+        if command is None:
+            return {}
+        return {b.symbol.text: b.minimum.text for b in command.bounds if b.symbol.text in self.program.symbols}
+
+    def bounds_text(self) -> str:
+        """`H >= 32, W >= 3`: every size symbol's bound, as written when written."""
+        written = self.written_bounds()
+        return ", ".join(f"{s.name} >= {written.get(s.name, s.bound)}" for s in self.program.symbols.values())
 
     def _hover_network(self) -> str:
         program = self.program
         lines = [f"**network** `class {program.name}(nn.Module)`"]
         if program.input is not None and program.output is not None:
             lines.append(f"\n`{program.input}` → `{program.output}` · {len(program.layers)} layers · "
-                         f"{program.total_params:,} params · {program.total_macs:,} MACs")
+                         f"{program.total_params:,} params · {self._macs(program.total_macs)}")
+            if program.symbols:
+                lines.append(f"\nsizes: {self.bounds_text()}; `cnnc summary FILE --size 224x224` gives the numbers at a size")
         return "\n".join(lines)
+
+    def _macs(self, macs) -> str:
+        """`4,423,680 MACs`; for a symbolic count its expression and its value at the smallest size."""
+        if not isinstance(macs, Count):
+            return f"{macs:,} MACs"
+        names = sorted({axis.symbol for factors in macs.terms for axis in factors})
+        order = list(self.program.symbols)
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
+        expression = format(macs, ",")
+        text = f"MACs depend on {' and '.join(names)}"
+        if not expression.startswith("depends on"):  # Count writes out sums of up to two terms
+            text = f"`{expression}` MACs"
+        smallest = self.smallest
+        if smallest is not None:
+            (height, width), sizes = smallest
+            text += f" ({macs.at(sizes):,} at {height}x{width}, the smallest size)"
+        return text
 
     def _hover_layer(self, command: Command, kind: LayerKind, offset: int) -> str:
         instances = self.layer_instances(command)
@@ -274,7 +351,7 @@ class Analysis:
         layer = chosen[0]
         title = f"**{layer.kind.name}** · `{layer.module}`"
         if len(chosen) == 1:
-            body = [title, "", _type_line(layer.input, layer.output, layer.params, layer.macs)]
+            body = [title, "", _type_line(layer.input, layer.output, layer.params, self._macs(layer.macs))]
             if layer.calls:
                 body += ["", f"in {_chain(layer.calls)}"]
             if layer.arithmetic:
@@ -321,7 +398,7 @@ class Analysis:
             first, last = layers[0], layers[-1]
             params = sum(layer.params for layer in layers)
             macs = sum(layer.macs for layer in layers)
-            body = head + ["", _type_line(first.input, last.output, params, macs, count=len(layers)), "", "```text"]
+            body = head + ["", _type_line(first.input, last.output, params, self._macs(macs), count=len(layers)), "", "```text"]
             width = max(len(layer.module) for layer in layers[:MAX_LAYERS_LISTED])
             for layer in layers[:MAX_LAYERS_LISTED]:
                 body.append(f"line {layer.line:<4} {layer.module.ljust(width)}  -> {layer.output}")
@@ -387,7 +464,7 @@ class Analysis:
             if lookup(name) is None and name not in self.blocks:
                 continue
             by_line.setdefault(self.index.line_of(command.span.start), []).append(command)
-        hints = []
+        hints = self._bound_hints(start, end)
         for line, commands in sorted(by_line.items()):
             label = self._line_label(commands)
             if label is None:
@@ -401,6 +478,27 @@ class Analysis:
                 )
             )
         return hints
+
+    def _bound_hints(self, start: int, end: int) -> list[types.InlayHint]:
+        """On `input HxWx3` without bounds: the ones cnnc computed (`H >= 3, W >= 3 (computed)`)."""
+        computed = [s for s in self.program.symbols.values() if not s.given]
+        if not computed:
+            return []
+        command = next((s.command for s in self.statements if s.command.name.text == "input" and s.depth == 0), None)
+        if command is None or not (start <= command.span.start <= end):
+            return []
+        label = ", ".join(f"{s.name} >= {s.bound}" for s in computed) + " (computed)"
+        return [
+            types.InlayHint(
+                position=self.index.position(command.span.end),
+                label=label,
+                kind=types.InlayHintKind.Type,
+                padding_left=True,
+                tooltip="the smallest sizes every layer accepts; write `where "
+                + ", ".join(f"{s.name} >= N" for s in computed)
+                + "` to require larger ones",
+            )
+        ]
 
     def _line_label(self, commands: list[Command]) -> str | None:
         per_command = [self.instances(c) for c in commands]
@@ -440,6 +538,9 @@ class Analysis:
         first = done[0]
         if first == "input" and len(done) == 1:
             return _list(_size_items(partial))
+        if first == "input":
+            after = self.text[offset : self.index.line_end(line)].split("#")[0].split()
+            return _list(self._bound_items(done[1:], partial, written_after="where" in after))
         if first == "network" and len(done) == 1:
             return _list([types.CompletionItem(label=self.program.name, kind=types.CompletionItemKind.Class,
                                                detail="the class name")])
@@ -447,6 +548,33 @@ class Analysis:
         if kind is None:
             return _list([])
         return _list(self._option_items(kind, done[1:], partial, block))
+
+    def _bound_items(self, words: list[str], partial: str, written_after: bool = False) -> list[types.CompletionItem]:
+        """After `input HxWx3`: `where`, then the bounds not written yet (`H >= 32`)."""
+        symbols = [p for p in words[0].split("x")[:2] if p[:1].isalpha() and p[:1].isupper()] if words else []
+        if not symbols:
+            return []
+
+        def bound(name: str) -> int:  # the computed bound, or a typical one while the line does not parse
+            known = self.program.symbols.get(name)
+            return known.bound if known is not None else TYPICAL_BOUND
+
+        if len(words) == 1:
+            if written_after:  # `input HxWx3 | where H >= 32`
+                return []
+            names = list(dict.fromkeys(symbols))
+            text = "where " + ", ".join(f"{n} >= {bound(n)}" for n in names)
+            return [types.CompletionItem(label="where", kind=types.CompletionItemKind.Keyword, insert_text=text,
+                                         detail=text, documentation="lower bounds of the size symbols (here the "
+                                         "smallest sizes every layer accepts); raise them to require larger inputs")]
+        if words[1] != "where" or not (words[-1] == "where" or words[-1].endswith(",")):
+            return []
+        written = {w.strip(",") for w in words[2:]}
+        return [
+            types.CompletionItem(label=f"{n} >= {bound(n)}", kind=types.CompletionItemKind.Value,
+                                 detail=f"the lower bound of {n}", filter_text=n)
+            for n in dict.fromkeys(symbols) if n not in written
+        ]
 
     def _top_level(self, offset: int) -> bool:
         depth = 0
@@ -646,6 +774,8 @@ class Analysis:
             instances = self.instances(statement) if name != "input" else []
             outputs = {str(inst[-1].output) for inst in instances}
             detail = f"-> {outputs.pop()}" if len(outputs) == 1 else None
+            if name == "input" and self.program.symbols:
+                detail = self.bounds_text()
             return types.DocumentSymbol(
                 name=_snippet(self.text, statement.span),
                 kind=kind,
@@ -794,7 +924,7 @@ def _size_items(partial: str) -> list[types.CompletionItem]:
         types.CompletionItem(
             label=size,
             kind=types.CompletionItemKind.Value,
-            detail="height x width x channels",
+            detail="any height and width: H and W are size symbols" if size[0].isalpha() else "height x width x channels",
             sort_text=f"{i:02d}",
         )
         for i, size in enumerate(dict.fromkeys(sizes))
@@ -834,11 +964,12 @@ def _torch(shape) -> str:
     return "(N, " + ", ".join(str(n) for n in shape.torch_shape) + ")"
 
 
-def _type_line(input, output, params: int, macs: int, count: int | None = None) -> str:
+def _type_line(input, output, params: int, macs: str, count: int | None = None) -> str:
+    """The type line of a hover; `macs` is already written out (Analysis._macs)."""
     parts = [f"`{input}` → `{output}`"]
     if count is not None:
         parts.append(f"{count} layer{'s' if count != 1 else ''}")
-    parts += [f"{params:,} params", f"{macs:,} MACs"]
+    parts += [f"{params:,} params", macs]
     return " · ".join(parts) + f"  \nPyTorch `{_torch(input)}` → `{_torch(output)}`"
 
 

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
@@ -204,6 +204,133 @@ def test_random_programs_draw_every_layer(body, head, width):
     assert len([e for e in root.iter() if e.get("class") == "add"]) == len(list(residuals(program.nodes)))
 
 
+# -- symbolic input sizes ---------------------------------------------------
+
+SYMBOLIC = """\
+network Sym
+input HxWx3 where H >= 32, W >= 32
+conv 16 k3 s2 p1 relu
+pool 3 s2 p1
+residual { conv 16 k3 p1; bn }
+block down(c) {
+  residual { conv c k3 s2 p1 } shortcut { conv c k1 s2 }
+}
+down 32
+avgpool to 1
+flatten
+linear 10
+"""
+
+
+def symbolic_program(text: str = SYMBOLIC):
+    program = cnndsl.check_program(text, "sym.cnn")
+    assert program.ok and program.symbolic, program.diagnostics
+    return program
+
+
+def boxes_of(root) -> list[ET.Element]:
+    return [e for e in root.iter() if e.get("class") in ("map", "vector")]
+
+
+def front_faces(root) -> list[tuple[float, float]]:
+    """Width and height of each box's front face (the prism's third polygon)."""
+    faces = []
+    for box in boxes_of(root):
+        points = [tuple(map(float, p.split(","))) for p in box.findall(f"{SVG}polygon")[2].get("points").split()]
+        faces.append((round(points[1][0] - points[0][0], 1), round(points[2][1] - points[1][1], 1)))
+    return faces
+
+
+def header_text(root) -> str:
+    return "".join(next(e for e in root.iter() if e.get("class") == "header").itertext())
+
+
+def test_a_symbolic_program_is_drawn_at_its_smallest_size_with_symbolic_labels():
+    program = symbolic_program()
+    assert program.smallest_size() == (32, 32)
+    at = program.instantiate(32, 32)
+    root = parse(render_svg(program))
+    boxes = boxes_of(root)
+    # The labels and data-shape are the symbolic types; data-size is the type at 32x32.
+    assert [b.get("data-shape") for b in boxes][:3] == ["HxWx3", "(H+1)//2 x (W+1)//2 x 16", "(H+3)//4 x (W+3)//4 x 16"]
+    assert is_subsequence(shape_changes(program), [b.get("data-shape") for b in boxes])
+    at_size = {str(program.input): str(at.input)}
+    at_size.update({str(a.output): str(b.output) for a, b in zip(program.layers, at.layers)})
+    assert [b.get("data-size") for b in boxes] == [at_size[b.get("data-shape")] for b in boxes]
+    assert [b.get("data-size") for b in boxes][:3] == ["32x32x3", "16x16x16", "8x8x16"]
+    types = ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("class") == "type"]
+    assert "(H+7)//8 x (W+7)//8 x 32" in types and "16x16x16" not in types
+    # The header: the MACs at the drawn size, and which size that is.
+    header = header_text(root)
+    assert f"{at.total_macs:,} MACs at 32x32" in header
+    assert "drawn at 32x32; sizes H >= 32, W >= 32" in header
+    # Tooltips carry the numbers at the drawn size.
+    conv = next(e for e in root.iter() if e.get("data-layer") == "0")
+    assert f"at 32x32: 32x32x3 -> 16x16x16, {at.layers[0].macs:,} MACs" in conv.find(f"{SVG}title").text
+    assert "16x16x16 at 32x32" in boxes[1].find(f"{SVG}title").text
+
+
+def test_the_boxes_have_the_proportions_of_the_drawn_size():
+    program = symbolic_program()
+    fixed = cnndsl.check_program(SYMBOLIC.replace("HxWx3 where H >= 32, W >= 32", "224x160x3"), "fixed.cnn")
+    assert fixed.ok
+    at = program.instantiate(224, 160)
+    drawn = parse(render_svg(program, at=at))
+    # Box for box, the symbolic program at 224x160 is the fixed-size program's picture
+    # (to the 0.1 px the coordinates are written with).
+    faces, expected = front_faces(drawn), front_faces(parse(render_svg(fixed)))
+    assert len(faces) == len(expected)
+    assert all(abs(a - b) <= 0.11 for face, want in zip(faces, expected) for a, b in zip(face, want))
+    smallest = front_faces(parse(render_svg(program)))  # at 32x32: smaller maps
+    assert smallest[0][1] < faces[0][1] and smallest[1][1] < faces[1][1]
+    assert "drawn at 224x160" in header_text(drawn)
+    assert [b.get("data-size") for b in boxes_of(drawn)][:2] == ["224x160x3", "112x80x16"]
+
+
+def test_long_symbolic_types_are_written_on_two_lines():
+    program = symbolic_program("network C\ninput HxHx3 where H >= 16\nconv 8 k3 s2 p1\nrepeat 2 { conv 8 k3 s2 p1 }\npool 2 ceil\n")
+    long = str(program.output)
+    assert len(long) > 30
+    root = parse(render_svg(program))
+    types = ["".join(t.itertext()) for t in root.iter(f"{SVG}text") if t.get("class") == "type"]
+    assert f"{program.output.height} x" in types and f"{program.output.width} x 8" in types
+    assert long not in types
+    assert boxes_of(root)[-1].get("data-shape") == long
+
+
+def test_symbolic_programs_cannot_be_drawn_at_a_size_they_do_not_admit():
+    program = symbolic_program()
+    with pytest.raises(ValueError):
+        render_svg(program, at=program)  # not an instance
+    fixed = program_of(ROOT / "examples" / "quiz.cnn")
+    with pytest.raises(ValueError):
+        render_svg(fixed, at=program.instantiate(32, 32))
+    with pytest.raises(ValueError):
+        program.instantiate(31, 32)  # below the bound: the command line turns this into a usage error
+
+
+SYMBOLIC_PIECES = ["conv 4 k3 p1", "conv 4 k3 s2 p1 relu", "pool 2", "pool 3 s2 ceil", "bn", "relu",
+                   "residual { conv 4 k3 p1; bn }", "residual { relu } shortcut { conv 4 k1 }",
+                   "residual { conv 4 k3 s2 p1 } shortcut { conv 4 k1 s2 }", "keep", "repeat 2 { conv 4 k1 }"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.lists(st.sampled_from(SYMBOLIC_PIECES), max_size=10), head=st.booleans(),
+       bound=st.sampled_from(["", " where H >= 40", " where H >= 9, W >= 17"]), extra=st.tuples(st.integers(0, 40), st.integers(0, 40)))
+def test_random_symbolic_programs_draw_at_any_admissible_size(body, head, bound, extra):
+    text = BLOCKS + f"input HxWx4{bound}\n" + "\n".join(body) + ("\navgpool to 1\nflatten\nlinear 3\n" if head else "\n")
+    program = cnndsl.check_program(text, "random.cnn")
+    assume(not any(d.code == "E0071" for d in program.diagnostics))  # a written bound too small for the strides
+    assert program.ok, program.diagnostics
+    height, width = program.smallest_size()
+    for at in (None, program.instantiate(height + extra[0], width + extra[1])):
+        root = parse(render_svg(program, max_width=900, at=at))
+        indices = sorted(int(e.get("data-layer")) for e in root.iter() if "data-layer" in e.attrib)
+        assert indices == list(range(len(program.layers)))
+        drawn = at.input if at is not None else f"{height}x{width}x4"
+        assert boxes_of(root)[0].get("data-size") == str(drawn)
+
+
 # -- the command ------------------------------------------------------------
 
 
@@ -234,6 +361,32 @@ def test_cli_errors_write_nothing(tmp_path, capsys):
     assert main(["draw", str(ROOT / "examples" / "quiz.cnn"), "-o", str(tmp_path / "no" / "x.svg")]) == 2
     assert main(["draw", str(ROOT / "examples" / "quiz.cnn"), "--width", "10", "-o", "-"]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.cnn", "bad.svg"]
+
+
+def test_cli_draws_a_symbolic_program_at_a_size(tmp_path, capsys):
+    source = tmp_path / "sym.cnn"
+    source.write_text(SYMBOLIC)
+    assert main(["draw", str(source), "-o", "-"]) == 0
+    assert "drawn at 32x32; sizes H &gt;= 32, W &gt;= 32" in capsys.readouterr().out
+    assert main(["draw", str(source), "--size", "97x131", "-o", "-"]) == 0
+    root = parse(capsys.readouterr().out)
+    assert "drawn at 97x131" in header_text(root) and boxes_of(root)[0].get("data-size") == "97x131x3"
+    assert main(["draw", str(source), "--size", "64", "-o", str(tmp_path / "page.html")]) == 0
+    page = (tmp_path / "page.html").read_text()
+    assert "drawn at 64x64" in page and "at 64x64:" in page and "(H+1)//2 x (W+1)//2 x 16" in page
+    capsys.readouterr()
+    # Sizes the program does not admit, sizes for a fixed input, two sizes: usage errors, nothing written.
+    for args, message in (
+        (["--size", "31x32"], "below the bound H >= 32"),
+        (["--size", "32x32,64x64"], "draw takes one --size"),
+        (["--size", "huge"], "--size takes HxW"),
+    ):
+        assert main(["draw", str(source), *args, "-o", str(tmp_path / "no.svg")]) == 2
+        assert message in capsys.readouterr().err
+    quiz = ROOT / "examples" / "quiz.cnn"
+    assert main(["draw", str(quiz), "--size", "130x130", "-o", str(tmp_path / "no.svg")]) == 2
+    assert "--size is for a symbolic input" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html", "sym.cnn"]
 
 
 def test_cli_draw_does_not_import_torch(tmp_path):
@@ -286,9 +439,12 @@ def _browser(args: list[str], timeout: float = 60) -> subprocess.CompletedProces
 
 
 @pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
-@pytest.mark.parametrize("name", ["quiz", "resnet18", "mobilenet"])
+@pytest.mark.parametrize("name", ["quiz", "resnet18", "mobilenet", "symbolic"])
 def test_browser_lays_labels_out_without_overlaps(tmp_path, name):
-    program = program_of(ROOT / "examples" / f"{name}.cnn")
+    if name == "symbolic":  # symbolic labels, two-line types, the header's size line
+        program = symbolic_program(SYMBOLIC.replace("pool 3 s2 p1", "pool 3 s2 ceil\nconv 16 k3 s2 p1"))
+    else:
+        program = program_of(ROOT / "examples" / f"{name}.cnn")
     svg = render_svg(program).split("\n", 1)[1]
     page = tmp_path / "page.html"
     page.write_text(f"<!DOCTYPE html><html><body style='margin:0'>{svg}{PROBE}</body></html>")

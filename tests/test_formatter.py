@@ -123,6 +123,36 @@ def test_type_errors_do_not_stop_formatting():
     assert format_source(text) == "input 3x3x3\nconv 8 k5\nlinear 2\n"
 
 
+@pytest.mark.parametrize(
+    "messy",
+    [
+        "input   HxWx3   where H>=32 ,W >=  32\n",
+        "input HxWx3 where\tH >=32,W>= 32\n",
+        "input HxWx3 where H >= 32 , W >= 32;\n",
+        ";input HxWx3 where H >= 32, W >= 32 ;;\n",
+    ],
+)
+def test_where_clauses_take_their_canonical_form(messy):
+    canonical = "input HxWx3 where H >= 32, W >= 32\n"
+    tail = "conv 8 k3 s2 p1 relu\navgpool to 1\nflatten\nlinear 10\n"
+    assert format_source(messy + tail) == canonical + tail
+    assert format_source(canonical + tail) == canonical + tail  # a fixed point
+    assert meaning(messy + tail) == meaning(canonical + tail)
+    summary, _ = meaning(canonical + tail)
+    assert summary["symbols"] == {"H": {"bound": 32, "given": True}, "W": {"bound": 32, "given": True}}
+
+
+def test_symbolic_inputs_round_trip_with_comments_and_errors():
+    text = "network  S\ninput 224xWx3   where   W >= 8   # any width\nconv 4  k3 # c\n"
+    # The comments keep their column (the paragraph's first), the clause its canonical spacing.
+    assert format_source(text) == "network S\ninput 224xWx3 where W >= 8       # any width\nconv 4 k3                        # c\n"
+    assert format_source(format_source(text)) == format_source(text)
+    # Type errors (a bound too small, E0071) do not stop formatting; the bound stays as written.
+    small = "input HxWx3 where H>=4,W>=4\nconv 64  k7\n"
+    assert {d.code for d in cnndsl.check_program(small).diagnostics} == {"E0071"}
+    assert format_source(small) == "input HxWx3 where H >= 4, W >= 4\nconv 64 k7\n"
+
+
 # -- random programs ---------------------------------------------------------
 
 LAYERS = [
@@ -159,7 +189,13 @@ def random_program(seed: int) -> str:
                   "relu ; }" if rng.random() < 0.5 else "}"]
     if rng.random() < 0.5:
         lines.append(f"network{_pad(rng)}Random{rng.randint(0, 9)}")
-    lines.append(f"input {rng.choice([16, 24, 32])}x{rng.choice([16, 32])}x{rng.choice([1, 3])}")
+    if rng.random() < 0.25:  # a symbolic input, its bounds spaced at random
+        bounds = [f"{name}{_pad(rng) * rng.randint(0, 1)}>={_pad(rng) * rng.randint(0, 1)}{rng.choice([16, 32])}"
+                  for name in rng.sample(["H", "W"], rng.randint(0, 2))]
+        where = f"{_pad(rng)}where{_pad(rng)}" + rng.choice([",", " ,", ", "]).join(bounds) if bounds else ""
+        lines.append(f"input{_pad(rng)}HxWx{rng.choice([1, 3])}{where}")
+    else:
+        lines.append(f"input {rng.choice([16, 24, 32])}x{rng.choice([16, 32])}x{rng.choice([1, 3])}")
     vector = False
     for _ in range(rng.randint(1, 12)):
         roll = rng.random()
@@ -204,8 +240,10 @@ def test_random_programs_keep_their_meaning_and_format_idempotently(seed):
 
 def test_random_programs_are_not_trivial():
     """The generator must produce programs that type-check, or the test above proves little."""
-    ok = sum(cnndsl.check_program(random_program(seed)).ok for seed in range(200))
-    assert ok > 60
+    programs = [cnndsl.check_program(random_program(seed)) for seed in range(200)]
+    assert sum(program.ok for program in programs) > 60
+    assert sum(program.ok and program.symbolic and any(s.given for s in program.symbols.values())
+               for program in programs) > 5  # symbolic inputs with written bounds, formatted too
 
 
 # -- cnnc fmt ----------------------------------------------------------------

@@ -253,6 +253,71 @@ async def test_inlay_hints_give_each_layer_line_its_output_type(client: Language
         assert hint.position.character == len(lines[hint.position.line])
 
 
+# -- symbolic input sizes ----------------------------------------------------
+
+SYMBOLIC = """\
+network Seg
+input HxWx3 where H >= 32
+conv 64 k3 s2 p1 relu
+pool 2
+conv 10 k1
+"""
+
+
+async def test_symbolic_program_hover_and_inlay_hints(client: LanguageClient):
+    uri, published = await open_doc(client, "seg.cnn", SYMBOLIC)
+    assert [d.code for d in published] == [d.code for d in cnndsl.check_source(SYMBOLIC, "seg.cnn")]
+    program = cnndsl.check_program(SYMBOLIC, "seg.cnn")
+    smallest = program.instantiate(32, 3)
+    # The input line: the symbolic type, each bound, written or computed.
+    value = await hover_text(client, uri, 1, len("input HxWx3 where H"))
+    assert "`HxWx3`" in value and "`H >= 32` (written)" in value
+    assert "`W >= 3` (computed: the smallest size every layer accepts)" in value
+    # A layer: its symbolic type and MACs expression, with the value at the smallest size.
+    value = await hover_text(client, uri, 2, 1)
+    assert "`HxWx3` → `(H+1)//2 x (W+1)//2 x 64`" in value and "1,792 params" in value
+    assert f"`1,728*((H+1)//2)*((W+1)//2)` MACs ({smallest.layers[0].macs:,} at 32x3, the smallest size)" in value
+    assert "floor((H + 2*1 - 3)/2) + 1 = (H+1)//2" in value
+    # The network: total MACs as an expression in H and W.
+    value = await hover_text(client, uri, 0, 1)
+    assert "`HxWx3` → `(H+1)//4 x (W+1)//4 x 10`" in value
+    assert f"`{program.total_macs:,}` MACs ({smallest.total_macs:,} at 32x3" in value and "H" in format(program.total_macs, ",")
+    hints = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(text_document=doc(uri), range=types.Range(start=pos(0, 0), end=pos(10, 0)))
+    )
+    labels = {h.position.line: h.label for h in hints}
+    assert labels == {
+        1: "W >= 3 (computed)",
+        2: "-> (H+1)//2 x (W+1)//2 x 64, 1,792 params",
+        3: "-> (H+1)//4 x (W+1)//4 x 64",
+        4: "-> (H+1)//4 x (W+1)//4 x 10, 650 params",
+    }
+    # Bounds completed after the size.
+    assert await completion_labels(client, uri, 1, len("input HxWx3 ")) == []  # `where` is already written
+    await change_doc(client, uri, "network Seg\ninput HxWx3 \nconv 8 k3 s2\n")
+    assert await completion_labels(client, uri, 1, len("input HxWx3 ")) == ["where"]
+
+
+async def test_symbolic_size_errors_are_published(client: LanguageClient):
+    text = "network Bad\ninput HxWx3 where H >= 4, W >= 4\nconv 64 k7 relu\n"
+    uri, published = await open_doc(client, "e0071.cnn", text)
+    assert [d.code for d in published] == ["E0071", "E0071"]
+    height = next(d for d in published if "height" in d.message)
+    assert height.range.start == pos(2, 0) and height.range.end == pos(2, len("conv 64 k7 relu"))
+    assert height.severity == types.DiagnosticSeverity.Error
+    assert height.message.splitlines()[0] == "for H = 6, the output height of this convolution is 0"
+    assert "help: require H >= 7 on the input line (where H >= 7), or pad this layer" in height.message
+    assert height.code_description.href == f"{DOCS}#e0071"
+    # The related location is the bound that admits the failing size.
+    (related,) = height.related_information
+    start = len("input HxWx3 where ")
+    assert related.location.range.start == pos(1, start) and related.location.range.end == pos(1, start + len("H >= 4"))
+    # Fixing the bound clears it; a flatten of a symbolic map is E0072.
+    assert not await change_doc(client, uri, text.replace("4", "7"))
+    flatten = await change_doc(client, uri, "input HxWx3\nconv 4 k3\nflatten\nlinear 10\n")
+    assert [d.code for d in flatten] == ["E0072"] and flatten[0].range.start == pos(2, 0)
+
+
 # -- completion --------------------------------------------------------------
 
 COMPLETE = """\

@@ -165,3 +165,34 @@ def test_names_calls_options_and_errors(textmate, tmp_path):
     assert vector["to"] == "keyword.other.to.cnn" and vector["0.5"] == "constant.numeric.cnn"
     assert vector["fc"] == "support.function.layer.cnn" and vector["softmax"] == "support.function.activation.cnn"
     assert scopes(7)["@"] == "invalid.illegal.character.cnn"
+
+
+def test_symbolic_inputs_and_where_clauses(textmate, tmp_path):
+    sample = tmp_path / "symbolic.cnn"
+    sample.write_text(
+        "input HxWx3 where H >= 32, W >= 32\n"
+        "input 224xWx3 where W >= 8\n"
+        "input Hx224x1\n"
+        "input 32x32x3\n"
+    )
+    lines = tokenize(textmate, sample)[str(sample)]
+
+    def scopes(number: int) -> list[tuple[str, str]]:
+        return [(t["text"].strip(), scope(t)) for t in lines[number] if t["text"].strip()]
+
+    assert scopes(0) == [
+        ("input", "keyword.other.input.cnn"),
+        ("HxWx3", "constant.numeric.size.symbolic.cnn"),
+        ("where", "keyword.other.where.cnn"),
+        ("H", "variable.other.cnn"),
+        (">=", "keyword.operator.comparison.cnn"),
+        ("32", "constant.numeric.cnn"),
+        (",", "punctuation.separator.cnn"),
+        ("W", "variable.other.cnn"),
+        (">=", "keyword.operator.comparison.cnn"),
+        ("32", "constant.numeric.cnn"),
+    ]
+    # Mixed sizes are one token, and a plain size is still a plain size.
+    assert scopes(1)[1] == ("224xWx3", "constant.numeric.size.symbolic.cnn")
+    assert scopes(2)[1] == ("Hx224x1", "constant.numeric.size.symbolic.cnn")
+    assert scopes(3)[1] == ("32x32x3", "constant.numeric.size.cnn")

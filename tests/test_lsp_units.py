@@ -76,7 +76,9 @@ def test_every_feature_answers_on_every_example(path):
     assert analysis.program.ok
     assert not analysis.diagnostics("file:///x")
     hints = analysis.inlay_hints()
-    assert hints and all(h.label.startswith("-> ") for h in hints)
+    # Layer lines get their types; a symbolic input without bounds gets the computed ones.
+    assert hints and all(h.label.startswith("-> ") or h.label.endswith(" (computed)") for h in hints)
+    assert sum(h.label.endswith(" (computed)") for h in hints) == any(not s.given for s in analysis.program.symbols.values())
     assert analysis.symbols()
     for offset in range(0, len(text), 7):
         analysis.hover(offset)
@@ -165,3 +167,142 @@ def test_the_server_reports_exactly_what_check_reports():
         want = [d.to_dict() for d in cnndsl.check_source(text, "same.cnn")]
         got = [d.to_dict() for d in Analysis(text, "same.cnn").program.diagnostics]
         assert got == want, text
+
+
+# -- symbolic input sizes ------------------------------------------------------
+
+SYMBOLIC = """\
+network Seg
+input HxWx3 where H >= 32
+conv 64 k3 s2 p1 relu
+pool 2
+block head(c) {
+  conv c k1
+}
+head 10
+"""
+
+
+def _hover(analysis: Analysis, text: str, word: str) -> str:
+    result = analysis.hover(text.index(word) + 1)
+    assert result is not None, word
+    return result.contents.value
+
+
+def test_symbolic_input_hover_names_each_bound_and_where_it_comes_from():
+    analysis = Analysis(SYMBOLIC, "seg.cnn")
+    w = analysis.program.symbols["W"]
+    assert not w.given and w.bound == 3  # (W+1)//4 >= 1
+    value = _hover(analysis, SYMBOLIC, "input HxW")
+    assert "**input** `HxWx3`" in value
+    assert "`H >= 32` (written): the height" in value
+    assert "`W >= 3` (computed: the smallest size every layer accepts): the width" in value
+    assert "input_shape = (3, None, None)" in value and "`(N, 3, H, W)`" in value
+    # The same symbol for both axes, and a fixed height: said as such.
+    square = Analysis("input HxHx3\nconv 4 k3\n")
+    assert "`H >= 3` (computed: the smallest size every layer accepts): the height and width" in _hover(
+        square, square.text, "input")
+    mixed = Analysis("input 224xWx3 where W >= 8\nconv 4 k3\n")
+    assert "height 224, width W" in _hover(mixed, mixed.text, "input") and "input_shape = (3, 224, None)" in _hover(
+        mixed, mixed.text, "input")
+
+
+def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_at_the_smallest_size():
+    analysis = Analysis(SYMBOLIC, "seg.cnn")
+    program = analysis.program
+    smallest = program.instantiate(32, 3)  # the checker's numbers at the smallest admissible size
+    conv = program.layers[0]
+    value = _hover(analysis, SYMBOLIC, "conv 64")
+    assert "`HxWx3` → `(H+1)//2 x (W+1)//2 x 64`" in value and "1,792 params" in value
+    assert f"`{conv.macs:,}` MACs ({smallest.layers[0].macs:,} at 32x3, the smallest size)" in value
+    assert "1,728*((H+1)//2)*((W+1)//2)" in value  # never an int-formatted count
+    call = _hover(analysis, SYMBOLIC, "head 10")
+    macs = program.layers[-1].macs
+    assert f"`{macs:,}` MACs ({smallest.layers[-1].macs:,} at 32x3" in call
+    network = _hover(analysis, SYMBOLIC, "network")
+    assert f"({smallest.total_macs:,} at 32x3, the smallest size)" in network
+    assert "sizes: H >= 32, W >= 3" in network
+    # More than two terms: the total is said to depend on H and W.
+    deep = Analysis("network D\ninput HxWx3\nconv 8 k3 s2\nconv 8 k3 s2\nconv 8 k3 s2\n")
+    text = _hover(deep, deep.text, "network")
+    assert "MACs depend on H and W (" in text
+    assert f"{deep.program.instantiate(*deep.program.smallest_size()).total_macs:,} at " in text
+    # A fixed-size program keeps its plain numbers.
+    assert "4,423,680 MACs" in _hover(Analysis("input 130x130x3\nconv 10 k3\n"), "input 130x130x3\nconv 10 k3\n", "conv")
+
+
+def test_symbolic_hover_with_e0071_shows_expressions_but_no_numbers():
+    text = "network Bad\ninput HxWx3 where H >= 4, W >= 4\nconv 64 k7 relu\n"
+    analysis = Analysis(text)
+    assert {d.code for d in analysis.program.diagnostics} == {"E0071"}
+    assert analysis.smallest is None  # sizes reach 0 at the bound: no numbers
+    value = _hover(analysis, text, "conv")
+    assert "`9,408*(H-6)*(W-6)` MACs" in value and "smallest size" not in value
+    # The checker carries on with the bound the layers need; the editor still shows what was written.
+    assert analysis.program.symbols["H"].bound == 7
+    assert "`H >= 4` (written; the layers need H >= 7, see E0071)" in _hover(analysis, text, "input")
+    network = next(s for s in analysis.symbols() if s.name == "Bad")
+    assert network.children[0].detail == "H >= 4, W >= 4"
+
+
+def test_symbolic_inlay_hints_show_symbolic_types_and_computed_bounds():
+    analysis = Analysis(SYMBOLIC, "seg.cnn")
+    lines = SYMBOLIC.splitlines()
+    hints = {lines[h.position.line].strip(): h for h in analysis.inlay_hints()}
+    assert hints["conv 64 k3 s2 p1 relu"].label == "-> (H+1)//2 x (W+1)//2 x 64, 1,792 params"
+    assert hints["pool 2"].label == "-> (H+1)//4 x (W+1)//4 x 64"
+    assert hints["head 10"].label == "-> (H+1)//4 x (W+1)//4 x 10, 650 params"
+    assert hints["conv c k1"].label == "-> (H+1)//4 x (W+1)//4 x 10, 650 params"
+    bound = hints["input HxWx3 where H >= 32"]
+    assert bound.label == "W >= 3 (computed)"  # H's bound is written
+    assert bound.position == analysis.index.position(SYMBOLIC.index(" where H") + len(" where H >= 32"))
+    # Every bound written: no bound hint; a range that leaves the input line out: none either.
+    written = SYMBOLIC.replace("where H >= 32", "where H >= 32, W >= 32")
+    assert all(h.label.startswith("-> ") for h in Analysis(written).inlay_hints())
+    assert all(h.label.startswith("-> ") for h in analysis.inlay_hints(SYMBOLIC.index("conv"), len(SYMBOLIC)))
+
+
+def test_symbolic_completion_offers_where_and_the_missing_bounds():
+    def labels(text: str, at: str) -> list[tuple[str, str | None]]:
+        analysis = Analysis(text)
+        return [(i.label, i.insert_text) for i in analysis.completion(text.index(at) + len(at)).items]
+
+    assert labels("input HxWx3 \nconv 8 k3\n", "HxWx3 ") == [("where", "where H >= 3, W >= 3")]
+    assert labels("input HxHx3 \nconv 8 k3\n", "HxHx3 ") == [("where", "where H >= 3")]
+    assert labels("input 32x32x3 \nconv 8 k3\n", "32x3 ") == []  # nothing to bound
+    # While the clause is being written (a syntax error): the bounds still missing, typical values.
+    assert [label for label, _ in labels("input HxWx3 where H >= 8, \n", "8, ")] == ["W >= 32"]
+    assert [label for label, _ in labels("input HxWx3 where \n", "where ")] == ["H >= 32", "W >= 32"]
+    sizes = [i.label for i in Analysis("input \n").completion(len("input ")).items]
+    assert "HxWx3" in sizes and "224x224x3" in sizes
+
+
+def test_symbolic_document_symbols_carry_types_and_bounds():
+    analysis = Analysis(SYMBOLIC, "seg.cnn")
+    network = next(s for s in analysis.symbols() if s.name == "Seg")
+    assert network.detail == "HxWx3 -> (H+1)//4 x (W+1)//4 x 10, 2,442 params"
+    children = {c.name: c.detail for c in network.children}
+    assert children["input HxWx3 where H >= 32"] == "H >= 32, W >= 3"
+    assert children["pool 2"] == "-> (H+1)//4 x (W+1)//4 x 64"
+
+
+def test_symbolic_texts_never_make_a_feature_raise():
+    rng = random.Random(8)
+    base = [SYMBOLIC, "input HxWx3\nconv 4 k3 s2\nresidual { conv 4 k3 p1 }\npool 2 ceil\navgpool to 1\nflatten\nlinear 2\n",
+            "input 224xWx3 where W >= 9\nconv 4 k3\nflatten\n", "input HxWx3 where H >= 4, W >= 4\nconv 4 k7\n"]
+    junk = ["where", "H", "W", ">=", ",", "0", "-1", "x", "HxHx3", "hxwx3", "Hx", "99999999999", "{", "}", "\n", " "]
+    texts = list(base)
+    for _ in range(120):
+        text = rng.choice(base)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(junk) + text[at + rng.randint(0, 3):]
+        texts.append(text)
+    for text in texts:
+        analysis = Analysis(text, "sym.cnn")
+        analysis.diagnostics("file:///sym.cnn")
+        analysis.inlay_hints()
+        analysis.symbols()
+        for offset in range(0, len(text) + 1, 3):
+            analysis.hover(offset)
+            analysis.completion(offset)
