@@ -316,8 +316,8 @@ class Analysis:
 
     def _macs(self, macs) -> str:
         """`4,423,680 MACs`; for a symbolic count its expression and its value at the smallest size."""
-        if not isinstance(macs, Count):
-            return f"{macs:,} MACs"
+        if not isinstance(macs, Count) or not macs.terms:  # an empty Count is 0
+            return f"{macs or 0:,} MACs"
         names = sorted({axis.symbol for factors in macs.terms for axis in factors})
         order = list(self.program.symbols)
         names.sort(key=lambda n: order.index(n) if n in order else len(order))

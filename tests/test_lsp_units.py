@@ -227,6 +227,10 @@ def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_
     text = _hover(deep, deep.text, "network")
     assert "MACs depend on H and W (" in text
     assert f"{deep.program.instantiate(*deep.program.smallest_size()).total_macs:,} at " in text
+    # A count with no terms is zero, never an empty string.
+    from cnndsl.symbolic import Count
+
+    assert analysis._macs(Count({})) == "0 MACs" and analysis._macs(0) == "0 MACs"
     # A fixed-size program keeps its plain numbers.
     assert "4,423,680 MACs" in _hover(Analysis("input 130x130x3\nconv 10 k3\n"), "input 130x130x3\nconv 10 k3\n", "conv")
 
