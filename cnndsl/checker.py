@@ -17,7 +17,7 @@ from .layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, 
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .shapes import MAX_VALUE, MapType, Shape, describe
 from .source import Span
-from .symbolic import Axis, SizeSymbol
+from .symbolic import Axis, SizeSymbol, TooLongToCompare
 from .suggest import closest
 from .syntax import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
@@ -969,9 +969,16 @@ def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
             continue
         symbolic = a if isinstance(a, Axis) else b
         other = b if symbolic is a else a
-        value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol))
+        try:
+            value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol))
+        except TooLongToCompare as error:
+            notes.append(
+                f"the {axis}s {a} and {b} repeat their pattern only every {error.args[0]:,} values of {symbolic.symbol}, "
+                "too many to compare exactly; cnnc treats them as different"
+            )
+            continue
         if value is not None:
-            sizes = {symbolic.symbol: value}
+            sizes = {name: value for name in frame.checker.bounds}
             at = lambda size: size.value(sizes) if isinstance(size, Axis) else size  # noqa: E731
             notes.append(
                 f"for {symbolic.symbol} = {value} the body's {axis} is {at(a)} and the other path's {at(b)}"

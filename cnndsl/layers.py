@@ -609,7 +609,7 @@ def _symbolic_unused_report(kind_name: str, windows: list[Window], site: Site, s
         phrases.append((when, rows))
         notes.append(
             f"{axis}: the input {axis} here is {window.size}; "
-            + (f"every {unit} is read only {reads.removeprefix('for ')}" if reads else f"some {unit}s are never read for any {symbol}")
+            + (f"every {unit} is read only {reads}" if reads else f"some {unit}s are never read for any {symbol}")
         )
         lines.append(f"unused: {axis}: {when}, {rows} of the input {'is' if most == 1 else 'are'} never read (W0001)")
     if phrases:

@@ -59,9 +59,13 @@ class Axis:
     tail: tuple[Step, ...] = ()
 
     def then(self, step: Step) -> Axis:
-        if self.tail or step.ceil:
+        # PyTorch's ceil mode drops a last window that starts in the padding;
+        # that needs P + S > R. Otherwise ceil(y/S) = floor((y + S - 1)/S) folds.
+        folds = not step.ceil or step.padding + step.stride <= step.reach
+        if self.tail or not folds:
             return Axis(self.symbol, self.offset, self.divisor, (*self.tail, step))
-        a = 2 * step.padding - step.reach + step.stride  # floor((x + a)/S) == floor((x + 2P - R)/S) + 1
+        # floor((x + a)/S) == floor((x + 2P - R)/S) + 1, with S - 1 more for ceil
+        a = 2 * step.padding - step.reach + step.stride + (step.stride - 1 if step.ceil else 0)
         return Axis(self.symbol, self.offset + a * self.divisor, self.divisor * step.stride)
 
     def at(self, value: int) -> int:
@@ -102,21 +106,38 @@ class Axis:
         return high
 
     def differs_from(self, other: Axis | int, start: int) -> int | None:
-        """A value >= start where the two sizes differ, or None if they never do."""
+        """The first value >= start where the two sizes differ, or None if they never do.
+
+        Raises TooLongToCompare when deciding would mean trying more than
+        MAX_COMPARED sizes (only ceil-mode steps that cannot fold, with
+        strides multiplying past a million, get there).
+        """
         if isinstance(other, int):
-            # A symbolic size grows with its symbol: it equals a number at most
-            # on one period, and differs one period later.
-            for value in range(start, start + self.period + 1):
-                if self.at(value) != other:
+            # A symbolic size grows by one each period: if it equals the
+            # number at `start`, it differs one period later.
+            return start if self.at(start) != other else start + self.period
+        if self.symbol != other.symbol:
+            return start  # sizes of independent symbols: take them apart
+        if not self.tail and not other.tail:
+            # Canonical floor forms: equal functions have equal forms. With the
+            # same divisor they differ where the larger offset first reaches a
+            # multiple of it; with different divisors (slopes), one product of
+            # the divisors later at the latest.
+            if (self.offset, self.divisor) == (other.offset, other.divisor):
+                return None
+            if self.at(start) != other.at(start):
+                return start
+            if self.divisor == other.divisor:
+                high = max(self.offset, other.offset)
+                return start + (-(start + high)) % self.divisor
+            # Different slopes: they differ one product of the divisors later
+            # at the latest; name the first size (up to MAX_COMPARED tries).
+            latest = start + self.divisor * other.divisor
+            for value in range(start + 1, min(latest, start + MAX_COMPARED)):
+                if self.at(value) != other.at(value):
                     return value
-            return None  # unreachable: the size grows by one each period
-        period = math.lcm(self.period, other.period)
-        # Agreeing on two consecutive periods implies equal slopes, and then
-        # agreement everywhere after `start`.
-        for value in range(start, start + 2 * period):
-            if self.at(value) != other.at(value):
-                return value
-        return None
+            return latest
+        return _first_difference(self, other, start)
 
     def __str__(self) -> str:
         text = _floor_text(self.symbol, self.offset, self.divisor)
@@ -125,6 +146,24 @@ class Axis:
             inner = f"{text}{shift:+d}" if shift else text
             text = f"ceil(({inner})/{step.stride})+1" if step.stride != 1 else f"{inner}+1"
         return text
+
+
+MAX_COMPARED = 2**21
+
+
+class TooLongToCompare(Exception):
+    """Two sizes whose period is too long to compare value by value."""
+
+
+def _first_difference(a: Axis, b: Axis, start: int) -> int | None:
+    """Try two full periods (lcm) from start: agreeing there is agreeing everywhere after."""
+    period = math.lcm(a.period, b.period)
+    if 2 * period > MAX_COMPARED:
+        raise TooLongToCompare(period)
+    for value in range(start, start + 2 * period):
+        if a.at(value) != b.at(value):
+            return value
+    return None
 
 
 def _floor_text(symbol: str, offset: int, divisor: int) -> str:
