@@ -453,7 +453,7 @@ class Checker:
                 )
                 continue
             seen[symbol] = bound.span
-            if not (minimum.isdigit() and len(minimum) <= 10 and int(minimum) >= 1):
+            if not (minimum.isdigit() and (len(minimum) > 10 or int(minimum) >= 1)):
                 self.report(
                     "E0035",
                     bound.minimum.span,
@@ -462,10 +462,29 @@ class Checker:
                     help=f"write it like: {symbol} >= 32",
                 )
                 continue
+            if len(minimum) > 10 or int(minimum) > MAX_VALUE:
+                self.report(
+                    "E0061",
+                    bound.minimum.span,
+                    f"the bound {symbol} >= {minimum if len(minimum) <= 20 else minimum[:12] + '...'} is beyond any size PyTorch can build (2**31 - 1)",
+                    label="too large",
+                    help="check the bound for a typo",
+                )
+                continue
             self.bounds[symbol].bound = int(minimum)
             self.bounds[symbol].written = bound.span
         if self.sizes is not None:  # an instance: the symbols take their values
-            return MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))
+            shape = MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))
+            if shape.elements > MAX_VALUE:
+                self.report(
+                    "E0061",
+                    word.span,
+                    f"at {shape.height}x{shape.width}, the input has {shape.elements:,} elements per sample, too many to build",
+                    label="too large",
+                    help="choose a smaller size",
+                )
+                return None
+            return shape
         return MapType(*(Axis(s) if isinstance(s, str) else s for s in sizes))
 
     def _define_block(self, block: BlockDef) -> None:
