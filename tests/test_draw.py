@@ -288,7 +288,7 @@ def test_the_boxes_have_the_proportions_of_the_drawn_size():
 
 
 def test_long_symbolic_types_are_written_on_two_lines():
-    program = symbolic_program("network C\ninput HxHx3 where H >= 16\nconv 8 k3 s2 p1\nrepeat 2 { conv 8 k3 s2 p1 }\npool 2 ceil\n")
+    program = symbolic_program("network C\ninput IMG_HEIGHTxIMG_WIDTHx3\nconv 8 k3 s2 p1\nrepeat 2 { conv 8 k3 s2 p1 }\n")
     long = str(program.output)
     assert len(long) > 30
     root = parse(render_svg(program))
