@@ -33,8 +33,6 @@ class LayerSummary:
             "params": self.params,
             "macs": self.macs if isinstance(self.macs, int) else str(self.macs),
         }
-        if self.output_type != "x".join(map(str, self.output[1:] + self.output[:1])) and not isinstance(self.macs, int):
-            entry["type"] = self.output_type
         if self.called_at:
             entry["called_at"] = list(self.called_at)
         return entry
