@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
+# A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
+IMAGE_SIZE = (224, 224)
 
 
 # ---------------------------------------------------------------------------
@@ -239,7 +241,7 @@ def image_svg(source: str) -> str:
     from .draw import render_svg
 
     program = check_program((ROOT / source).read_bytes(), source)
-    return render_svg(program)
+    return render_svg(program, at=program.instantiate(*IMAGE_SIZE) if program.symbolic else None)
 
 
 def generated() -> dict[Path, str]:
