@@ -89,12 +89,18 @@ class _Frame:
 
 
 class _Bound:
-    """The running lower bound of one size symbol."""
+    """The running lower bound of one size symbol.
 
-    __slots__ = ("bound", "written", "axes")
+    `bound` is where checking starts; after an E0071 it is raised past the
+    failing sizes so that later layers are still checked, while `value` keeps
+    what the program says (written, or computed by the first pass).
+    """
+
+    __slots__ = ("bound", "value", "written", "axes")
 
     def __init__(self, bound: int, written: Span | None, axes: list[str]) -> None:
         self.bound = bound
+        self.value = bound
         self.written = written  # the `H >= 32` that gave it, if written
         self.axes = axes
 
@@ -149,7 +155,7 @@ class Checker:
             discovery.check()
             for symbol, state in self.bounds.items():
                 if state.written is None and symbol in discovery.bounds:
-                    state.bound = discovery.bounds[symbol].bound
+                    state.bound = state.value = discovery.bounds[symbol].bound
         top = _Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
@@ -167,7 +173,7 @@ class Checker:
             output=output if input_type is not None else None,
             syntax=self.module,
             symbols={
-                symbol: SizeSymbol(symbol, state.bound, state.written is not None, tuple(state.axes))
+                symbol: SizeSymbol(symbol, state.value, state.written is not None, tuple(state.axes))
                 for symbol, state in self.bounds.items()
             },
             sizes=dict(self.sizes or {}),
@@ -471,7 +477,7 @@ class Checker:
                     help="check the bound for a typo",
                 )
                 continue
-            self.bounds[symbol].bound = int(minimum)
+            self.bounds[symbol].bound = self.bounds[symbol].value = int(minimum)
             self.bounds[symbol].written = bound.span
         if self.sizes is not None:  # an instance: the symbols take their values
             shape = MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))

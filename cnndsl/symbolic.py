@@ -280,6 +280,12 @@ class Count:
     def __format__(self, spec: str) -> str:
         if len(self.terms) > 2:
             return f"depends on {', '.join(sorted({a.symbol for f in self.terms for a in f}))}"
+        return self.expression(spec)
+
+    def expression(self, spec: str = ",") -> str:
+        """The whole sum, however long: `1,728*H*W + 512`."""
+        if not self.terms:
+            return format(0, spec)
         parts = []
         for factors, c in sorted(self.terms.items(), key=lambda item: -len(item[0])):
             shown = [format(c, spec)] if c != 1 or not factors else []
