@@ -272,15 +272,9 @@ class Analysis:
             )
         lines = [f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels; "
                  "every size the bounds admit, checked at once", ""]
-        written = self.written_bounds()
         for symbol in program.symbols.values():
-            bound = f"{symbol.name} >= {written.get(symbol.name, symbol.bound)}"
-            if not symbol.given:
-                how = "computed: the smallest size every layer accepts"
-            elif written.get(symbol.name, str(symbol.bound)) != str(symbol.bound):  # E0071 raised it
-                how = f"written; the layers need {symbol.name} >= {symbol.bound}, see E0071"
-            else:
-                how = "written"
+            bound = f"{symbol.name} >= {symbol.bound}"
+            how = "written" if symbol.given else "computed: the smallest size every layer accepts"
             lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
         from .codegen import _class_shape  # light: black and jinja2 load only when generating
 
@@ -288,21 +282,9 @@ class Analysis:
                   "", "`//` is floor division, as in Python: after `pool 2`, the height is `H//2`"]
         return "\n".join(lines)
 
-    def written_bounds(self) -> dict[str, str]:
-        """The bounds as written on the input line (`{"H": "32"}`).
-
-        After E0071 the typed program's bound is the one the layers need,
-        not the one written: the editor shows what the user wrote.
-        """
-        command = next((s.command for s in self.statements if s.command.name.text == "input" and s.depth == 0), None)
-        if command is None:
-            return {}
-        return {b.symbol.text: b.minimum.text for b in command.bounds if b.symbol.text in self.program.symbols}
-
     def bounds_text(self) -> str:
-        """`H >= 32, W >= 3`: every size symbol's bound, as written when written."""
-        written = self.written_bounds()
-        return ", ".join(f"{s.name} >= {written.get(s.name, s.bound)}" for s in self.program.symbols.values())
+        """`H >= 32, W >= 3`: every size symbol's bound (written, or computed)."""
+        return ", ".join(f"{s.name} >= {s.bound}" for s in self.program.symbols.values())
 
     def _hover_network(self) -> str:
         program = self.program

@@ -242,9 +242,9 @@ def test_symbolic_hover_with_e0071_shows_expressions_but_no_numbers():
     assert analysis.smallest is None  # sizes reach 0 at the bound: no numbers
     value = _hover(analysis, text, "conv")
     assert "`9,408*(H-6)*(W-6)` MACs" in value and "smallest size" not in value
-    # The checker carries on with the bound the layers need; the editor still shows what was written.
-    assert analysis.program.symbols["H"].bound == 7
-    assert "`H >= 4` (written; the layers need H >= 7, see E0071)" in _hover(analysis, text, "input")
+    # The program keeps the written bound; the hover adds what the layers need.
+    assert analysis.program.symbols["H"].bound == 4
+    assert "`H >= 4` (written)" in _hover(analysis, text, "input")
     network = next(s for s in analysis.symbols() if s.name == "Bad")
     assert network.children[0].detail == "H >= 4, W >= 4"
 
