@@ -240,6 +240,88 @@ def test_huge_numbers_are_checked_quickly(text):
     assert time.perf_counter() - start < 5.0, text  # generous: a slow, busy machine
 
 
+# -- broken symbolic inputs (`input HxWx3 where H >= 32`) ---------------------
+
+SIZE_PARTS = st.sampled_from(
+    ["H", "W", "H", "W", "h", "w", "C", "3", "0", "224", "IMG_H", "X", "_H", "H1", "HH", "", "é", "Ｈ", "1" + "0" * 40, "-1", "3.5"]
+)
+BOUND_WORDS = st.one_of(
+    NUMBERS,
+    st.sampled_from(["H", "W", "C", "Q", "h", ">=", ">", "=", "<=", ">==", ",", ",,", "where", "x", "H>=", ">=3", "0", "-0",
+                     "99999999999", "2147483647", "2147483648", "10**40", "1e3", "(", ")", "#", ";", "{", "}"]),
+)
+SYMBOLIC_LAYERS = st.sampled_from(
+    ["conv 8 k3 s2 p1", "conv 8 k3", "pool 2", "pool 3 s2 p1 ceil", "avgpool 2", "avgpool to 1", "pool to 7", "flatten",
+     "linear 10", "conv H k3", "conv 8 kH", "pool H", "linear W", "dropout H", "repeat H { relu }", "conv 8 k3 d2000000000",
+     "residual { conv 8 k3 s2 p1 } shortcut { pool 2 }", "residual { conv 8 k3 } ", "residual { conv 8 k3 s2 p1 } shortcut { conv 8 k1 s2 }",
+     "repeat 40 { conv 8 k3 s2 p1 }", "repeat 40 { pool 2 ceil }", "repeat 20 { pool 1 s2 ceil }", "block b(c) { conv c k3 s2 }",
+     "b 8", "b H", "input HxWx3", "conv 8 k3 same s2", "maxpool to HxW", "relu"]
+)
+
+
+@st.composite
+def broken_symbolic(draw) -> str:
+    """`input` lines with symbols in odd places and garbage or huge `where` bounds, then symbolic-minded layers."""
+    parts = draw(st.lists(SIZE_PARTS, min_size=1, max_size=4))
+    line = "input " + "x".join(parts)
+    if draw(st.integers(0, 3)):
+        line += " where " + " ".join(draw(st.lists(BOUND_WORDS, max_size=8)))
+    layers = draw(st.lists(SYMBOLIC_LAYERS, max_size=5))
+    return "\n".join([line, *layers]) + "\n"
+
+
+@st.composite
+def symbolic_bounds(draw) -> str:
+    """Well-formed symbolic inputs with extreme bounds (0, 1, 2**31 - 1, 10**40) and deep strided chains."""
+    bound = draw(st.sampled_from(["0", "1", "3", "32", "2147483647", "2147483648", "99999999999", "1" + "0" * 40]))
+    other = draw(st.sampled_from(["", ", W >= 1", ", W >= 2147483647", ", H >= 2", ", C >= 3"]))
+    layers = draw(st.lists(SYMBOLIC_LAYERS, max_size=4))
+    return "\n".join([f"input HxWx3 where H >= {bound}{other}", *layers]) + "\n"
+
+
+def check_symbolic(text: str, kind: str) -> None:
+    """Sound diagnostics, quickly; a clean program instantiates at its smallest size without raising."""
+    import time
+
+    start = time.perf_counter()
+    program = check_sound(text, kind)
+    if program.ok and program.symbolic:
+        height, width = program.smallest_size()
+        instance = program.instantiate(height, width)
+        assert_positions(instance.diagnostics, instance.source)
+        render_all(instance.diagnostics, {"fuzz.cnn": instance.source}, colour=False)
+    assert time.perf_counter() - start < 5.0, text  # generous: a hang is what this catches
+
+
+@given(broken_symbolic())
+@settings(max_examples=budget(150))
+def test_broken_symbolic_inputs_are_diagnostics(text):
+    check_symbolic(text, "symbolic")
+
+
+@given(symbolic_bounds())
+@settings(max_examples=budget(80))
+def test_extreme_symbolic_bounds_are_diagnostics(text):
+    check_symbolic(text, "symbolic-bounds")
+
+
+@given(st.one_of(broken_symbolic(), symbolic_bounds()), st.sampled_from([[], ["--size", "32x32"], ["--size", "1x1", "2147483647"]]))
+@settings(max_examples=budget(40), suppress_health_check=[HealthCheck.too_slow])
+def test_cnnc_check_and_summary_on_broken_symbolic_inputs(text, size):
+    FUZZ_COUNTS["symbolic-cli"] += 1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.cnn"
+        path.write_text(text, encoding="utf-8")
+        code, _, err = run_check(str(path))
+        assert code == (0 if cnndsl.check_program(text, str(path)).ok else 1) and "Traceback" not in err
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["summary", str(path), *size])
+        assert code in (0, 1, 2) and "Traceback" not in err.getvalue()
+        if code == 2:  # a usage error is one line
+            assert err.getvalue().count("cnnc: error:") == 1
+
+
 # -- the command's exit codes -------------------------------------------------
 
 

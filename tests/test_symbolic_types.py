@@ -290,6 +290,16 @@ def test_e0071_a_window_that_never_fits():
     assert d.help == "use a smaller kernel or dilation"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Axis.smallest_valid can return 2**31 (it checks its limit only while doubling): a computed bound no PyTorch size reaches, and no error",
+)
+def test_a_computed_bound_beyond_any_buildable_size_is_an_error():
+    program = check("input HxWx3\nrepeat 31 { pool 2 }\n")  # H//2**31 >= 1 needs H >= 2**31
+    assert not program.ok, [(s.name, s.bound) for s in program.symbols.values()]
+    assert check("input HxWx3\nrepeat 30 { pool 2 }\n").ok  # 2**30 is a size PyTorch can take
+
+
 def test_no_e0071_without_a_written_bound():
     program = check("input HxWx3\nconv 16 k3\nconv 32 k3\nconv 64 k5\n")
     assert program.ok and program.symbols["H"].bound == 9
@@ -437,6 +447,17 @@ def test_verify_at_given_sizes_passes(tiny):
     assert code == 0, err
     assert "verified on cpu, batch 1, at 2 input sizes (32x32, 97x131): 15 layers" in out
     assert "(16, (H+3)//4, (W+3)//4)" in out and "(16, 8, 8)" in out and "(16, 25, 33)" in out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify --size at a size the checker refuses (E0061) prints VERIFICATION FAILED and 'this is a cnnc bug'",
+)
+def test_verify_at_a_size_too_large_to_build_is_the_users_error(tiny):
+    pytest.importorskip("torch")
+    code, out, err = run("verify", tiny, "--size", "100000x100000", "--device", "cpu")
+    assert code in (1, 2)
+    assert "cnnc bug" not in out + err and "too many to build" in err
 
 
 def test_verify_the_fcn_example_at_given_sizes():
