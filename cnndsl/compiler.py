@@ -35,10 +35,14 @@ def _default_name(filename: str) -> str:
     return Path(filename).stem if filename and not filename.startswith("<") else "network"
 
 
-def check_program(data: bytes | str, filename: str = "<string>", sizes: dict[str, int] | None = None) -> TypedProgram:
+def check_program(
+    data: bytes | str, filename: str = "<string>", sizes: dict[str, int] | None = None, parse_cache=None
+) -> TypedProgram:
     """Parse and type-check; the typed program carries every diagnostic.
 
     `sizes` gives a symbolic program's symbols values (an instance, `--size`).
+    `parse_cache` (a `cnndsl.syntax.ParseCache`, one per document) re-parses
+    only the statements that changed since its last parse; the result is the same.
     """
     from .checker import check_module
     from .syntax import parse
@@ -55,7 +59,7 @@ def check_program(data: bytes | str, filename: str = "<string>", sizes: dict[str
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        module = parse(reporter)
+        module = parse(reporter) if parse_cache is None else parse_cache.parse(reporter)
         return check_module(module, reporter, _default_name(filename), sizes)
     finally:
         if gc_was_enabled:

@@ -26,6 +26,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .lsp_features import Analysis
+from .syntax import ParseCache
 
 logger = logging.getLogger("cnndsl.lsp")
 
@@ -51,6 +52,8 @@ class CnnLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("cnnc", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.analyses: dict[str, Analysis] = {}
+        # Per document: re-parse only the statements an edit changed.
+        self.parse_caches: dict[str, ParseCache] = {}
         self.docs_url: str | None = default_docs_url()
 
     @property
@@ -62,7 +65,8 @@ class CnnLanguageServer(LanguageServer):
 
     def analyse(self, uri: str) -> Analysis | None:
         document = self.workspace.get_text_document(uri)
-        analysis = Analysis(document.source, document.path or uri, self.encoding)
+        cache = self.parse_caches.setdefault(uri, ParseCache())
+        analysis = Analysis(document.source, document.path or uri, self.encoding, cache)
         self.analyses[uri] = analysis
         return analysis
 
@@ -73,6 +77,7 @@ class CnnLanguageServer(LanguageServer):
         except Exception as error:  # a bug in cnnc: say so in the editor, keep serving
             logger.exception("checking %s failed", uri)
             self.analyses.pop(uri, None)
+            self.parse_caches.pop(uri, None)
             diagnostics = [
                 types.Diagnostic(
                     range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
@@ -129,6 +134,7 @@ def create_server() -> CnnLanguageServer:
     def did_close(ls: CnnLanguageServer, params: types.DidCloseTextDocumentParams):
         uri = params.text_document.uri
         ls.analyses.pop(uri, None)
+        ls.parse_caches.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def current(ls: CnnLanguageServer, uri: str) -> Analysis | None:

@@ -57,7 +57,8 @@ def analyse(text: str, filename: str = "<string>", encoding: str = UTF16) -> Ana
 class Analysis:
     """One version of a document, checked once and queried by every feature."""
 
-    def __init__(self, text: str, filename: str = "<string>", encoding: str = UTF16) -> None:
+    def __init__(self, text: str, filename: str = "<string>", encoding: str = UTF16, parse_cache=None) -> None:
+        """`parse_cache`: the document's `cnndsl.syntax.ParseCache`, kept across versions."""
         from .compiler import check_program
 
         self.text = text
@@ -66,7 +67,7 @@ class Analysis:
         # A byte-order mark is not part of the program; a space keeps every offset.
         checked = " " + text[1:] if text.startswith("\ufeff") else text
         # The one pipeline; the typed program keeps the syntax tree it came from.
-        self.program: TypedProgram = check_program(checked, filename)
+        self.program: TypedProgram = check_program(checked, filename, parse_cache=parse_cache)
         self.module: Module = self.program.syntax or Module(())
         self.statements: list[Statement] = []
         self.blocks: dict[str, BlockDef] = {}

@@ -9,6 +9,7 @@ every independent syntax error, without a cascade.
 from __future__ import annotations
 
 import gc
+import re
 from functools import lru_cache
 
 from .diagnostics import Reporter
@@ -254,6 +255,197 @@ def parse(reporter: Reporter) -> Module:
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+# -- the language server's parse cache ------------------------------------------
+#
+# A top-level statement ends at a newline or ';' outside every brace, and no
+# token crosses such a separator ('#' always starts a comment, braces are
+# always their own tokens). After one, the parser is where it is at the start
+# of the file, and recovery never looks past it (it skips to the next
+# top-level separator, or to the '}' that closes the body it is in), with one
+# exception: a header whose '{' is on a later line is one statement with it.
+# So the file splits into chunks that parse on their own, and a chunk whose
+# text did not change parses to the same statements, at shifted offsets.
+
+# What the splitter looks at: comments (skipped whole), braces, separators.
+_STRUCTURE = re.compile(r"#[^\n]*|[{};\n]")
+# What may follow a separator before the next statement: blanks, separators, comments.
+_GAP = re.compile(r"(?:\s|;|#[^\n]*)*")
+# Chunks nested deeper than this are parsed every time (shifting their nodes recurses).
+_CACHED_DEPTH = 40
+
+
+def split_statements(text: str) -> list[tuple[int, int, int]]:
+    """The top-level chunks of a text: (start, end, deepest brace nesting).
+
+    Each chunk is one top-level statement with its separator and the blank
+    lines and comments after it (the first chunk also has those before the
+    first statement). The chunks cover the text without gaps. A `{` that is
+    never closed makes the rest of the file one chunk.
+    """
+    chunks: list[tuple[int, int, int]] = []
+    search, gap = _STRUCTURE.search, _GAP.match
+    start = position = depth = deepest = 0
+    size = len(text)
+    while True:
+        found = search(text, position)
+        if found is None:
+            break
+        position = found.end()
+        char = text[found.start()]
+        if char == "#":
+            continue
+        if char == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == "}":
+            if depth:
+                depth -= 1
+        elif depth == 0:  # a top-level separator
+            following = gap(text, position).end()
+            if following < size and text[following] == "{":
+                position = following  # `repeat 2` / `{`: one statement
+                continue
+            chunks.append((start, following, deepest))
+            start = position = following
+            deepest = 0
+    if start < size or not chunks:
+        chunks.append((start, size, deepest))
+    return chunks
+
+
+class ParseCache:
+    """Parses a document again and again, re-parsing only the chunks that changed.
+
+    `parse` gives exactly the module and the diagnostics that `parse` (the
+    function) gives for the same text: chunks with syntax errors are parsed
+    every time (their messages name lines), error-free ones are reused with
+    their spans shifted, and near MAX_SYNTAX_ERRORS the whole text is parsed
+    at once. One cache serves one document (the language server keeps one per
+    open file); `check_program(..., parse_cache=...)` uses it.
+    """
+
+    def __init__(self) -> None:
+        # (chunk text, start offset) -> its statements, from the last parse.
+        self._chunks: dict[tuple[str, int], tuple] = {}
+        self._by_text: dict[str, tuple[int, tuple]] = {}
+        self._length = 0
+        self.reused = 0  # chunks taken from the cache in the last parse
+        self.parsed = 0  # chunks parsed in the last parse
+
+    def parse(self, reporter: Reporter) -> Module:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._parse(reporter)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _parse(self, reporter: Reporter) -> Module:
+        from lark.exceptions import UnexpectedInput, UnexpectedToken
+        from lark.lexer import Token
+
+        text = reporter.source.text
+        parser = _parser()
+        first_diagnostic = len(reporter.diagnostics)
+        delta = len(text) - self._length
+        chunks: dict[tuple[str, int], tuple] = {}
+        by_text: dict[str, tuple[int, tuple]] = {}
+        statements: list = []
+        self.reused = self.parsed = 0
+        for start, end, deepest in split_statements(text):
+            chunk = text[start:end]
+            found = self._chunks.get((chunk, start))
+            if found is None:
+                moved = start - delta
+                found = self._chunks.get((chunk, moved))
+                if found is None and chunk in self._by_text:
+                    moved, found = self._by_text[chunk]
+                if found is not None:
+                    found = tuple([_shift(statement, start - moved) for statement in found])
+            if found is not None:
+                self.reused += 1
+            else:
+                self.parsed += 1
+                errors = len(reporter.diagnostics)
+                try:
+                    tokens = list(parser.lex(chunk))
+                except UnexpectedInput:  # not expected (STRAY takes anything): let the full parse say it
+                    return self._full(reporter, first_diagnostic)
+                if start:
+                    for token in tokens:
+                        token.start_pos += start
+                        token.end_pos += start
+                module = _parse_tokens(parser, tokens, reporter, UnexpectedToken, Token)
+                if len(reporter.diagnostics) - first_diagnostic >= MAX_SYNTAX_ERRORS - 1:
+                    # The whole file may hit the error limit: give what parse() gives.
+                    return self._full(reporter, first_diagnostic)
+                found = module.statements
+                if len(reporter.diagnostics) > errors or deepest > _CACHED_DEPTH:
+                    statements.extend(found)
+                    continue  # its messages name lines: parse it again next time
+            chunks[(chunk, start)] = found
+            by_text[chunk] = (start, found)
+            statements.extend(found)
+        self._chunks, self._by_text, self._length = chunks, by_text, len(text)
+        return Module(_attach_shortcuts(statements))
+
+    def _full(self, reporter: Reporter, first_diagnostic: int) -> Module:
+        del reporter.diagnostics[first_diagnostic:]
+        self._chunks, self._by_text, self._length = {}, {}, 0
+        return parse(reporter)
+
+
+def _shift(node, delta: int):
+    """A statement (or body, argument, bound) with every span moved by delta."""
+    if delta == 0:
+        return node
+    kind = type(node)
+    if kind is Command:  # the common case, inlined: this runs for every statement after an edit
+        name, span = node.name, node.span
+        args = [
+            Word(arg.text, Span(arg.span.start + delta, arg.span.end + delta), arg.stray)
+            if type(arg) is Word
+            else _shift(arg, delta)
+            for arg in node.args
+        ]
+        return Command(
+            Word(name.text, Span(name.span.start + delta, name.span.end + delta), name.stray),
+            tuple(args),
+            tuple([_shift(bound, delta) for bound in node.bounds]) if node.bounds else (),
+            Span(span.start + delta, span.end + delta),
+        )
+    if kind is Word:
+        span = node.span
+        return Word(node.text, Span(span.start + delta, span.end + delta), node.stray)
+    if kind is KeywordArg:
+        return KeywordArg(_shift(node.key, delta), _shift(node.value, delta), _moved(node.span, delta))
+    if kind is Bound:
+        return Bound(_shift(node.symbol, delta), _shift(node.minimum, delta), _moved(node.span, delta))
+    if kind is Body:
+        return Body(tuple([_shift(statement, delta) for statement in node.statements]), _moved(node.span, delta))
+    if kind is BlockDef:
+        return BlockDef(
+            _shift(node.name, delta),
+            tuple([_shift(param, delta) for param in node.params]),
+            _shift(node.body, delta),
+            _moved(node.span, delta),
+            _moved(node.header, delta),
+        )
+    if kind is Repeat:
+        return Repeat(_shift(node.count, delta), _shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
+    if kind is Residual:
+        shortcut = None if node.shortcut is None else _shift(node.shortcut, delta)
+        return Residual(_shift(node.body, delta), shortcut, _moved(node.span, delta), _moved(node.header, delta))
+    if kind is Shortcut:
+        return Shortcut(_shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
+    raise TypeError(f"not a syntax node: {kind.__name__}")
+
+
+def _moved(span: Span, delta: int) -> Span:
+    return Span(span.start + delta, span.end + delta)
 
 
 MAX_SYNTAX_ERRORS = 100

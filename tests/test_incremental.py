@@ -1,0 +1,188 @@
+"""The language server's parse cache gives exactly what a full parse gives.
+
+`cnndsl.syntax.ParseCache` re-parses only the top-level statements whose
+text changed and reuses the others with shifted spans. Over random edit
+sequences of the example programs and of random broken text, after every
+edit, the cached parse must equal a full parse: the same syntax tree (every
+span) and the same diagnostics (every field, notes, related locations and
+fixes included), and `check_program` with the cache the same typed program.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cnndsl
+from cnndsl.diagnostics import Reporter
+from cnndsl.nodes import Command, Repeat
+from cnndsl.source import SourceText
+from cnndsl.syntax import MAX_SYNTAX_ERRORS, ParseCache, parse, split_statements
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(path.read_text(encoding="utf-8") for path in ROOT.glob("examples/*.cnn"))
+
+# Pieces an edit inserts: code, structure, separators, comments and junk.
+PIECES = st.sampled_from(
+    [
+        "conv 16 k3 p1", "relu", "bn", "pool 2", "flatten", "linear 10", "x", "16", "k5", "p2", "s2",
+        "repeat 2 {", "residual {", "shortcut {", "block b(c) {", "b 8", "{", "}", "(", ")", ",", "=",
+        ";", "\n", "\n", "\r\n", " ", "\t", "# note", "#", "where H >= 32", ">=", "@", "-", "+", "é",
+        "\u2028", "kernel=3", "input 32x32x3", "network N",
+    ]
+)
+
+
+@st.composite
+def edit(draw):
+    """(where, how many characters to delete, what to insert); where is a fraction of the length."""
+    where = draw(st.floats(0, 1))
+    delete = draw(st.sampled_from([0, 0, 1, 2, 5, 20]))
+    insert = "".join(draw(st.lists(PIECES, max_size=3)))
+    return where, delete, insert
+
+
+def apply(text: str, change) -> str:
+    where, delete, insert = change
+    at = int(where * len(text))
+    return text[:at] + insert + text[at + delete :]
+
+
+def full_parse(text: str):
+    reporter = Reporter(SourceText(text, "doc.cnn"))
+    return parse(reporter), reporter.diagnostics
+
+
+def cached_parse(cache: ParseCache, text: str):
+    reporter = Reporter(SourceText(text, "doc.cnn"))
+    return cache.parse(reporter), reporter.diagnostics
+
+
+def everything(diagnostics) -> list:
+    """Every field of each diagnostic (equality alone skips span, label, related and fixes)."""
+    return [(d, d.span, d.label, d.related, d.fixes) for d in diagnostics]
+
+
+def assert_same(cache: ParseCache, text: str) -> None:
+    module, diagnostics = full_parse(text)
+    cached_module, cached_diagnostics = cached_parse(cache, text)
+    assert cached_module == module
+    assert everything(cached_diagnostics) == everything(diagnostics)
+
+
+@given(st.sampled_from(EXAMPLES), st.lists(edit(), min_size=1, max_size=8))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_edits_of_the_examples(text, edits):
+    cache = ParseCache()
+    assert_same(cache, text)
+    for change in edits:
+        text = apply(text, change)
+        assert_same(cache, text)
+
+
+@given(st.lists(PIECES, max_size=60).map(" ".join), st.lists(edit(), min_size=1, max_size=6))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_edits_of_random_broken_text(text, edits):
+    cache = ParseCache()
+    assert_same(cache, text)
+    for change in edits:
+        text = apply(text, change)
+        assert_same(cache, text)
+
+
+@given(st.sampled_from(EXAMPLES), st.lists(edit(), min_size=1, max_size=4))
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+def test_check_program_with_the_cache(text, edits):
+    """The whole pipeline: the same typed program and diagnostics with and without the cache."""
+    cache = ParseCache()
+    for change in [(0.0, 0, "")] + edits:
+        text = apply(text, change)
+        cached = cnndsl.check_program(text, "doc.cnn", parse_cache=cache)
+        plain = cnndsl.check_program(text, "doc.cnn")
+        assert everything(cached.diagnostics) == everything(plain.diagnostics)
+        assert cached.syntax == plain.syntax
+        assert [(layer.span, layer.output, layer.arithmetic, layer.line) for layer in cached.layers] == [
+            (layer.span, layer.output, layer.arithmetic, layer.line) for layer in plain.layers
+        ]
+
+
+# -- what the cache does ----------------------------------------------------------
+
+
+def test_one_line_edit_reparses_one_statement():
+    text = "network Long\ninput 32x32x3\n" + "conv 8 k3 p1 relu  # a layer\n\nbn\n" * 30
+    cache = ParseCache()
+    cache.parse(Reporter(SourceText(text)))
+    assert cache.reused == 0
+    lines = text.split("\n")
+    index = 40
+    lines[index] += " # edited, longer"
+    edited = "\n".join(lines)
+    assert_same(cache, edited)
+    assert cache.parsed == 1 and cache.reused == len(split_statements(edited)) - 1
+
+
+def test_statements_after_an_edit_are_shifted():
+    cache = ParseCache()
+    cached_parse(cache, "input 8x8x3\nconv 4 k3\nrelu\n")
+    module, _ = cached_parse(cache, "input 8x8x3\nconv 4 k3 p1\nrelu\n")
+    relu = module.statements[-1]
+    assert isinstance(relu, Command) and relu.span.start == len("input 8x8x3\nconv 4 k3 p1\n")
+
+
+def test_split_covers_the_text():
+    text = "# head\n\ninput 8x8x3; relu\nrepeat 2\n\n# brace below\n{\n relu\n}\nconv 3 k3 # {\nresidual {\n"
+    chunks = split_statements(text)
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    starts = [text[start:end].split("\n")[0] for start, end, _ in chunks]
+    # `repeat 2` and its `{` on a later line are one chunk (recovery reads them together);
+    # the '{' in a comment opens nothing; an unclosed '{' takes the rest of the file.
+    assert starts == ["# head", "input 8x8x3; ", "relu", "repeat 2", "conv 3 k3 # {", "residual {"]
+
+
+def test_brace_on_the_next_line_matches_a_full_parse():
+    cache = ParseCache()
+    for text in ["network A\nrepeat 2\nrelu\n", "network A\nrepeat 2\n{\nrelu\n}\n", "network A\nrepeat 2 {\nrelu\n}\n"]:
+        assert_same(cache, text)
+
+
+def test_broken_statements_are_parsed_again():
+    """Their messages name lines: a chunk with a syntax error is never reused."""
+    cache = ParseCache()
+    text = "input 8x8x3\nconv 3 k3 (\nrepeat 2 {\n relu\n"
+    assert_same(cache, text)
+    assert_same(cache, "# a new first line\n" + text)
+    assert cache.parsed >= 2
+
+
+def test_too_many_syntax_errors_as_a_full_parse():
+    """Near the limit the whole file is parsed at once: the same cut-off message."""
+    cache = ParseCache()
+    broken = "input 8x8x3\n" + "conv 3 = =\n" * (MAX_SYNTAX_ERRORS + 20)
+    assert_same(cache, broken)
+    _, diagnostics = cached_parse(cache, broken)
+    assert any("too many syntax errors" in d.message for d in diagnostics)
+    assert_same(cache, broken.replace("conv 3 = =\n", "relu\n", MAX_SYNTAX_ERRORS))
+
+
+def test_deep_nesting_is_not_cached_but_parsed():
+    deep = "input 8x8x3\n" + "repeat 1 {\n" * 120 + "relu\n" + "}\n" * 120
+    cache = ParseCache()
+    assert_same(cache, deep)
+    assert_same(cache, "network N\n" + deep)
+    module, _ = cached_parse(cache, deep)
+    assert isinstance(module.statements[-1], Repeat)
+
+
+def test_the_server_keeps_one_cache_per_document():
+    from cnndsl.lsp_features import Analysis
+
+    cache = ParseCache()
+    text = EXAMPLES[0]
+    first = Analysis(text, "a.cnn", parse_cache=cache)
+    second = Analysis(text.replace("\n", "\n\n", 1), "a.cnn", parse_cache=cache)
+    assert cache.reused > 0
+    assert [d.message for d in second.program.diagnostics] == [d.message for d in first.program.diagnostics]
