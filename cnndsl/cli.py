@@ -260,8 +260,9 @@ def _cmd_summary(args) -> int:
     tables = []
     for instance in instances:
         # An admissible size can still be one a layer cannot take (a computed bound is per layer).
-        _print_diagnostics([instance]) if not instance.ok else None
-        if instance.ok:
+        if not instance.ok:
+            _print_diagnostics([instance])
+        else:
             tables.append(render_table(instance, explain=args.explain, memory=estimate(instance, args.batch, args.dtype)))
     sys.stdout.write("\n".join(tables))
     return EXIT_OK if all(instance.ok for instance in instances) else EXIT_ERRORS
@@ -289,7 +290,13 @@ def _compile_and_verify(args, write_to: Path | None) -> int:
         raise UsageError("--batch must be at least 1")
     budget = _budget(args.max_memory)
     sizes = _sizes(args.size)
-    _instances(program, sizes)  # a size the program does not admit: usage error before any work
+    # A size the program does not admit is a usage error; one it admits but a
+    # layer cannot build at (E0061) is the program's error, before any work.
+    broken = [instance for instance in _instances(program, sizes) if not instance.ok]
+    if broken:
+        _print_diagnostics(broken)
+        print("cnnc: error: the network cannot be built at that size; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
     compiled = Program(program)
     source = compiled.python_source
     if not getattr(args, "no_verify", False):

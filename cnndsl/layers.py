@@ -499,11 +499,20 @@ AXIS_UNITS = ("row", "column")
 
 def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Site, span: Span, padding_help, fixes=()) -> bool:
     ok = True
+    # One symbol can size both axes (`input HxHx3`): report it once, for the
+    # axis that needs the larger size, so that its help fixes the layer.
+    neediest: dict[str, tuple[int, str, Window]] = {}
     for axis, window in zip(AXES, windows):
         if window.symbolic:
-            ok &= _symbolic_fits(kind_name, axis, window, site, span)
-            continue
-        if window.output >= 1:
+            out = window.output
+            needed = out.smallest_valid(site.size_bound(out.symbol))
+            needed = MAX_VALUE + 1 if needed is None else needed
+            if out.symbol not in neediest or needed > neediest[out.symbol][0]:
+                neediest[out.symbol] = (needed, axis, window)
+    for _, axis, window in neediest.values():
+        ok &= _symbolic_fits(kind_name, axis, window, site, span)
+    for axis, window in zip(AXES, windows):
+        if window.symbolic or window.output >= 1:
             continue
         ok = False
         site.report(

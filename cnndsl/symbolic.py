@@ -87,7 +87,7 @@ class Axis:
         """The bare symbol, `H`."""
         return self.offset == 0 and self.divisor == 1 and not self.tail
 
-    def smallest_valid(self, start: int, limit: int = 2**31) -> int | None:
+    def smallest_valid(self, start: int, limit: int = 2**31 - 1) -> int | None:
         """The smallest value >= start of the symbol with a size >= 1 (None: beyond limit)."""
         low = start
         if self.at(low) >= 1:
@@ -103,7 +103,7 @@ class Axis:
                 high = middle
             else:
                 low = middle
-        return high
+        return high if high <= limit else None
 
     def differs_from(self, other: Axis | int, start: int) -> int | None:
         """The first value >= start where the two sizes differ, or None if they never do.

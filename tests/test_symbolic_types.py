@@ -271,10 +271,6 @@ def test_e0071_related_label_quotes_the_written_bound():
         assert related.message.startswith("H >= 1 admits"), related.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with one symbol on both axes (HxHx3), the height's E0071 suggests H >= 7, which the width of the same layer still fails",
-)
 def test_e0071_help_fixes_its_own_layer():
     text = "input HxHx3 where H >= 5\nconv 3 k7x9\n"
     for d in errors(text):
@@ -290,10 +286,6 @@ def test_e0071_a_window_that_never_fits():
     assert d.help == "use a smaller kernel or dilation"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Axis.smallest_valid can return 2**31 (it checks its limit only while doubling): a computed bound no PyTorch size reaches, and no error",
-)
 def test_a_computed_bound_beyond_any_buildable_size_is_an_error():
     program = check("input HxWx3\nrepeat 31 { pool 2 }\n")  # H//2**31 >= 1 needs H >= 2**31
     assert not program.ok, [(s.name, s.bound) for s in program.symbols.values()]
@@ -449,10 +441,6 @@ def test_verify_at_given_sizes_passes(tiny):
     assert "(16, (H+3)//4, (W+3)//4)" in out and "(16, 8, 8)" in out and "(16, 25, 33)" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify --size at a size the checker refuses (E0061) prints VERIFICATION FAILED and 'this is a cnnc bug'",
-)
 def test_verify_at_a_size_too_large_to_build_is_the_users_error(tiny):
     pytest.importorskip("torch")
     code, out, err = run("verify", tiny, "--size", "100000x100000", "--device", "cpu")
