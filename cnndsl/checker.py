@@ -132,9 +132,17 @@ class Checker:
         self.expanded = 0
         self._seen: set = set()
         self._size_memo: dict = {}
+        # Every report made, shown or not: a step that made none is pure, and is memoised.
+        self.reports = 0
+        # A layer statement's text and the block parameters' values -> its
+        # configuration (read once, not once per expansion or repeat pass).
+        self._configs: dict = {}
+        # A layer kind, configuration and concrete input -> its inference.
+        self._inferences: dict = {}
         self.syntax_errors = reporter.error_count
 
     def report(self, code, span, message, **details) -> None:
+        self.reports += 1
         key = (code, span, message)
         if key in self._seen:
             return
@@ -620,17 +628,39 @@ class Checker:
         if statement.bounds:
             frame.report("E0011", statement.bounds[0].span, f"{kind.name} takes no 'where' clause", label="unexpected")
             return None
-        args = kind.read(statement, frame)
-        if frame.light and args is not None and _uses_parameters(args):
-            # The layer's own checks need the arguments' values: range-check the literals.
-            _range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
-            return None
-        config = kind.configure(args, frame, statement.span) if args is not None else None
-        activation = None
-        if args is not None and args.activation is not None:
-            act_kind, act_args, act_span = args.activation
-            act_config = act_kind.configure(act_args, frame, act_span)
-            activation = (act_kind, act_config, act_span) if act_config is not None else None
+        start = statement.span.start
+        # Reading is a function of the text and the parameters' values; a read
+        # that reported nothing is reused by every later expansion and by
+        # every statement written the same way.
+        key = None if frame.light else (
+            kind,
+            self.source.text[start : statement.span.end],
+            tuple((name, type(value.value), value.value) for name, value in frame.scope.items()),
+        )
+        known = self._configs.get(key) if key is not None else None
+        if known is not None:
+            config, activation = known
+            if activation is not None:
+                act_kind, act_config, (act_start, act_end) = activation
+                activation = (act_kind, act_config, Span(start + act_start, start + act_end))
+        else:
+            reports = self.reports
+            args = kind.read(statement, frame)
+            if frame.light and args is not None and _uses_parameters(args):
+                # The layer's own checks need the arguments' values: range-check the literals.
+                _range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
+                return None
+            config = kind.configure(args, frame, statement.span) if args is not None else None
+            activation = None
+            if args is not None and args.activation is not None:
+                act_kind, act_args, act_span = args.activation
+                act_config = act_kind.configure(act_args, frame, act_span)
+                activation = (act_kind, act_config, act_span) if act_config is not None else None
+            if key is not None and config is not None and self.reports == reports:
+                self._configs[key] = (
+                    config,
+                    None if activation is None else (activation[0], activation[1], (activation[2].start - start, activation[2].end - start)),
+                )
         if config is None or shape is None:
             return None
         result = self._apply(kind, config, shape, statement.span, statement, frame, nodes)
@@ -645,7 +675,16 @@ class Checker:
             # The estimate before each repeat and call should prevent this.
             self._fits_budget(MAX_LAYERS + 1, statement.span, frame, "the program")
             return None
-        inference = kind.infer(config, shape, frame, span)
+        # An inference is a function of the kind, configuration and input; one
+        # that reported nothing is reused (not for symbolic inputs, whose
+        # checks move the symbols' bounds).
+        key = None if shape.symbolic else (kind, repr(config), shape)
+        inference = self._inferences.get(key) if key is not None else None
+        if inference is None:
+            reports = self.reports
+            inference = kind.infer(config, shape, frame, span)
+            if key is not None and inference is not None and self.reports == reports:
+                self._inferences[key] = inference
         if inference is None:
             return None
         previous = nodes[-1] if nodes else None
