@@ -7,7 +7,8 @@ rule. Floor-mode steps compose exactly:
 
 so any chain of them is `floor((x + A) / M)` and prints as `(H+A)//M`. A
 ceil-mode pooling step (with PyTorch's "drop a last window that starts in the
-padding" rule) is kept as a step of its own. Either way the function is
+padding" rule) folds the same way, with a different offset (see `then`).
+The function is
 monotone non-decreasing and quasi-affine: `f(x + L) = f(x) + 1` for the period
 `L` (the product of the strides). That is what makes the two questions the
 checker asks decidable exactly:
@@ -59,13 +60,17 @@ class Axis:
     tail: tuple[Step, ...] = ()
 
     def then(self, step: Step) -> Axis:
-        # PyTorch's ceil mode drops a last window that starts in the padding;
-        # that needs P + S > R. Otherwise ceil(y/S) = floor((y + S - 1)/S) folds.
-        folds = not step.ceil or step.padding + step.stride <= step.reach
+        # Ceil mode, with PyTorch's rule that drops a last window starting in
+        # the padding, is floor((y + c)/S) + 1 for y = x + 2P - R and
+        # c = min(R - P - 1, S - 1), whenever 2P <= R, which PyTorch requires
+        # of pooling padding (checked exhaustively in tests/test_symbolic.py).
+        # Only a step outside that rule is kept as a tail, evaluated as is.
+        folds = not step.ceil or 2 * step.padding <= step.reach
         if self.tail or not folds:
             return Axis(self.symbol, self.offset, self.divisor, (*self.tail, step))
-        # floor((x + a)/S) == floor((x + 2P - R)/S) + 1, with S - 1 more for ceil
-        a = 2 * step.padding - step.reach + step.stride + (step.stride - 1 if step.ceil else 0)
+        extra = min(step.reach - step.padding - 1, step.stride - 1) if step.ceil else 0
+        # floor((x + a)/S) == floor((x + 2P - R + extra)/S) + 1
+        a = 2 * step.padding - step.reach + step.stride + extra
         return Axis(self.symbol, self.offset + a * self.divisor, self.divisor * step.stride)
 
     def at(self, value: int) -> int:

@@ -131,9 +131,9 @@ def test_equal_forms_are_recognised():
     ceil_pool = h.then(Step(2, 2, 0, True))  # pool 2 ceil: ceil(H/2), which folds to (H+1)//2
     assert str(ceil_pool) == str(h.then(Step(1, 2, 0))) == "(H+1)//2"
     assert ceil_pool.differs_from(h.then(Step(1, 2, 0)), 1) is None
-    # A ceil step that can drop its last window (P + S > R) does not fold, yet can equal a floor form.
-    dropping = h.then(Step(1, 2, 0, True))  # 1-wide windows, stride 2, ceil: (H+1)//2 too
-    assert dropping.tail and dropping.differs_from(h.then(Step(1, 2, 0)), 1) is None
+    # A ceil step that can drop its last window (P + S > R) folds too: 1-wide windows, stride 2, ceil.
+    assert str(h.then(Step(1, 2, 0, True))) == "(H+1)//2"
+    assert str(h.then(Step(3, 2, 1, True))) == "(H+2)//2"  # pool 3 s2 p1 ceil
     assert h.then(Step(5, 1, 0)).differs_from(h.then(Step(3, 1, 0)).then(Step(3, 1, 0)), 5) is None
     # (H+1)//2 and H//2 agree for even H only: the first odd size at or after the start.
     assert h.then(Step(3, 2, 1)).differs_from(h.then(Step(2, 2, 0)), 10) == 11
@@ -174,7 +174,21 @@ def test_equality_after_many_strides_is_decided_quickly():
     with time_limit(2.0):
         assert ceil_pool.differs_from(strided, 1) is None  # floor forms: compared as forms
         assert deep.then(Step(2, 2, 0)).differs_from(strided, 1) == 1  # and a difference found at once
-    # A ceil step that cannot fold, after the same 40 strides: too long to compare value by value.
-    dropping = deep.then(Step(1, 2, 0, True))
+    # A step outside PyTorch's rule (padding above half the window) stays a tail: after
+    # the same 40 strides it is too long to compare value by value. No .cnn program makes one.
+    dropping = deep.then(Step(1, 2, 1, True))
     with time_limit(2.0), pytest.raises(TooLongToCompare):
         dropping.differs_from(strided, 1)
+
+
+def test_ceil_mode_folds_exactly_wherever_pytorch_allows_it():
+    """floor((y + min(R-P-1, S-1))/S) + 1 is PyTorch's ceil rule (drop included) for 2P <= R."""
+    for reach in range(1, 12):
+        for stride in range(1, 7):
+            for padding in range(0, reach // 2 + 1):
+                axis = Axis("H").then(Step(reach, stride, padding, True))
+                assert not axis.tail
+                for size in range(1, 120):
+                    expected = Step(reach, stride, padding, True).apply(size)
+                    if expected >= 1 or axis.at(size) >= 1:
+                        assert axis.at(size) == expected, (reach, stride, padding, size)
