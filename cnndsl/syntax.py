@@ -698,6 +698,9 @@ def _report_unexpected(reporter: Reporter, token, expected, previous, inside_bod
         )
         return
     wanted = _expected(set(expected), previous, inside_body)
+    if previous is not None and previous.type == "COMMA" and command is not None and command.type == "WORD":
+        # A comma in a command (not a block's parameter list) separates `where` bounds.
+        wanted = "another bound after ',', like 'W >= 32'"
     if command is not None and command.type == "WORD" and "WHERE" in expected:
         from .layers import _expected_words, lookup  # the layer table knows its options
 

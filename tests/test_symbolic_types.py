@@ -226,7 +226,6 @@ def test_where_clauses_that_do_not_parse_are_syntax_errors(line):
     assert d.code == "E0001" and d.line == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a trailing comma after a bound says \"expected another name after ','\": it wants a bound")
 def test_a_trailing_comma_in_where_asks_for_a_bound():
     (d,) = errors("input HxWx3 where H >= 3,\nconv 4 k3\n")
     assert d.code == "E0001" and "bound" in d.message and "name" not in d.message, d.message
