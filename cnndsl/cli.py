@@ -204,8 +204,10 @@ def _sizes(texts: list[str] | None) -> list[tuple[int, int]]:
     for text in texts or ():
         for part in text.split(","):
             numbers = part.strip().lower().split("x")
-            if not (1 <= len(numbers) <= 2 and all(n.isdigit() and len(n) <= 9 and int(n) >= 1 for n in numbers)):
+            if not (1 <= len(numbers) <= 2 and all(n.isdigit() for n in numbers) and all(int(n) >= 1 for n in numbers if len(n) <= 12)):
                 raise UsageError(f"--size takes HxW like 224x224, not '{part}'")
+            if any(len(n) > 10 or int(n) > 2**31 - 1 for n in numbers):
+                raise UsageError(f"--size {part}: a size is at most 2**31 - 1 = 2,147,483,647")
             height, width = int(numbers[0]), int(numbers[-1])
             sizes.append((height, width))
     return sizes
@@ -244,13 +246,14 @@ def _cmd_summary(args) -> int:
         json.dump(entry, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
+    # A bad --size is a one-line usage error, before the program's warnings.
+    instances = _instances(program, sizes) if program.ok else []
     _print_diagnostics([program])
     if not program.ok:
         return EXIT_ERRORS
     from .memory import estimate
     from .summary import render_table
 
-    instances = _instances(program, sizes)
     if not program.symbolic:
         sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
         return EXIT_OK
@@ -283,16 +286,18 @@ def _compile_and_verify(args, write_to: Path | None) -> int:
     from .compiler import Program
 
     program = _check(args.file)
-    _print_diagnostics([program])
-    if not program.ok:
-        return EXIT_ERRORS
     if args.batch < 1:
         raise UsageError("--batch must be at least 1")
     budget = _budget(args.max_memory)
     sizes = _sizes(args.size)
-    # A size the program does not admit is a usage error; one it admits but a
-    # layer cannot build at (E0061) is the program's error, before any work.
-    broken = [instance for instance in _instances(program, sizes) if not instance.ok]
+    # A size the program does not admit is a usage error (before the program's
+    # warnings); one it admits but a layer cannot build at (E0061) is the
+    # program's error, before any work.
+    instances = _instances(program, sizes) if program.ok else []
+    _print_diagnostics([program])
+    if not program.ok:
+        return EXIT_ERRORS
+    broken = [instance for instance in instances if not instance.ok]
     if broken:
         _print_diagnostics(broken)
         print("cnnc: error: the network cannot be built at that size; nothing was written", file=sys.stderr)
