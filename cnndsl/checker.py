@@ -139,6 +139,7 @@ class Checker:
         self._configs: dict = {}
         # A layer kind, configuration and concrete input -> its inference.
         self._inferences: dict = {}
+        self._config_texts: dict = {}  # id(config) -> (config, repr(config)), for the key above
         self.syntax_errors = reporter.error_count
 
     def report(self, code, span, message, **details) -> None:
@@ -678,7 +679,12 @@ class Checker:
         # An inference is a function of the kind, configuration and input; one
         # that reported nothing is reused (not for symbolic inputs, whose
         # checks move the symbols' bounds).
-        key = None if shape.symbolic else (kind, repr(config), shape)
+        key = None
+        if not shape.symbolic:
+            known = self._config_texts.get(id(config))
+            if known is None or known[0] is not config:  # a reused configuration is one object
+                known = self._config_texts[id(config)] = (config, repr(config))
+            key = (kind, known[1], shape)
         inference = self._inferences.get(key) if key is not None else None
         if inference is None:
             reports = self.reports

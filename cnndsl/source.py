@@ -68,7 +68,8 @@ class SourceText:
         return len(self.text)
 
     def line_of(self, offset: int) -> int:
-        return self.position(offset).line
+        """The 1-based line of an offset (clamped), as `position(offset).line`."""
+        return bisect.bisect_right(self._line_starts, max(0, min(offset, len(self.text))))
 
     def snippet(self, span: Span) -> str:
         return self.text[span.start : span.end]

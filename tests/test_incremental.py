@@ -186,3 +186,76 @@ def test_the_server_keeps_one_cache_per_document():
     second = Analysis(text.replace("\n", "\n\n", 1), "a.cnn", parse_cache=cache)
     assert cache.reused > 0
     assert [d.message for d in second.program.diagnostics] == [d.message for d in first.program.diagnostics]
+
+
+# -- the checker's memos ------------------------------------------------------------
+#
+# The checker reads a layer statement once per text and block-parameter values,
+# and infers a layer's type once per kind, configuration and concrete input,
+# reusing only steps that reported nothing. Without the memos it must give the
+# same program: every diagnostic once, with the same call-chain notes.
+
+
+class _Forgetful(dict):
+    """A memo that never remembers."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def _without_memos(monkeypatch) -> None:
+    from cnndsl import checker
+
+    original = checker.Checker.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self._configs = _Forgetful()
+        self._inferences = _Forgetful()
+
+    monkeypatch.setattr(checker.Checker, "__init__", init)
+
+
+def typed_summary(program) -> list:
+    return [
+        (layer.kind.name, layer.config, layer.input, layer.output, layer.params, layer.macs, layer.arithmetic,
+         layer.span, layer.statement, layer.line, [(c.text, c.line, c.values) for c in layer.calls], layer.inplace)
+        for layer in program.layers
+    ]
+
+
+BLOCKY = [text for text in EXAMPLES if "block " in text or "repeat " in text]
+
+
+@given(st.sampled_from(BLOCKY), st.lists(edit(), max_size=4))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_memos_change_nothing(monkeypatch, text, edits):
+    for change in edits:
+        text = apply(text, change)
+    remembered = cnndsl.check_program(text, "doc.cnn")
+    with monkeypatch.context() as patch:
+        _without_memos(patch)
+        forgotten = cnndsl.check_program(text, "doc.cnn")
+    assert everything(remembered.diagnostics) == everything(forgotten.diagnostics)
+    assert typed_summary(remembered) == typed_summary(forgotten)
+
+
+def test_a_mistake_in_a_block_is_reported_once_with_its_first_call(monkeypatch):
+    text = (
+        "block b(c) {\n  conv c k3 p1 s2\n  dropout 2\n}\n"
+        "input 33x33x3\nb 8\nb 8\nb 16\nb 8\n"
+    )
+    program = cnndsl.check_program(text, "doc.cnn")
+    with monkeypatch.context() as patch:
+        _without_memos(patch)
+        plain = cnndsl.check_program(text, "doc.cnn")
+    assert everything(program.diagnostics) == everything(plain.diagnostics)
+    dropout = [d for d in program.diagnostics if "dropout" in d.message]
+    assert len(dropout) == 1 and "called at line 6" in dropout[0].notes[-1]
+
+
+def test_a_warning_is_not_memoised_away():
+    """Two statements written alike, on the same input: each gets its own W0001."""
+    text = "input 33x33x3\nresidual { pool 2 } shortcut { pool 2 }\nflatten\n"
+    warnings = [d for d in cnndsl.check_program(text, "doc.cnn").diagnostics if d.code == "W0001"]
+    assert [(d.line, d.column) for d in warnings] == [(2, 12), (2, 32)]
