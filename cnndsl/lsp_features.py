@@ -69,16 +69,37 @@ class Analysis:
         # The one pipeline; the typed program keeps the syntax tree it came from.
         self.program: TypedProgram = check_program(checked, filename, parse_cache=parse_cache)
         self.module: Module = self.program.syntax or Module(())
-        self.statements: list[Statement] = []
-        self.blocks: dict[str, BlockDef] = {}
-        self.residuals: list[tuple[Residual, BlockDef | None]] = []
-        self._collect(self.module.statements)
+        # The flattened syntax tree (statements, blocks, residuals) is built on
+        # first use: publishing diagnostics after an edit does not need it.
+        self._statements: list[Statement] | None = None
+        self._blocks: dict[str, BlockDef] = {}
+        self._residuals: list[tuple[Residual, BlockDef | None]] = []
         self._statement_layers: dict[Span, list[TypedLayer]] | None = None
         self._call_layers: dict[Span, dict[int, tuple[CallSite, list[TypedLayer]]]] | None = None
         self._typed_residuals: dict[int, list[TypedResidual]] | None = None
         self._smallest: tuple[tuple[int, int], dict[str, int]] | None | bool = False
 
     # -- the syntax tree, flattened ------------------------------------------
+    @property
+    def statements(self) -> list[Statement]:
+        """Every command, in source order, with its block and depth."""
+        if self._statements is None:
+            self._collect(self.module.statements)
+        return self._statements
+
+    @property
+    def blocks(self) -> dict[str, BlockDef]:
+        """The top-level block definitions by name (the first of each name)."""
+        if self._statements is None:
+            self._collect(self.module.statements)
+        return self._blocks
+
+    @property
+    def residuals(self) -> list[tuple[Residual, BlockDef | None]]:
+        if self._statements is None:
+            self._collect(self.module.statements)
+        return self._residuals
+
     def _collect(self, statements) -> None:
         """Every command, block and residual, without recursion (any nesting)."""
         stack: list[tuple[tuple, BlockDef | None, int]] = [(tuple(statements), None, 0)]
@@ -92,19 +113,19 @@ class Analysis:
                     found.append(Statement(statement, block, depth))
                 elif isinstance(statement, BlockDef):
                     if depth == 0:
-                        self.blocks.setdefault(statement.name.text, statement)
+                        self._blocks.setdefault(statement.name.text, statement)
                     stack.append((statement.body.statements, statement, depth + 1))
                 elif isinstance(statement, Repeat):
                     stack.append((statement.body.statements, block, depth + 1))
                 elif isinstance(statement, Residual):
-                    self.residuals.append((statement, block))
+                    self._residuals.append((statement, block))
                     stack.append((statement.body.statements, block, depth + 1))
                     if statement.shortcut is not None:
                         stack.append((statement.shortcut.statements, block, depth + 1))
                 elif isinstance(statement, Shortcut):
                     stack.append((statement.body.statements, block, depth + 1))
         found.sort(key=lambda s: s.command.span.start)
-        self.statements = found
+        self._statements = found
 
     def statement_at(self, offset: int) -> Statement | None:
         """The innermost command whose text holds the offset (end inclusive)."""
