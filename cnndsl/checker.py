@@ -81,6 +81,13 @@ class _Frame:
     def size_bound(self, symbol: str) -> int:
         return self.checker.bounds[symbol].bound
 
+    def stated_bound(self, symbol: str) -> int:
+        """The bound the program states (written, or computed), whatever checking has raised it to."""
+        return self.checker.bounds[symbol].value
+
+    def line_of(self, span: Span) -> int:
+        return self.checker.source.line_of(span.start)
+
     def raise_bound(self, symbol: str, value: int) -> Span | None:
         """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
         state = self.checker.bounds[symbol]
@@ -417,11 +424,11 @@ class Checker:
                 sizes.append(int(part))
             elif SYMBOLIC_PART.match(part) and index < 2:
                 sizes.append(part)
-            elif index == 2 and SYMBOLIC_PART.match(part):
+            elif index == 2:
                 self.report(
                     "E0070",
                     word.span,
-                    f"the channels must be a number, but are the symbol '{part}'",
+                    f"the channels must be a number, but are {'the symbol ' if SYMBOLIC_PART.match(part) else ''}'{show(part)}'",
                     label="channels are fixed",
                     notes=["the first layer's weights depend on the channel count, so it cannot vary"],
                     help=f"write it like: input {parts[0]}x{parts[1]}x3",
@@ -1052,7 +1059,11 @@ def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
             at = lambda size: size.value(sizes) if isinstance(size, Axis) else size  # noqa: E731
             notes.append(
                 f"for {symbolic.symbol} = {value} the body's {axis} is {at(a)} and the other path's {at(b)}"
-                + (" (they are equal for some sizes, not for all)" if isinstance(other, Axis) and other.symbol == symbolic.symbol else "")
+                + (
+                    f" (they agree for {symbolic.symbol} = {frame.size_bound(symbolic.symbol)}: equal for some sizes, not for all)"
+                    if value > frame.size_bound(symbolic.symbol)
+                    else ""
+                )
             )
     return notes or None
 

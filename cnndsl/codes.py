@@ -671,7 +671,7 @@ With a symbolic input, every output size is a function of the symbols, and
 it only grows with them. So a layer fits every admissible input exactly when
 it fits the smallest one, the bound after `where`. When it does not, the
 error names the largest size that still fails (`for H = 31, the output
-height of this convolution is 0`) and the bound that fixes it. Without a
+height after line 9 is 0`) and the bound that fixes it. Without a
 written bound there is no such error: the bound is then the smallest size
 every layer accepts, which `cnnc summary` reports.
 

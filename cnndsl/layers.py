@@ -554,19 +554,20 @@ def _symbolic_fits(kind_name: str, axis: str, window: Window, site: Site, span: 
             help="use a smaller kernel or dilation",
         )
         return False
+    stated = site.stated_bound(symbol)
     written = site.raise_bound(symbol, needed)
     if written is not None:
         last = needed - 1
         site.report(
             "E0071",
             span,
-            f"for {symbol} = {last}, the output {axis} of this {kind_name} is {out.at(last)}",
-            label=f"output {axis} {out} is {out.at(last)} for {symbol} = {last}",
+            f"for {symbol} = {last}, the output {axis} after line {site.line_of(span)} is {out.at(last)}",
+            label=f"this {kind_name}'s output {axis} {out} is {out.at(last)} for {symbol} = {last}",
             notes=[
                 f"{axis}: {window.arithmetic()}",
-                f"it is below 1 for every {symbol} from {bound} to {last}, and at least 1 from {symbol} = {needed} on",
+                f"it is below 1 for every {symbol} from {stated} to {last}, and at least 1 from {symbol} = {needed} on",
             ],
-            related=[(written, f"{symbol} >= {bound} admits {symbol} = {last}")],
+            related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
             help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or pad this layer",
         )
     return True

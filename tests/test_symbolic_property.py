@@ -280,7 +280,7 @@ def test_positivity_names_the_largest_failing_size(chain, bound):
     assert len(height_reports) == len(expected), (text, [d.message for d in reports])
     for d, (line, largest, size) in zip(height_reports, expected):
         assert d.line == line
-        assert re.match(rf"for H = {largest}, the output height of this \w+ is {size}$", d.message), (text, d.message)
+        assert re.match(rf"for H = {largest}, the output height after line \d+ is {size}$", d.message), (text, d.message)
         assert d.help.startswith(f"require H >= {largest + 1} on the input line"), d.help
         assert min(run_chain(params, largest + 1)[: line - 2]) >= 1  # one more fits every layer so far
     event(f"{len(expected)} E0071 for H")
