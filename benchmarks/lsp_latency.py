@@ -6,7 +6,11 @@ path), opens a 500-line program, then sends EDITS changes, one at a time,
 each a one-line code edit in the middle of the file (full-document sync, as
 the server asks). The clock runs from writing the didChange to reading the
 publishDiagnostics for that document version. Also reports the in-process
-cost of one analysis (parse + check + index), the floor of the latency.
+cost of one analysis as the server does it after an edit (the document's
+parse cache re-parses the changed statement; check; index), the floor of the
+latency, split into parse and check, and of one analysis from scratch (no
+cache: a file just opened). The machine's load average is reported with
+them: on a shared machine the numbers move with it.
 
     python benchmarks/lsp_latency.py [--edits 50] [--lines 500] [--json]
 """
@@ -162,10 +166,66 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def edited(lines_list: list[str], middle: int, edit: int) -> str:
+    """The program after edit number `edit`: one line changed, its length too."""
+    changed = list(lines_list)
+    # Alternate a kernel and its padding: code changes, the types stay valid.
+    changed[middle] = "conv 16 k5 p2" if edit % 2 else f"conv 16 k3 p1  # edit {edit}"
+    return "\n".join(changed) + "\n"
+
+
+def middle_line(lines_list: list[str]) -> int:
+    middle = len(lines_list) // 2
+    while not lines_list[middle].startswith("conv 16 k3 p1 "):
+        middle += 1
+    return middle
+
+
+def in_process(text: str, edits: int) -> dict:
+    """The server's work per change, in this process: wall and CPU milliseconds."""
+    from cnndsl.diagnostics import Reporter
+    from cnndsl.lsp_features import Analysis
+    from cnndsl.source import SourceText
+    from cnndsl.syntax import ParseCache, parse
+
+    lines_list = text.splitlines()
+    middle = middle_line(lines_list)
+    texts = [edited(lines_list, middle, edit) for edit in range(edits)]
+
+    def timed(run, inputs) -> tuple[list[float], list[float]]:
+        wall, cpu = [], []
+        for item in inputs:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run(item)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+            wall.append((time.perf_counter() - start) * 1000)
+        return wall, cpu
+
+    cache = ParseCache()
+    Analysis(text, "big.cnn", parse_cache=cache)
+    edit_wall, edit_cpu = timed(lambda t: Analysis(t, "big.cnn", parse_cache=cache).diagnostics("file:///big.cnn"), texts)
+    cache = ParseCache()
+    cache.parse(Reporter(SourceText(text)))
+    parse_wall, _ = timed(lambda t: cache.parse(Reporter(SourceText(t))), texts)
+    full_wall, _ = timed(lambda t: Analysis(t, "big.cnn"), texts[:20])
+    full_parse_wall, _ = timed(lambda t: parse(Reporter(SourceText(t))), texts[:20])
+    return {
+        "analysis_median_ms": round(statistics.median(edit_wall), 1),
+        "analysis_p95_ms": round(percentile(edit_wall, 0.95), 1),
+        "analysis_min_ms": round(min(edit_wall), 1),
+        "analysis_cpu_median_ms": round(statistics.median(edit_cpu), 1),
+        "cached_parse_median_ms": round(statistics.median(parse_wall), 1),
+        "full_analysis_median_ms": round(statistics.median(full_wall), 1),
+        "full_analysis_min_ms": round(min(full_wall), 1),
+        "full_parse_median_ms": round(statistics.median(full_parse_wall), 1),
+    }
+
+
 def measure(edits: int, lines: int) -> dict:
     text = program(lines)
     assert len(text.splitlines()) == lines
     uri = Path("/tmp/lsp_latency_big.cnn").resolve().as_uri()
+    load_before = os.getloadavg()[0]
     server = Server()
     try:
         server.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {}})
@@ -177,18 +237,13 @@ def measure(edits: int, lines: int) -> dict:
         _, opened = server.wait(diagnostics_for(1))
         assert opened["params"]["diagnostics"] == [], opened["params"]["diagnostics"][:1]
         lines_list = text.splitlines()
-        middle = lines // 2
-        while not lines_list[middle].startswith("conv 16 k3 p1 "):
-            middle += 1
+        middle = middle_line(lines_list)
         timings = []
         version = 1
         warmup = 5
         for edit in range(warmup + edits):
             version += 1
-            changed = list(lines_list)
-            # Alternate a kernel and its padding: code changes, the types stay valid.
-            changed[middle] = "conv 16 k5 p2" if edit % 2 else f"conv 16 k3 p1  # edit {edit}"
-            new_text = "\n".join(changed) + "\n"
+            new_text = edited(lines_list, middle, edit)
             start = server.notify(
                 "textDocument/didChange",
                 {
@@ -202,13 +257,6 @@ def measure(edits: int, lines: int) -> dict:
     finally:
         server.close()
 
-    from cnndsl.lsp_features import Analysis
-
-    analysis_ms = []
-    for _ in range(20):
-        start = time.perf_counter()
-        Analysis(text, "big.cnn")
-        analysis_ms.append((time.perf_counter() - start) * 1000)
     return {
         "lines": lines,
         "edits": edits,
@@ -216,8 +264,8 @@ def measure(edits: int, lines: int) -> dict:
         "p95_ms": round(percentile(timings, 0.95), 1),
         "min_ms": round(min(timings), 1),
         "max_ms": round(max(timings), 1),
-        "analysis_median_ms": round(statistics.median(analysis_ms), 1),
-        "analysis_min_ms": round(min(analysis_ms), 1),
+        **in_process(text, edits),
+        "load_average": round(max(load_before, os.getloadavg()[0]), 2),
     }
 
 
@@ -234,8 +282,13 @@ def main() -> int:
         print(
             f"didChange -> publishDiagnostics, {result['lines']}-line file, {result['edits']} edits: "
             f"median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
-            f"(min {result['min_ms']}, max {result['max_ms']}); "
-            f"one analysis in process: median {result['analysis_median_ms']} ms (min {result['analysis_min_ms']})"
+            f"(min {result['min_ms']}, max {result['max_ms']})\n"
+            f"one analysis after an edit, in process: median {result['analysis_median_ms']} ms, "
+            f"p95 {result['analysis_p95_ms']} ms, min {result['analysis_min_ms']} ms "
+            f"(CPU median {result['analysis_cpu_median_ms']} ms; of it the cached parse {result['cached_parse_median_ms']} ms)\n"
+            f"one analysis from scratch: median {result['full_analysis_median_ms']} ms, min {result['full_analysis_min_ms']} ms "
+            f"(of it the full parse {result['full_parse_median_ms']} ms)\n"
+            f"load average: {result['load_average']}"
         )
     return 0
 

@@ -284,9 +284,17 @@ def split_statements(text: str) -> list[tuple[int, int, int]]:
     first statement). The chunks cover the text without gaps. A `{` that is
     never closed makes the rest of the file one chunk.
     """
-    chunks: list[tuple[int, int, int]] = []
+    return list(_chunks(text, 0))
+
+
+def _chunks(text: str, start: int):
+    """split_statements from `start`, a chunk boundary, lazily.
+
+    The splitter keeps no state across a boundary (the depth is 0 there), so
+    the chunks after a boundary depend only on the text after it.
+    """
     search, gap = _STRUCTURE.search, _GAP.match
-    start = position = depth = deepest = 0
+    position, depth, deepest = start, 0, 0
     size = len(text)
     while True:
         found = search(text, position)
@@ -298,7 +306,8 @@ def split_statements(text: str) -> list[tuple[int, int, int]]:
             continue
         if char == "{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
         elif char == "}":
             if depth:
                 depth -= 1
@@ -307,12 +316,40 @@ def split_statements(text: str) -> list[tuple[int, int, int]]:
             if following < size and text[following] == "{":
                 position = following  # `repeat 2` / `{`: one statement
                 continue
-            chunks.append((start, following, deepest))
+            yield start, following, deepest
             start = position = following
             deepest = 0
-    if start < size or not chunks:
-        chunks.append((start, size, deepest))
-    return chunks
+    if start < size or start == 0:
+        yield start, size, deepest
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix (slices compared in C, O(n))."""
+    low, high = 0, min(len(a), len(b))
+    if a[:high] == b[:high]:
+        return high
+    while high - low > 1:  # a[:low] == b[:low], a[:high] != b[:high]
+        middle = (low + high) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """The length of the longest common suffix, at most `limit`."""
+    end_a, end_b = len(a), len(b)
+    if a[end_a - limit :] == b[end_b - limit :]:
+        return limit
+    low, high = 0, limit
+    while high - low > 1:
+        middle = (low + high) // 2
+        if a[end_a - middle : end_a - low] == b[end_b - middle : end_b - low]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 class ParseCache:
@@ -324,13 +361,18 @@ class ParseCache:
     their spans shifted, and near MAX_SYNTAX_ERRORS the whole text is parsed
     at once. One cache serves one document (the language server keeps one per
     open file); `check_program(..., parse_cache=...)` uses it.
+
+    After an edit, the chunks before the first changed character and after
+    the last one are taken from the last parse without splitting that text
+    again; only the chunks in between are split, and looked up by their text
+    (a statement moved or pasted is not parsed again either).
     """
 
     def __init__(self) -> None:
-        # (chunk text, start offset) -> its statements, from the last parse.
-        self._chunks: dict[tuple[str, int], tuple] = {}
-        self._by_text: dict[str, tuple[int, tuple]] = {}
-        self._length = 0
+        self._text = ""
+        # The last parse's chunks: (start, end, deepest, text, statements or
+        # None for a chunk parsed every time).
+        self._records: list[tuple[int, int, int, str, tuple | None]] = []
         self.reused = 0  # chunks taken from the cache in the last parse
         self.parsed = 0  # chunks parsed in the last parse
 
@@ -348,54 +390,117 @@ class ParseCache:
         from lark.lexer import Token
 
         text = reporter.source.text
+        old, records = self._text, self._records
         parser = _parser()
         first_diagnostic = len(reporter.diagnostics)
-        delta = len(text) - self._length
-        chunks: dict[tuple[str, int], tuple] = {}
-        by_text: dict[str, tuple[int, tuple]] = {}
         statements: list = []
+        new_records: list = []
         self.reused = self.parsed = 0
-        for start, end, deepest in split_statements(text):
-            chunk = text[start:end]
-            found = self._chunks.get((chunk, start))
-            if found is None:
-                moved = start - delta
-                found = self._chunks.get((chunk, moved))
-                if found is None and chunk in self._by_text:
-                    moved, found = self._by_text[chunk]
-                if found is not None:
-                    found = tuple([_shift(statement, start - moved) for statement in found])
+        by_text: dict[str, tuple[int, tuple]] | None = None
+
+        def take(start: int, end: int, deepest: int, chunk: str, found) -> bool:
+            """Add one chunk's statements (parsing it if `found` is None); False: parse it all at once."""
             if found is not None:
                 self.reused += 1
-            else:
-                self.parsed += 1
-                errors = len(reporter.diagnostics)
-                try:
-                    tokens = list(parser.lex(chunk))
-                except UnexpectedInput:  # not expected (STRAY takes anything): let the full parse say it
-                    return self._full(reporter, first_diagnostic)
-                if start:
-                    for token in tokens:
-                        token.start_pos += start
-                        token.end_pos += start
-                module = _parse_tokens(parser, tokens, reporter, UnexpectedToken, Token)
-                if len(reporter.diagnostics) - first_diagnostic >= MAX_SYNTAX_ERRORS - 1:
-                    # The whole file may hit the error limit: give what parse() gives.
-                    return self._full(reporter, first_diagnostic)
-                found = module.statements
-                if len(reporter.diagnostics) > errors or deepest > _CACHED_DEPTH:
-                    statements.extend(found)
-                    continue  # its messages name lines: parse it again next time
-            chunks[(chunk, start)] = found
-            by_text[chunk] = (start, found)
+                new_records.append((start, end, deepest, chunk, found))
+                statements.extend(found)
+                return True
+            self.parsed += 1
+            errors = len(reporter.diagnostics)
+            try:
+                tokens = list(parser.lex(chunk))
+            except UnexpectedInput:  # not expected (STRAY takes anything): let the full parse say it
+                return False
+            if start:
+                for token in tokens:
+                    token.start_pos += start
+                    token.end_pos += start
+            found = _parse_tokens(parser, tokens, reporter, UnexpectedToken, Token).statements
+            if len(reporter.diagnostics) - first_diagnostic >= MAX_SYNTAX_ERRORS - 1:
+                return False  # the whole file may hit the error limit: give what parse() gives
+            clean = len(reporter.diagnostics) == errors and deepest <= _CACHED_DEPTH
+            new_records.append((start, end, deepest, chunk, found if clean else None))
             statements.extend(found)
-        self._chunks, self._by_text, self._length = chunks, by_text, len(text)
+            return True
+
+        # The chunks before the first change: the same text at the same offsets.
+        prefix = _common_prefix(old, text) if records else 0
+        index = 0
+        while index < len(records) and records[index][1] < prefix:
+            record = records[index]
+            index += 1
+            if record[4] is not None:  # as it was
+                new_records.append(record)
+                statements.extend(record[4])
+                self.reused += 1
+            elif not take(*record):
+                return self._full(reporter, first_diagnostic)
+        resume = records[index - 1][1] if index else 0
+        # The chunks after the last change start where an old chunk started.
+        delta = len(text) - len(old)
+        suffix = _common_suffix(old, text, min(len(old), len(text)) - prefix) if records else 0
+        tail = None
+        following = index  # the first old chunk that has not started before `start - delta`
+        for start, end, deepest in _chunks(text, resume):
+            if start >= len(text) - suffix and start != len(text):
+                while following < len(records) and records[following][0] < start - delta:
+                    following += 1
+                if following < len(records) and records[following][0] == start - delta:
+                    tail = following
+                    break
+            chunk = text[start:end]
+            found = None
+            if records:
+                if by_text is None:  # the old chunks that changed: a statement moved among them
+                    last = len(records)
+                    while last > index and records[last - 1][0] >= len(old) - suffix:
+                        last -= 1
+                    by_text = {record[3]: (record[0], record[4]) for record in records[index:last] if record[4] is not None}
+                moved, found = by_text.get(chunk, (start, None))
+                if found is not None and moved != start:
+                    found = tuple([_shift(statement, start - moved) for statement in found])
+            if not take(start, end, deepest, chunk, found):
+                return self._full(reporter, first_diagnostic)
+        if tail is not None:
+            for start, end, deepest, chunk, found in records[tail:]:
+                if found is not None:  # moved by delta
+                    if delta:
+                        found = tuple([_shift(statement, delta) for statement in found])
+                    new_records.append((start + delta, end + delta, deepest, chunk, found))
+                    statements.extend(found)
+                    self.reused += 1
+                elif not take(start + delta, end + delta, deepest, chunk, None):
+                    return self._full(reporter, first_diagnostic)
+        self._text, self._records = text, new_records
         return Module(_attach_shortcuts(statements))
 
     def _full(self, reporter: Reporter, first_diagnostic: int) -> Module:
         del reporter.diagnostics[first_diagnostic:]
-        self._chunks, self._by_text, self._length = {}, {}, 0
+        self._text, self._records = "", []
         return parse(reporter)
+
+
+# Shifting builds a new Span and Word for every word after an edit: made
+# through their slots, without the frozen dataclasses' __init__ (half the time;
+# neither has a __post_init__, and the tests compare every node with a parse).
+_new = object.__new__
+_set_start, _set_end = Span.start.__set__, Span.end.__set__
+_set_text, _set_span, _set_stray = Word.text.__set__, Word.span.__set__, Word.stray.__set__
+
+
+def _moved(span: Span, delta: int) -> Span:
+    moved = _new(Span)
+    _set_start(moved, span.start + delta)
+    _set_end(moved, span.end + delta)
+    return moved
+
+
+def _moved_word(word: Word, delta: int) -> Word:
+    moved = _new(Word)
+    _set_text(moved, word.text)
+    _set_span(moved, _moved(word.span, delta))
+    _set_stray(moved, word.stray)
+    return moved
 
 
 def _shift(node, delta: int):
@@ -403,49 +508,37 @@ def _shift(node, delta: int):
     if delta == 0:
         return node
     kind = type(node)
-    if kind is Command:  # the common case, inlined: this runs for every statement after an edit
-        name, span = node.name, node.span
-        args = [
-            Word(arg.text, Span(arg.span.start + delta, arg.span.end + delta), arg.stray)
-            if type(arg) is Word
-            else _shift(arg, delta)
-            for arg in node.args
-        ]
+    if kind is Command:  # the common case: this runs for every statement after an edit
         return Command(
-            Word(name.text, Span(name.span.start + delta, name.span.end + delta), name.stray),
-            tuple(args),
+            _moved_word(node.name, delta),
+            tuple([_moved_word(arg, delta) if type(arg) is Word else _shift(arg, delta) for arg in node.args]),
             tuple([_shift(bound, delta) for bound in node.bounds]) if node.bounds else (),
-            Span(span.start + delta, span.end + delta),
+            _moved(node.span, delta),
         )
     if kind is Word:
-        span = node.span
-        return Word(node.text, Span(span.start + delta, span.end + delta), node.stray)
+        return _moved_word(node, delta)
     if kind is KeywordArg:
-        return KeywordArg(_shift(node.key, delta), _shift(node.value, delta), _moved(node.span, delta))
+        return KeywordArg(_moved_word(node.key, delta), _moved_word(node.value, delta), _moved(node.span, delta))
     if kind is Bound:
-        return Bound(_shift(node.symbol, delta), _shift(node.minimum, delta), _moved(node.span, delta))
+        return Bound(_moved_word(node.symbol, delta), _moved_word(node.minimum, delta), _moved(node.span, delta))
     if kind is Body:
         return Body(tuple([_shift(statement, delta) for statement in node.statements]), _moved(node.span, delta))
     if kind is BlockDef:
         return BlockDef(
-            _shift(node.name, delta),
-            tuple([_shift(param, delta) for param in node.params]),
+            _moved_word(node.name, delta),
+            tuple([_moved_word(param, delta) for param in node.params]),
             _shift(node.body, delta),
             _moved(node.span, delta),
             _moved(node.header, delta),
         )
     if kind is Repeat:
-        return Repeat(_shift(node.count, delta), _shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
+        return Repeat(_moved_word(node.count, delta), _shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
     if kind is Residual:
         shortcut = None if node.shortcut is None else _shift(node.shortcut, delta)
         return Residual(_shift(node.body, delta), shortcut, _moved(node.span, delta), _moved(node.header, delta))
     if kind is Shortcut:
         return Shortcut(_shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
     raise TypeError(f"not a syntax node: {kind.__name__}")
-
-
-def _moved(span: Span, delta: int) -> Span:
-    return Span(span.start + delta, span.end + delta)
 
 
 MAX_SYNTAX_ERRORS = 100

@@ -124,6 +124,20 @@ def test_one_line_edit_reparses_one_statement():
     assert cache.parsed == 1 and cache.reused == len(split_statements(edited)) - 1
 
 
+def test_unchanged_and_swapped_statements_are_not_parsed_again():
+    text = "network N\ninput 8x8x3\nconv 4 k3\nrelu\nflatten\n"
+    cache = ParseCache()
+    cached_parse(cache, text)
+    assert_same(cache, text)
+    assert cache.parsed == 0 and cache.reused == 5
+    swapped = text.replace("conv 4 k3\nrelu\n", "relu\nconv 4 k3\n")
+    assert_same(cache, swapped)
+    assert cache.parsed == 0
+    assert_same(cache, "")
+    assert_same(cache, swapped + "linear 3")
+    assert_same(cache, "# new first line\n" + swapped + "linear 3")
+
+
 def test_statements_after_an_edit_are_shifted():
     cache = ParseCache()
     cached_parse(cache, "input 8x8x3\nconv 4 k3\nrelu\n")
@@ -259,3 +273,20 @@ def test_a_warning_is_not_memoised_away():
     text = "input 33x33x3\nresidual { pool 2 } shortcut { pool 2 }\nflatten\n"
     warnings = [d for d in cnndsl.check_program(text, "doc.cnn").diagnostics if d.code == "W0001"]
     assert [(d.line, d.column) for d in warnings] == [(2, 12), (2, 32)]
+
+
+def test_the_latency_benchmark_runs():
+    """benchmarks/lsp_latency.py end to end, tiny: the real server, a few edits."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lsp_latency.py"), "--edits", "3", "--lines", "60", "--json"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["lines"] == 60 and data["edits"] == 3
+    assert 0 < data["min_ms"] <= data["median_ms"] <= data["max_ms"]
+    assert data["analysis_median_ms"] > 0 and data["full_analysis_median_ms"] > 0
