@@ -124,13 +124,19 @@ def default_sizes(program: TypedProgram) -> list[tuple[int, int]]:
     return list(dict.fromkeys(sizes))
 
 
-def _run(program: TypedProgram, module_class, device, batch: int, input_size: tuple[int, int] | None = None) -> tuple[list, int]:
-    """Build on `device`, run one batch; each leaf's (output shape, params) in call order."""
+def _run(
+    program: TypedProgram, module_class, device, batch: int, input_size: tuple[int, int] | None = None, models: dict | None = None
+) -> tuple[list, int]:
+    """Build on `device` (once per device in `models`), run one batch; each leaf's (output shape, params) in call order."""
     import torch
 
-    with torch.device(device):
-        model = module_class()
-    model.eval()
+    model = models.get(str(device)) if models is not None else None
+    if model is None:
+        with torch.device(device):
+            model = module_class()
+        model.eval()
+        if models is not None:  # a symbolic program runs one module at several sizes
+            models[str(device)] = model
     records: list[tuple[tuple[int, ...], int]] = []
     handles = []
     for leaf in _leaves(model):
@@ -162,8 +168,9 @@ def verify(
     """Run the module and compare it with the static types; `sizes` for a symbolic program."""
     target = resolve_device(device)
     if not program.symbolic:
-        return _verify_at(program, program, module_class, target, batch, budget, None)
+        return _verify_at(program, program, module_class, target, batch, budget, None, {})
     sizes = sizes or default_sizes(program)
+    models: dict = {}  # one module per device, run at every size
     combined = Verification(device=str(target), batch=batch, total_params=program.total_params, sizes=list(sizes))
     for size in sizes:
         instance = program.instantiate(*size)  # ValueError for a size below the bounds
@@ -171,7 +178,7 @@ def verify(
             first = next(d for d in instance.diagnostics if d.is_error)
             combined.problems.append(f"at {size[0]}x{size[1]} the checker reports: {first.message}")
             return combined
-        result = _verify_at(program, instance, module_class, target, batch, budget, size)
+        result = _verify_at(program, instance, module_class, target, batch, budget, size, models)
         combined.layers.extend(result.layers)
         combined.problems.extend(f"at {size[0]}x{size[1]}: {problem}" for problem in result.problems)
         combined.runtime_total_params = result.runtime_total_params
@@ -181,7 +188,7 @@ def verify(
     return combined
 
 
-def _verify_at(program: TypedProgram, instance: TypedProgram, module_class, target, batch, budget, size) -> Verification:
+def _verify_at(program: TypedProgram, instance: TypedProgram, module_class, target, batch, budget, size, models: dict) -> Verification:
     """One input size: `instance` is the program at that size (itself, for a fixed-size program)."""
     import torch
 
@@ -207,7 +214,7 @@ def _verify_at(program: TypedProgram, instance: TypedProgram, module_class, targ
                     f"({basis}), more than the budget of {budget / 1e6:,.0f} MB; "
                     "pass --max-memory to raise it (the meta-device check passed)"
                 )
-        records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch, size)
+        records, total = _run(program, module_class, torch.device("meta") if where == "meta" else target, batch, size, models)
         *leaf_records, (final_shape, _) = records
         result.layers = [
             LayerCheck(
