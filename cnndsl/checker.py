@@ -643,7 +643,7 @@ class Checker:
         key = None if frame.light else (
             kind,
             self.source.text[start : statement.span.end],
-            tuple((name, type(value.value), value.value) for name, value in frame.scope.items()),
+            tuple([(name, type(value.value), value.value) for name, value in frame.scope.items()]) if frame.scope else (),
         )
         known = self._configs.get(key) if key is not None else None
         if known is not None:
