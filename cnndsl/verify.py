@@ -264,12 +264,17 @@ def render_verification(program: TypedProgram, result: Verification) -> str:
                 "ok" if check.ok else "MISMATCH",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(7)]
-    lines = ["  ".join(cell.rjust(w) if i in (0, 4, 5) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    return _report(rows, {0, 4, 5}, result, f"batch {result.batch}: {len(result.layers)} layers")
+
+
+def _report(rows: list[tuple[str, ...]], right: set[int], result: Verification, what: str) -> str:
+    """The table (columns in `right` aligned right), then the verdict and any problems."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     status = "verified" if result.ok else "VERIFICATION FAILED"
     lines.append(
-        f"{status} on {result.device}, batch {result.batch}: {len(result.layers)} layers, "
+        f"{status} on {result.device}, {what}, "
         f"{result.runtime_total_params:,} parameters (static {result.total_params:,})"
     )
     for problem in result.problems:
@@ -299,18 +304,6 @@ def _render_sizes(program: TypedProgram, result: Verification) -> str:
                 "ok" if checks and all(check is not None and check.ok for check in checks) else "MISMATCH",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    right = {0, 3}
-    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    status = "verified" if result.ok else "VERIFICATION FAILED"
     shown = ", ".join(f"{h}x{w}" for h, w in sizes)
-    lines.append(
-        f"{status} on {result.device}, batch {result.batch}, at {len(sizes)} input size{'s' if len(sizes) != 1 else ''} ({shown}): "
-        f"{len(program.layers)} layers, {result.runtime_total_params:,} parameters (static {result.total_params:,})"
-    )
-    for problem in result.problems:
-        lines.append(f"  problem: {problem}")
-    if not result.ok:
-        lines.append("  the generated module disagrees with the static types: this is a cnnc bug, please report it")
-    return "\n".join(lines) + "\n"
+    plural = "s" if len(sizes) != 1 else ""
+    return _report(rows, {0, 3}, result, f"batch {result.batch}, at {len(sizes)} input size{plural} ({shown}): {len(program.layers)} layers")
