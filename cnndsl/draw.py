@@ -104,7 +104,7 @@ class Step:
 
 def _is_box(layer: TypedLayer) -> bool:
     """A layer gets its own box when it computes a new map or changes the shape."""
-    return layer.macs > 0 or layer.output != layer.input
+    return bool(layer.macs) or layer.output != layer.input  # macs: an int, or a symbolic Count
 
 
 def _size(step: Step) -> Shape:

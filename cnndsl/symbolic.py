@@ -274,9 +274,6 @@ class Count:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def __gt__(self, other) -> bool:  # "is it more than zero?": sizes are >= 1
-        return other == 0 and bool(self.terms)
-
     def __eq__(self, other) -> bool:
         return isinstance(other, Count) and self.terms == other.terms
 

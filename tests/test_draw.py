@@ -57,7 +57,7 @@ def main_path(nodes):
 def shape_changes(program):
     """The types a box must be drawn for: the input, then every new map or vector."""
     return [str(program.input)] + [
-        str(layer.output) for layer in main_path(program.nodes) if layer.macs > 0 or layer.output != layer.input
+        str(layer.output) for layer in main_path(program.nodes) if bool(layer.macs) or layer.output != layer.input
     ]
 
 
