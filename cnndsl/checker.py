@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import keyword
+import operator
 import re
 
 from .diagnostics import Reporter
@@ -147,6 +148,10 @@ class Checker:
         # A layer kind, configuration and concrete input -> its inference.
         self._inferences: dict = {}
         self._config_texts: dict = {}  # id(config) -> (config, repr(config)), for the key above
+        # A block call (block, argument values, concrete input, depth, blocks
+        # being expanded) -> its first expansion that reported nothing:
+        # (its CallSite, typed nodes, output, leaf layers); later calls copy it.
+        self._expansions: dict = {}
         self.syntax_errors = reporter.error_count
 
     def report(self, code, span, message, **details) -> None:
@@ -701,18 +706,16 @@ class Checker:
         if inference is None:
             return None
         previous = nodes[-1] if nodes else None
-        inplace = False
-        if isinstance(previous, TypedLayer):
-            if kind.is_activation and previous.kind is kind and previous.config == config:
-                frame.report(
-                    "W0003",
-                    span,
-                    f"{kind.name} is applied twice in a row",
-                    label="repeated activation",
-                    related=[(previous.span, "first applied here")],
-                    help=f"remove one {kind.name}",
-                )
-            inplace = kind.can_run_inplace(config) and previous.kind.name in ("conv", "linear", "batchnorm")
+        repeated, inplace = _follows(kind, config, previous)
+        if repeated:
+            frame.report(
+                "W0003",
+                span,
+                f"{kind.name} is applied twice in a row",
+                label="repeated activation",
+                related=[(previous.span, "first applied here")],
+                help=f"remove one {kind.name}",
+            )
         nodes.append(
             TypedLayer(
                 kind=kind,
@@ -870,8 +873,46 @@ class Checker:
             self.source.line_of(statement.span.start),
             tuple(value.value for value in bindings.values()),
         )
+        # An expansion is a function of the block, its arguments' values, the
+        # concrete input and the nesting (depth, blocks being expanded); one
+        # that reported nothing is copied by later calls (not for symbolic
+        # inputs, whose checks move the symbols' bounds).
+        key = None
+        if shape is not None and not shape.symbolic:
+            values = tuple([(type(value.value), value.value) for value in bindings.values()])
+            key = (name, values, shape, frame.depth, frame.active)
+            known = self._expansions.get(key)
+            if known is not None and self._copy_expansion(known, site, frame, nodes):
+                return known[2]
         inner = _Frame(self, bindings, (*frame.calls, site), frame.depth, (*frame.active, name))
-        return self.sequence(block.body.statements, shape, inner, nodes)
+        start, reports, expanded = len(nodes), self.reports, self.expanded
+        output = self.sequence(block.body.statements, shape, inner, nodes)
+        if key is not None and output is not None and self.reports == reports and key not in self._expansions:
+            self._expansions[key] = (site, nodes[start:], output, self.expanded - expanded)
+        return output
+
+    def _copy_expansion(self, known, site: CallSite, frame: _Frame, nodes: list[Node]) -> bool:
+        """Append a copy of an earlier expansion of the same call, as this call's; False if it cannot be.
+
+        Only the first node looked outside the expansion (at the node before
+        it): it is placed again after this call's previous node. When that
+        would repeat an activation (W0003), the call is expanded in full,
+        which reports it.
+        """
+        first_site, produced, _, leaves = known
+        head = produced[0] if produced else None
+        inplace = False
+        if isinstance(head, TypedLayer):
+            repeated, inplace = _follows(head.kind, head.config, nodes[-1] if nodes else None)
+            if repeated:
+                return False
+        fresh = {id(first_site): site}  # nested calls get their own CallSite objects too
+        copies = [_replicate(node, len(frame.calls), fresh, frame.calls) for node in produced]
+        if isinstance(head, TypedLayer):
+            copies[0].inplace = inplace
+        nodes.extend(copies)
+        self.expanded += leaves
+        return True
 
     def _bind(self, block: BlockDef, statement: Command, frame: _Frame) -> dict[str, Value] | None:
         name = block.name.text
@@ -961,25 +1002,43 @@ def _called_names(module: Module) -> set[str]:
     return names
 
 
-def _replicate(node: Node, keep: int = 0, fresh: dict | None = None) -> Node:
+def _replicate(node: Node, keep: int = 0, fresh: dict | None = None, prefix: tuple | None = None) -> Node:
     """An independent copy of a typed node (a residual's bodies copied too).
 
     Block calls made inside the copied pass (all but the first `keep` of a
     node's calls) get new CallSite objects, shared through `fresh` within one
     pass: one CallSite object is one expansion (the drawing frames by it).
+    `fresh` may map a call to its replacement; `prefix` replaces the first
+    `keep` calls (a block expansion copied into another caller).
     """
     fresh = {} if fresh is None else fresh
-    calls = node.calls[:keep] + tuple(
-        fresh.setdefault(id(call), dataclasses.replace(call)) for call in node.calls[keep:]
-    )
+    calls = node.calls[:keep] if prefix is None else prefix
+    for call in node.calls[keep:]:
+        copy = fresh.get(id(call))
+        if copy is None:
+            copy = fresh[id(call)] = dataclasses.replace(call)
+        calls += (copy,)
+    # Field by field: dataclasses.replace costs a third of checking the layer again.
+    copy = type(node)(*_FIELDS[type(node)](node))
+    copy.calls = calls
     if isinstance(node, TypedResidual):
-        return dataclasses.replace(
-            node,
-            body=[_replicate(inner, keep, fresh) for inner in node.body],
-            shortcut=None if node.shortcut is None else [_replicate(inner, keep, fresh) for inner in node.shortcut],
-            calls=calls,
-        )
-    return dataclasses.replace(node, calls=calls)
+        copy.body = [_replicate(inner, keep, fresh, prefix) for inner in node.body]
+        if node.shortcut is not None:
+            copy.shortcut = [_replicate(inner, keep, fresh, prefix) for inner in node.shortcut]
+    return copy
+
+
+# Each typed node class -> a function giving its fields' values, in order.
+_FIELDS = {cls: operator.attrgetter(*(field.name for field in dataclasses.fields(cls))) for cls in (TypedLayer, TypedResidual)}
+
+
+def _follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]:
+    """A layer placed after `previous` (the node before it in its list): does it
+    repeat that activation (W0003), and may it run in place?"""
+    if not isinstance(previous, TypedLayer):
+        return False, False
+    repeated = kind.is_activation and previous.kind is kind and previous.config == config
+    return repeated, kind.can_run_inplace(config) and previous.kind.name in ("conv", "linear", "batchnorm")
 
 
 def _leaf_count(node: Node) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -226,16 +227,33 @@ def _without_memos(monkeypatch) -> None:
         original(self, *args, **kwargs)
         self._configs = _Forgetful()
         self._inferences = _Forgetful()
+        self._expansions = _Forgetful()
 
     monkeypatch.setattr(checker.Checker, "__init__", init)
 
 
 def typed_summary(program) -> list:
-    return [
-        (layer.kind.name, layer.config, layer.input, layer.output, layer.params, layer.macs, layer.arithmetic,
-         layer.span, layer.statement, layer.line, [(c.text, c.line, c.values) for c in layer.calls], layer.inplace)
-        for layer in program.layers
-    ]
+    """Every typed node's fields; CallSite objects by their order of first appearance
+    (one object is one expansion: the drawing frames by identity)."""
+    from cnndsl.typed import TypedResidual
+
+    numbers: dict[int, int] = {}
+
+    def calls(node) -> list:
+        return [(c.block, c.text, c.span, c.line, c.values, numbers.setdefault(id(c), len(numbers))) for c in node.calls]
+
+    def nodes(items) -> list:
+        result = []
+        for node in items:
+            if isinstance(node, TypedResidual):
+                result.append(("residual", node.input, node.output, node.span, node.line, calls(node),
+                               nodes(node.body), None if node.shortcut is None else nodes(node.shortcut)))
+            else:
+                result.append((node.kind.name, node.config, node.input, node.output, node.params, node.macs,
+                               node.arithmetic, node.span, node.statement, node.line, calls(node), node.inplace))
+        return result
+
+    return nodes(program.nodes)
 
 
 BLOCKY = [text for text in EXAMPLES if "block " in text or "repeat " in text]
@@ -290,3 +308,169 @@ def test_the_latency_benchmark_runs():
     assert data["lines"] == 60 and data["edits"] == 3
     assert 0 < data["min_ms"] <= data["median_ms"] <= data["max_ms"]
     assert data["analysis_median_ms"] > 0 and data["full_analysis_median_ms"] > 0
+
+
+# -- the block-call memo ------------------------------------------------------------
+#
+# A block called again with the same argument values, concrete input and nesting
+# copies its first expansion when that reported nothing: new CallSite objects for
+# the call and for every call nested in it, the caller's chain before them.
+
+
+def _benchmark_program() -> str:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lsp_latency", ROOT / "benchmarks" / "lsp_latency.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.program(500)
+
+
+def _copies(monkeypatch) -> list:
+    """Records each block expansion the checker copies (True) or declines to copy (False)."""
+    from cnndsl import checker
+
+    seen: list = []
+    original = checker.Checker._copy_expansion
+
+    def spy(self, *args):
+        copied = original(self, *args)
+        seen.append(copied)
+        return copied
+
+    monkeypatch.setattr(checker.Checker, "_copy_expansion", spy)
+    return seen
+
+
+def _drawn(path: Path, capsys) -> str:
+    from cnndsl.cli import main
+
+    assert main(["draw", str(path), "-o", "-"]) == 0
+    return capsys.readouterr().out
+
+
+def _both_ways(monkeypatch, text: str):
+    """(with memos, without memos, expansions copied with memos)."""
+    with monkeypatch.context() as patch:
+        copied = _copies(patch)
+        remembered = cnndsl.check_program(text, "doc.cnn")
+        instance = remembered.instantiate(*remembered.smallest_size()) if remembered.symbolic else None
+    with monkeypatch.context() as patch:
+        _without_memos(patch)
+        forgotten = cnndsl.check_program(text, "doc.cnn")
+        plain_instance = forgotten.instantiate(*forgotten.smallest_size()) if forgotten.symbolic else None
+    assert everything(remembered.diagnostics) == everything(forgotten.diagnostics)
+    assert typed_summary(remembered) == typed_summary(forgotten)
+    if instance is not None:
+        assert everything(instance.diagnostics) == everything(plain_instance.diagnostics)
+        assert typed_summary(instance) == typed_summary(plain_instance)
+    return remembered, forgotten, sum(copied)
+
+
+@pytest.mark.parametrize("name", ["resnet18.cnn", "resnet34.cnn", "mobilenet.cnn", "benchmark"])
+def test_copied_expansions_are_the_expansions(monkeypatch, capsys, tmp_path, name):
+    """The same diagnostics, typed nodes (call chains included) and drawing with and without memos."""
+    if name == "benchmark":
+        path = tmp_path / "big.cnn"
+        path.write_text(_benchmark_program(), encoding="utf-8")
+    else:
+        path = ROOT / "examples" / name
+    text = path.read_text(encoding="utf-8")
+    _, _, copied = _both_ways(monkeypatch, text)
+    with monkeypatch.context() as patch:
+        drawings = _copies(patch)
+        svg = _drawn(path, capsys)
+    assert sum(drawings) >= 1  # the memo is used where the drawing comes from
+    assert copied >= 1 or name == "resnet18.cnn"  # resnet18 is symbolic: only its instance copies
+    with monkeypatch.context() as patch:
+        _without_memos(patch)
+        assert _drawn(path, capsys) == svg
+
+
+def test_a_copied_expansion_has_its_own_call_sites(monkeypatch):
+    text = (
+        "block inner(c) {\n  conv c k3 p1\n  relu\n}\n"
+        "block outer(c) {\n  inner c\n  inner c\n  bn\n}\n"
+        "input 8x8x3\nconv 4 k1\nouter 4\nouter  4\nrepeat 2 {\n  outer 4\n}\n"
+    )
+    program, _, copied = _both_ways(monkeypatch, text)
+    assert copied >= 3
+    convs = [layer for layer in program.layers if layer.kind.name == "conv"][1:]
+    assert [[(c.text, c.line, c.values) for c in layer.calls] for layer in convs[:4]] == [
+        [("outer 4", 12, (4,)), ("inner c", 6, (4,))],
+        [("outer 4", 12, (4,)), ("inner c", 7, (4,))],
+        [("outer 4", 13, (4,)), ("inner c", 6, (4,))],  # written `outer  4`: shown with one space
+        [("outer 4", 13, (4,)), ("inner c", 7, (4,))],
+    ]
+    outers = [id(layer.calls[0]) for layer in convs]
+    inners = [id(layer.calls[1]) for layer in convs]
+    assert len(set(outers)) == 4 and outers[::2] == outers[1::2]  # 4 expansions of outer, each with 2 convs
+    assert len(set(inners)) == 8  # and 8 of inner
+    assert [layer.line for layer in convs] == [2] * 8
+
+
+def test_a_copy_after_the_same_activation_still_warns(monkeypatch):
+    """W0003 looks at the node before the call: a copy after `relu` is expanded again and warns."""
+    text = "block act(c) {\n  relu\n  conv c k3 p1\n}\ninput 8x8x3\nconv 4 k1\nact 4\nact 4\nrelu\nact 4\n"
+    with monkeypatch.context() as patch:
+        decisions = _copies(patch)
+        program = cnndsl.check_program(text, "doc.cnn")
+    assert decisions == [True, False]  # after the conv: copied; after the relu: expanded in full
+    warnings = [d for d in program.diagnostics if d.code == "W0003"]
+    assert [(d.line, d.notes[-1]) for d in warnings] == [(2, "in act 4, called at line 10")]
+    _both_ways(monkeypatch, text)
+
+
+def test_a_copy_runs_in_place_after_its_own_previous_layer(monkeypatch):
+    """`inplace` of the copied first layer depends on what precedes the new call."""
+    text = "block act(c) {\n  relu\n  conv c k3 p1\n}\ninput 8x8x3\nconv 4 k1\nact 4\npool 1\nact 4\nbn\nact 4\n"
+    program, _, copied = _both_ways(monkeypatch, text)
+    assert copied == 2
+    assert [layer.inplace for layer in program.layers if layer.kind.name == "relu"] == [True, False, True]
+
+
+def test_symbolic_inputs_do_not_copy_expansions(monkeypatch):
+    text = "block b(c) {\n  conv c k3 p1\n  relu\n}\ninput HxWx3 where H >= 8, W >= 8\nb 4\nb 4\nb 4\n"
+    with monkeypatch.context() as patch:
+        decisions = _copies(patch)
+        program = cnndsl.check_program(text, "doc.cnn")
+    assert decisions == [] and program.symbolic
+    _both_ways(monkeypatch, text)
+
+
+def test_a_copy_inside_another_call_takes_that_calls_chain(monkeypatch):
+    """`inner 2` expanded inside `outer 4` is copied inside `outer 8`: its chain starts with `outer 8`."""
+    text = (
+        "block inner(c) {\n  conv c k1\n}\n"
+        "block outer(c) {\n  inner 2\n  conv c k1\n}\n"
+        "input 8x8x2\nouter 2\nouter 8\nconv 2 k1\nouter 2\n"
+    )
+    program, _, copied = _both_ways(monkeypatch, text)
+    assert copied == 2  # `inner 2` in `outer 8`, and the last `outer 2`
+    chains = [[(c.text, c.line) for c in layer.calls] for layer in program.layers]
+    assert chains[2] == [("outer 8", 10), ("inner 2", 5)]
+    assert chains[5] == [("outer 2", 12), ("inner 2", 5)]
+
+
+def test_copied_layers_count_towards_the_limit(monkeypatch):
+    from cnndsl import checker
+
+    monkeypatch.setattr(checker, "MAX_LAYERS", 12)
+    text = "block b(c) {\n  conv c k1\n  relu\n  bn\n}\ninput 8x8x2\nb 2\nb 2\nb 2\nb 2\nb 2\n"
+    program, _, copied = _both_ways(monkeypatch, text)
+    assert copied == 3
+    assert [(d.code, d.line) for d in program.diagnostics] == [("E0060", 11)]
+
+
+def test_a_copy_deeper_down_is_checked_for_depth(monkeypatch):
+    """The same call nested deeper is a different expansion: there it is too deep (E0062)."""
+    from cnndsl import checker
+
+    levels = checker.MAX_DEPTH - 3
+    text = (
+        "block deep(c) {\n" + "repeat 1 {\n" * levels + "conv c k1\n" + "}\n" * levels + "}\n"
+        "input 8x8x2\ndeep 2\ndeep 2\n" + "repeat 1 {\n" * 5 + "deep 2\n" + "}\n" * 5
+    )
+    program, _, copied = _both_ways(monkeypatch, text)
+    assert copied == 1
+    assert {d.code for d in program.diagnostics} == {"E0062"}
