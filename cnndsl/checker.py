@@ -15,10 +15,10 @@ import re
 
 from .diagnostics import Reporter
 from .layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
-from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from .nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .shapes import MAX_VALUE, MapType, Shape, describe
 from .source import Span
-from .symbolic import Axis, SizeSymbol, TooLongToCompare
+from .symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from .suggest import closest
 from .syntax import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
@@ -934,7 +934,7 @@ class Checker:
         ok = True
         for param, word in zip(params, words):
             if isinstance(word, KeywordArg) or word.stray:
-                frame.report("E0013", word.span, f"a block argument must be a number or a size", label="not a value")
+                frame.report("E0013", word.span, "a block argument must be a number or a size", label="not a value")
                 ok = False
                 continue
             value = read_value(word.text, word.span, BLOCK_ARGUMENT, frame, f"the argument for '{param.text}'")
@@ -1090,8 +1090,8 @@ def _text(source, span: Span) -> str:
 def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
     """None when the two types are equal for every admissible size, else notes saying where not.
 
-    Symbolic sizes are compared exactly (symbolic.Axis.differs_from): equal
-    slopes and one full period from the symbol's bound.
+    Symbolic sizes are compared exactly, from the symbol's bound
+    (symbolic.Axis.differs_from).
     """
     if body == path:
         return None
@@ -1115,9 +1115,8 @@ def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
             continue
         if value is not None:
             sizes = {name: value for name in frame.checker.bounds}
-            at = lambda size: size.value(sizes) if isinstance(size, Axis) else size  # noqa: E731
             notes.append(
-                f"for {symbolic.symbol} = {value} the body's {axis} is {at(a)} and the other path's {at(b)}"
+                f"for {symbolic.symbol} = {value} the body's {axis} is {size_at(a, sizes)} and the other path's {size_at(b, sizes)}"
                 + (
                     f" (they agree for {symbolic.symbol} = {frame.size_bound(symbolic.symbol)}: equal for some sizes, not for all)"
                     if value > frame.size_bound(symbolic.symbol)

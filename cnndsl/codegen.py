@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 
+from .symbolic import bounds_text
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 
@@ -114,10 +115,7 @@ def generate(program: TypedProgram) -> str:
         output_shape=_class_shape(program.output),
         input_desc=f"(N, {', '.join(map(str, program.input.torch_shape))})",
         output_desc=f"(N, {', '.join(map(str, program.output.torch_shape))})",
-        sizes=", ".join(
-            f"{symbol.name} >= {symbol.bound}" + ("" if symbol.given else " (the smallest every layer accepts)")
-            for symbol in program.symbols.values()
-        ),
+        sizes=bounds_text(program.symbols.values(), " (the smallest every layer accepts)"),
         total_params=f"{program.total_params:,}",
         total_macs=_macs_text(program),
         features=_views(program.features),

@@ -44,7 +44,8 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from .shapes import MapType, Shape, VectorType
+from .shapes import MapType, Shape
+from .symbolic import bounds_text
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -614,7 +615,7 @@ def drawn_at(program: TypedProgram, at: TypedProgram | None = None) -> DrawnAt |
 
 def _sizes_text(program: TypedProgram) -> str:
     """`H >= 32, W >= 32`, computed bounds marked."""
-    return ", ".join(f"{s.name} >= {s.bound}" + ("" if s.given else " (computed)") for s in program.symbols.values())
+    return bounds_text(program.symbols.values(), " (computed)")
 
 
 def render_svg(program: TypedProgram, max_width: float = 1500, at: TypedProgram | None = None) -> str:

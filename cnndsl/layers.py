@@ -501,16 +501,16 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
     ok = True
     # One symbol can size both axes (`input HxHx3`): report it once, for the
     # axis that needs the larger size, so that its help fixes the layer.
-    neediest: dict[str, tuple[int, str, Window]] = {}
+    neediest: dict[str, tuple[int | None, str, Window]] = {}  # None: never fits
     for axis, window in zip(AXES, windows):
         if window.symbolic:
             out = window.output
             needed = out.smallest_valid(site.size_bound(out.symbol))
-            needed = MAX_VALUE + 1 if needed is None else needed
-            if out.symbol not in neediest or needed > neediest[out.symbol][0]:
+            known = neediest.get(out.symbol)
+            if known is None or (known[0] is not None and (needed is None or needed > known[0])):
                 neediest[out.symbol] = (needed, axis, window)
-    for _, axis, window in neediest.values():
-        ok &= _symbolic_fits(kind_name, axis, window, site, span)
+    for needed, axis, window in neediest.values():
+        ok &= _symbolic_fits(kind_name, axis, window, needed, site, span)
     for axis, window in zip(AXES, windows):
         if window.symbolic or window.output >= 1:
             continue
@@ -530,20 +530,19 @@ def _windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Si
     return ok
 
 
-def _symbolic_fits(kind_name: str, axis: str, window: Window, site: Site, span: Span) -> bool:
+def _symbolic_fits(kind_name: str, axis: str, window: Window, needed: int | None, site: Site, span: Span) -> bool:
     """Positivity for every admissible size: by monotonicity, at the bound.
 
-    Below the smallest size that fits, a written bound is an error (E0071)
+    `needed` is the smallest size from the bound on that fits (None: none
+    up to 2**31 - 1). Below it, a written bound is an error (E0071)
     naming the largest failing size; a computed bound is raised silently
     (that is how the checker finds it). Either way checking goes on from the
     raised bound.
     """
     out = window.output
     symbol = out.symbol
-    bound = site.size_bound(symbol)
-    if out.at(bound) >= 1:
+    if needed == site.size_bound(symbol):
         return True
-    needed = out.smallest_valid(bound)
     if needed is None:
         site.report(
             "E0071",

@@ -20,7 +20,7 @@ from .layers import ACTIVATIONS, LAYERS, LayerKind, lookup
 from .lsp_positions import UTF16, LineIndex
 from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .source import Span
-from .symbolic import Count
+from .symbolic import Count, bounds_text
 from .typed import CallSite, TypedLayer, TypedProgram, TypedResidual
 
 SOURCE = "cnnc"
@@ -306,7 +306,7 @@ class Analysis:
 
     def bounds_text(self) -> str:
         """`H >= 32, W >= 3`: every size symbol's bound (written, or computed)."""
-        return ", ".join(f"{s.name} >= {s.bound}" for s in self.program.symbols.values())
+        return bounds_text(self.program.symbols.values())
 
     def _hover_network(self) -> str:
         program = self.program
@@ -322,7 +322,7 @@ class Analysis:
         """`4,423,680 MACs`; for a symbolic count its expression and its value at the smallest size."""
         if not isinstance(macs, Count) or not macs.terms:  # an empty Count is 0
             return f"{macs or 0:,} MACs"
-        names = sorted({axis.symbol for factors in macs.terms for axis in factors})
+        names = macs.symbols
         order = list(self.program.symbols)
         names.sort(key=lambda n: order.index(n) if n in order else len(order))
         expression = format(macs, ",")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
+from .symbolic import bounds_text
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 
@@ -72,13 +73,13 @@ class Summary:
 
 def sizes_line(program: TypedProgram) -> str:
     """`sizes: H >= 32, W >= 32 (given); // is floor division`."""
-    given = [f"{s.name} >= {s.bound}" for s in program.symbols.values() if s.given]
-    computed = [f"{s.name} >= {s.bound}" for s in program.symbols.values() if not s.given]
+    given = [s for s in program.symbols.values() if s.given]
+    computed = [s for s in program.symbols.values() if not s.given]
     parts = []
     if given:
-        parts.append(", ".join(given) + " (given)")
+        parts.append(bounds_text(given) + " (given)")
     if computed:
-        parts.append(", ".join(computed) + " (computed: the smallest sizes every layer accepts)")
+        parts.append(bounds_text(computed) + " (computed: the smallest sizes every layer accepts)")
     return "sizes: " + ", ".join(parts) + "; `//` is floor division"
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Union
+from typing import Iterable, Mapping, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +87,6 @@ class Axis:
         """How much the symbol grows for this size to grow by one."""
         return self.divisor * math.prod(step.stride for step in self.tail)
 
-    @property
-    def plain(self) -> bool:
-        """The bare symbol, `H`."""
-        return self.offset == 0 and self.divisor == 1 and not self.tail
-
     def smallest_valid(self, start: int, limit: int = 2**31 - 1) -> int | None:
         """The smallest value >= start of the symbol with a size >= 1 (None: beyond limit)."""
         low = start
@@ -114,8 +109,9 @@ class Axis:
         """The first value >= start where the two sizes differ, or None if they never do.
 
         Raises TooLongToCompare when deciding would mean trying more than
-        MAX_COMPARED sizes (only ceil-mode steps that cannot fold, with
-        strides multiplying past a million, get there).
+        MAX_COMPARED sizes (only tails, steps outside PyTorch's pooling
+        padding rule that no .cnn program makes, with strides multiplying
+        past a million, get there).
         """
         if isinstance(other, int):
             # A symbolic size grows by one each period: if it equals the
@@ -183,10 +179,6 @@ def _floor_text(symbol: str, offset: int, divisor: int) -> str:
 Size = Union[int, Axis]
 
 
-def is_symbolic(size: Size) -> bool:
-    return isinstance(size, Axis)
-
-
 def size_at(size: Size, sizes: Mapping[str, int]) -> int:
     return size.value(sizes) if isinstance(size, Axis) else size
 
@@ -225,6 +217,11 @@ class SizeSymbol:
     def describe(self) -> str:
         how = "given" if self.given else "computed: the smallest size every layer accepts"
         return f"{self.name} >= {self.bound} ({how})"
+
+
+def bounds_text(symbols: Iterable[SizeSymbol], computed: str = "") -> str:
+    """`H >= 32, W >= 32`; `computed` is appended to each bound the checker computed."""
+    return ", ".join(f"{s.name} >= {s.bound}" + ("" if s.given else computed) for s in symbols)
 
 
 def residue_condition(symbol: str, period: int, residues: set[int]) -> str:
@@ -279,9 +276,14 @@ class Count:
 
     __hash__ = None  # type: ignore[assignment]
 
+    @property
+    def symbols(self) -> list[str]:
+        """The size symbols it depends on, sorted."""
+        return sorted({axis.symbol for factors in self.terms for axis in factors})
+
     def __format__(self, spec: str) -> str:
         if len(self.terms) > 2:
-            return f"depends on {', '.join(sorted({a.symbol for f in self.terms for a in f}))}"
+            return f"depends on {', '.join(self.symbols)}"
         return self.expression(spec)
 
     def expression(self, spec: str = ",") -> str:
