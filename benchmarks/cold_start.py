@@ -111,7 +111,7 @@ def main() -> None:
     ))
 
     profile, modules = import_profile(python, compiled, runs=2 if args.quick or repeats < 3 else 5, argv=["-c", "import sys; sys.argv = ['cnnc', 'check', sys.argv[1]]; "
-                                                 "from cnndsl.cli import main; main()", quiz])
+                                                 "from cnndsl.cli.main import main; main()", quiz])
     runs_note = "best of 2" if args.quick or repeats < 3 else "best of 5"
     leaked = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     heaviest = sorted(profile.items(), key=lambda item: -item[1])[:10]

@@ -183,10 +183,10 @@ def middle_line(lines_list: list[str]) -> int:
 
 def in_process(text: str, edits: int) -> dict:
     """The server's work per change, in this process: wall and CPU milliseconds."""
-    from cnndsl.diagnostics import Reporter
-    from cnndsl.lsp_features import Analysis
-    from cnndsl.source import SourceText
-    from cnndsl.syntax import ParseCache, parse
+    from cnndsl.diagnostics.model import Reporter
+    from cnndsl.lsp.analysis import Analysis
+    from cnndsl.syntax.source import SourceText
+    from cnndsl.syntax.parser import ParseCache, parse
 
     lines_list = text.splitlines()
     middle = middle_line(lines_list)

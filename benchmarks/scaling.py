@@ -5,7 +5,7 @@ Each file is `input 32x32x8`, then layer lines cycling through
 checked layer), then `avgpool to 1`, `flatten`, `linear 10`: N layers in all
 (100,000 is the checker's limit for a whole program). For each size,
 a fresh worker process times, in alternating pairs, the parse alone
-(cnndsl.syntax.parse) and the parse plus the type check
+(cnndsl.syntax.parser.parse) and the parse plus the type check
 (cnndsl.check_program, what `cnnc check` does after reading the file), in
 the process's CPU time, which other processes on a shared machine do not
 inflate. A fresh `cnnc check` of each file is timed on the wall clock too.
@@ -46,9 +46,9 @@ CYCLE = ["conv 8 k3 p1", "bn", "relu"]
 WORKER = """
 import gc, json, sys, time
 from cnndsl.compiler import check_program
-from cnndsl.diagnostics import Reporter
-from cnndsl.source import SourceText
-from cnndsl.syntax import parse
+from cnndsl.diagnostics.model import Reporter
+from cnndsl.syntax.source import SourceText
+from cnndsl.syntax.parser import parse
 
 path, repeats = sys.argv[1], int(sys.argv[2])
 data = open(path, "rb").read()

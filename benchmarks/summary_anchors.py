@@ -58,7 +58,7 @@ def main() -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from cnndsl.compiler import check_program
-    from cnndsl.summary import render_table, summarize
+    from cnndsl.reports.summary import render_table, summarize
 
     torch.set_grad_enabled(False)
     rows = []

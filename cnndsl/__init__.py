@@ -5,7 +5,7 @@ only by the functions that need them.
 """
 
 from .compiler import Program, check_program, check_source, compile_file, compile_source, load
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics.model import CompileError, Diagnostic
 
 __version__ = "0.1.0"
 

@@ -8,9 +8,9 @@ import sys
 import types
 from pathlib import Path
 
-from .diagnostics import CompileError, Diagnostic, Reporter
-from .source import SourceText, Span
-from .typed import TypedProgram
+from .diagnostics.model import CompileError, Diagnostic, Reporter
+from .syntax.source import SourceText, Span
+from .check.typed import TypedProgram
 
 
 def decode(data: bytes | str, filename: str) -> tuple[str | None, Diagnostic | None]:
@@ -44,8 +44,8 @@ def check_program(
     `parse_cache` (a `cnndsl.syntax.ParseCache`, one per document) re-parses
     only the statements that changed since its last parse; the result is the same.
     """
-    from .checker import check_module
-    from .syntax import parse
+    from .check.checker import check_module
+    from .syntax.parser import parse
 
     text, bad_encoding = decode(data, filename)
     if text is None:
@@ -97,14 +97,14 @@ class Program:
 
     @property
     def summary(self):
-        from .summary import summarize
+        from .reports.summary import summarize
 
         return summarize(self.typed)
 
     @property
     def python_source(self) -> str:
         if self._python_source is None:
-            from .codegen import generate
+            from .backend.codegen import generate
 
             self._python_source = generate(self.typed)
         return self._python_source

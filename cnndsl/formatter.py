@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 
-from .diagnostics import Diagnostic
+from .diagnostics.model import Diagnostic
 
 INDENT = "  "
 COMMENT_GAP = 2
@@ -84,7 +84,7 @@ class _Line:
 
 
 def _tokens_by_line(text: str, starts: list[int]) -> list[list]:
-    from .syntax import _parser
+    from .syntax.parser import _parser
 
     lines: list[list] = [[] for _ in starts]
     for token in _parser().lex(text):

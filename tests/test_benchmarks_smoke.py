@@ -107,16 +107,16 @@ def test_check_program_pauses_the_collector_and_restores_it(monkeypatch):
     import gc
 
     import cnndsl
-    import cnndsl.checker
+    import cnndsl.check.checker
 
     during = []
-    real = cnndsl.checker.check_module
+    real = cnndsl.check.checker.check_module
 
     def spy(*args, **kwargs):
         during.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cnndsl.checker, "check_module", spy)
+    monkeypatch.setattr(cnndsl.check.checker, "check_module", spy)
     original = gc.isenabled()
     try:
         for enabled in (True, False):
@@ -136,7 +136,7 @@ def test_the_summary_command_keeps_lark_from_importing_regex_and_interegular_and
     code = (
         "import sys\n"
         f"sys.argv = ['cnnc', 'summary', {str(ROOT / 'examples' / 'quiz.cnn')!r}]\n"
-        "from cnndsl.cli import main\n"
+        "from cnndsl.cli.main import main\n"
         "code = main()\n"
         "import gc, lark.lexer, lark.utils\n"
         "print(code, lark.lexer.has_interegular, lark.utils._has_regex, sorted(m for m in sys.modules if m.startswith(('regex.', 'interegular.'))), gc.isenabled())\n"
@@ -150,7 +150,7 @@ def test_the_summary_command_keeps_lark_from_importing_regex_and_interegular_and
 def test_main_called_with_arguments_leaves_sys_modules_and_the_collector_alone(capsys):
     import gc
 
-    from cnndsl.cli import main
+    from cnndsl.cli.main import main
 
     assert gc.isenabled()
     assert main(["check", str(ROOT / "examples" / "quiz.cnn")]) == 0

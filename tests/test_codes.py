@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.codes import CODES, lookup
+from cnndsl.diagnostics.codes import CODES, lookup
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cnndsl"
@@ -46,7 +46,7 @@ NO_INPUT = {"E0020"}
 def produced_codes() -> dict[str, list[str]]:
     """Every code literal passed to a report call in the package, by file."""
     found: dict[str, list[str]] = {}
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "codes.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.codes import CODES
-from cnndsl.render import render_all, render_github, render_json, render_text, use_colour, visible
+from cnndsl.diagnostics.codes import CODES
+from cnndsl.diagnostics.render import render_all, render_github, render_json, render_text, use_colour, visible
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diagnostics"
 CASES = sorted(GOLDEN.glob("*.cnn"))
@@ -361,7 +361,7 @@ def test_cnnc_check_json_and_github_formats(tmp_path):
 
 
 def test_github_annotations_escape_everything_that_could_end_a_command():
-    from cnndsl.diagnostics import Diagnostic
+    from cnndsl.diagnostics.model import Diagnostic
 
     d = Diagnostic("x,y:z.cnn", 3, 1, 3, 2, "warning", "W0001", "100% of\nrows\r::error::fake", ("a note",), "a:help, here")
     (line,) = render_github([d]).splitlines()

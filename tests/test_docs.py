@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl import docs
-from cnndsl.codes import CODES
-from cnndsl.layers import ACTIVATIONS, LAYERS
+from cnndsl.reports import docs
+from cnndsl.diagnostics.codes import CODES
+from cnndsl.layers.table import ACTIVATIONS, LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")

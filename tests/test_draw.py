@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.cli import main
-from cnndsl.draw import layer_words, render_html, render_svg
-from cnndsl.typed import TypedResidual
+from cnndsl.cli.main import main
+from cnndsl.reports.draw import layer_words, render_html, render_svg
+from cnndsl.check.typed import TypedResidual
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
@@ -392,7 +392,7 @@ def test_cli_draws_a_symbolic_program_at_a_size(tmp_path, capsys):
 def test_cli_draw_does_not_import_torch(tmp_path):
     script = (
         "import sys\n"
-        "from cnndsl.cli import main\n"
+        "from cnndsl.cli.main import main\n"
         f"assert main(['draw', {str(ROOT / 'examples' / 'resnet18.cnn')!r}, '-o', {str(tmp_path / 'r.svg')!r}]) == 0\n"
         "assert 'torch' not in sys.modules\n"
     )

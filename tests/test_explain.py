@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.summary import render_table
-from cnndsl.typed import TypedResidual
+from cnndsl.reports.summary import render_table
+from cnndsl.check.typed import TypedResidual
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
@@ -191,7 +191,7 @@ def test_residual_rows_explain_the_addition_and_name_the_call():
 def test_cli_explain_does_not_import_torch(tmp_path):
     script = (
         "import sys\n"
-        "from cnndsl.cli import main\n"
+        "from cnndsl.cli.main import main\n"
         f"code = main(['summary', '--explain', {str(ROOT / 'examples' / 'resnet18.cnn')!r}])\n"
         "assert code == 0\n"
         f"code = main(['summary', '--explain', {str(ROOT / 'examples' / 'resnet18.cnn')!r}, '--size', '224x224'])\n"

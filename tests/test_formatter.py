@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import cnndsl
 from cnndsl.formatter import FormatError, format_source
-from cnndsl.summary import summarize
+from cnndsl.reports.summary import summarize
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
 

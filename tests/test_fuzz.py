@@ -34,8 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl import cli
-from cnndsl.render import render_all, render_github, render_json
+from cnndsl.cli import main as cli
+from cnndsl.diagnostics.render import render_all, render_github, render_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted(

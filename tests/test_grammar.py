@@ -7,7 +7,7 @@ import pytest
 from lark import Lark
 
 from cnndsl.resources import resource_dir
-from cnndsl.syntax import TERMINAL_WORDS, _parser
+from cnndsl.syntax.parser import TERMINAL_WORDS, _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = (resource_dir("grammar") / "cnn.lark").read_text()

@@ -1,6 +1,6 @@
 """The language server's parse cache gives exactly what a full parse gives.
 
-`cnndsl.syntax.ParseCache` re-parses only the top-level statements whose
+`cnndsl.syntax.parser.ParseCache` re-parses only the top-level statements whose
 text changed and reuses the others with shifted spans. Over random edit
 sequences of the example programs and of random broken text, after every
 edit, the cached parse must equal a full parse: the same syntax tree (every
@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.diagnostics import Reporter
-from cnndsl.nodes import Command, Repeat
-from cnndsl.source import SourceText
-from cnndsl.syntax import MAX_SYNTAX_ERRORS, ParseCache, parse, split_statements
+from cnndsl.diagnostics.model import Reporter
+from cnndsl.syntax.nodes import Command, Repeat
+from cnndsl.syntax.source import SourceText
+from cnndsl.syntax.parser import MAX_SYNTAX_ERRORS, ParseCache, parse, split_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(path.read_text(encoding="utf-8") for path in ROOT.glob("examples/*.cnn"))
@@ -193,7 +193,7 @@ def test_deep_nesting_is_not_cached_but_parsed():
 
 
 def test_the_server_keeps_one_cache_per_document():
-    from cnndsl.lsp_features import Analysis
+    from cnndsl.lsp.analysis import Analysis
 
     cache = ParseCache()
     text = EXAMPLES[0]
@@ -219,7 +219,7 @@ class _Forgetful(dict):
 
 
 def _without_memos(monkeypatch) -> None:
-    from cnndsl import checker
+    from cnndsl.check import checker
 
     original = checker.Checker.__init__
 
@@ -235,7 +235,7 @@ def _without_memos(monkeypatch) -> None:
 def typed_summary(program) -> list:
     """Every typed node's fields; CallSite objects by their order of first appearance
     (one object is one expansion: the drawing frames by identity)."""
-    from cnndsl.typed import TypedResidual
+    from cnndsl.check.typed import TypedResidual
 
     numbers: dict[int, int] = {}
 
@@ -328,7 +328,7 @@ def _benchmark_program() -> str:
 
 def _copies(monkeypatch) -> list:
     """Records each block expansion the checker copies (True) or declines to copy (False)."""
-    from cnndsl import checker
+    from cnndsl.check import checker
 
     seen: list = []
     original = checker.Checker._copy_expansion
@@ -343,7 +343,7 @@ def _copies(monkeypatch) -> list:
 
 
 def _drawn(path: Path, capsys) -> str:
-    from cnndsl.cli import main
+    from cnndsl.cli.main import main
 
     assert main(["draw", str(path), "-o", "-"]) == 0
     return capsys.readouterr().out
@@ -453,7 +453,7 @@ def test_a_copy_inside_another_call_takes_that_calls_chain(monkeypatch):
 
 
 def test_copied_layers_count_towards_the_limit(monkeypatch):
-    from cnndsl import checker
+    from cnndsl.check import checker
 
     monkeypatch.setattr(checker, "MAX_LAYERS", 12)
     text = "block b(c) {\n  conv c k1\n  relu\n  bn\n}\ninput 8x8x2\nb 2\nb 2\nb 2\nb 2\nb 2\n"
@@ -464,7 +464,7 @@ def test_copied_layers_count_towards_the_limit(monkeypatch):
 
 def test_a_copy_deeper_down_is_checked_for_depth(monkeypatch):
     """The same call nested deeper is a different expansion: there it is too deep (E0062)."""
-    from cnndsl import checker
+    from cnndsl.check import checker
 
     levels = checker.MAX_DEPTH - 3
     text = (

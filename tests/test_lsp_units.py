@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from cnndsl.lsp_features import Analysis
-from cnndsl.lsp_positions import UTF8, UTF16, UTF32, LineIndex
+from cnndsl.lsp.analysis import Analysis
+from cnndsl.lsp.positions import UTF8, UTF16, UTF32, LineIndex
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
 
@@ -109,8 +109,8 @@ def test_malformed_texts_never_raise():
 def test_the_language_server_modules_do_not_import_torch():
     code = (
         "import sys\n"
-        "from cnndsl.lsp import create_server\n"
-        "from cnndsl.lsp_features import Analysis\n"
+        "from cnndsl.lsp.server import create_server\n"
+        "from cnndsl.lsp.analysis import Analysis\n"
         "create_server()\n"
         "a = Analysis(open(sys.argv[1]).read(), 'resnet34.cnn')\n"
         "a.diagnostics('file:///x'); a.symbols(); a.inlay_hints(); a.formatting(); a.hover(500)\n"
@@ -134,7 +134,7 @@ def test_hover_explains_the_option_under_the_cursor():
 
 def test_code_links_point_at_headings_of_the_diagnostics_page():
     """codeDescription is `<diagnostics.md>#e0030`: every code needs its `## E0030` heading."""
-    from cnndsl.codes import CODES
+    from cnndsl.diagnostics.codes import CODES
 
     page = Path(__file__).resolve().parent.parent / "docs" / "diagnostics.md"
     if not page.is_file():
@@ -228,7 +228,7 @@ def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_
     assert "MACs depend on H and W (" in text
     assert f"{deep.program.instantiate(*deep.program.smallest_size()).total_macs:,} at " in text
     # A count with no terms is zero, never an empty string.
-    from cnndsl.symbolic import Count
+    from cnndsl.types.symbolic import Count
 
     assert analysis._macs(Count({})) == "0 MACs" and analysis._macs(0) == "0 MACs"
     # A fixed-size program keeps its plain numbers.

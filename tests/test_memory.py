@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.cli import main
-from cnndsl.memory import DTYPES, estimate, megabytes
+from cnndsl.cli.main import main
+from cnndsl.reports.memory import DTYPES, estimate, megabytes
 
 torch = pytest.importorskip("torch")
 torchinfo = pytest.importorskip("torchinfo")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.layers import LAYERS
+from cnndsl.layers.table import LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -319,7 +319,7 @@ def test_the_output_cannot_overwrite_the_source(tmp_path):
 
 
 def test_internal_errors_are_one_line_not_a_traceback(monkeypatch, capsys):
-    from cnndsl import cli
+    from cnndsl.cli import main as cli
 
     def broken(args):
         raise RuntimeError("simulated bug\nsecond line")

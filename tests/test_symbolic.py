@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnndsl.shapes import Window
-from cnndsl.symbolic import Axis, Step, TooLongToCompare
+from cnndsl.types.shapes import Window
+from cnndsl.types.symbolic import Axis, Step, TooLongToCompare
 
 
 def test_readable_forms():

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.cli import main
-from cnndsl.verify import default_sizes, verify
+from cnndsl.cli.main import main
+from cnndsl.backend.verify import default_sizes, verify
 
 torch = pytest.importorskip("torch")
 

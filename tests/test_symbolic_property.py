@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 from test_property import Draft, _stage, draw_body, draw_classifier, runtime_layers, runtime_macs
 
 import cnndsl
-from cnndsl.shapes import MapType, Window
-from cnndsl.symbolic import Axis, size_at, value_at
+from cnndsl.types.shapes import MapType, Window
+from cnndsl.types.symbolic import Axis, size_at, value_at
 
 # -- drawing symbolic programs -------------------------------------------------
 

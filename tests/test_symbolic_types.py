@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl import cli
+from cnndsl.cli import main as cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.shapes import Window
+from cnndsl.types.shapes import Window
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 

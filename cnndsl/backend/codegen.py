@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 
-from .symbolic import bounds_text
-from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..types.symbolic import bounds_text
+from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _uses_residual(nodes: list[Node]) -> bool:
 def _template():
     import jinja2
 
-    from .resources import resource_dir
+    from ..resources import resource_dir
 
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),

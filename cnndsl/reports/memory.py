@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .typed import TypedProgram
+from ..check.typed import TypedProgram
 
 # The dtypes `--dtype` accepts, and their element sizes in bytes.
 DTYPES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}

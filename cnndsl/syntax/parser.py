@@ -12,7 +12,7 @@ import gc
 import re
 from functools import lru_cache
 
-from .diagnostics import Reporter
+from ..diagnostics.model import Reporter
 from .nodes import (
     Body,
     BlockDef,
@@ -153,7 +153,7 @@ class _Builder:
 def _parser():
     from lark import Lark
 
-    from .resources import resource_dir
+    from ..resources import resource_dir
 
     grammar = resource_dir("grammar") / "cnn.lark"
     return Lark(
@@ -795,7 +795,7 @@ def _report_unexpected(reporter: Reporter, token, expected, previous, inside_bod
         # A comma in a command (not a block's parameter list) separates `where` bounds.
         wanted = "another bound after ',', like 'W >= 32'"
     if command is not None and command.type == "WORD" and "WHERE" in expected:
-        from .layers import _expected_words, lookup  # the layer table knows its options
+        from ..layers.table import _expected_words, lookup  # the layer table knows its options
 
         kind = lookup(str(command))
         end = "'}', a new line or ';'" if inside_body else "a new line or ';'"

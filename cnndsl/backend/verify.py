@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .memory import estimate
-from .symbolic import size_at
-from .typed import TypedProgram
+from ..reports.memory import estimate
+from ..types.symbolic import size_at
+from ..check.typed import TypedProgram
 
 DEFAULT_BUDGET = 4 * 1024**3
 

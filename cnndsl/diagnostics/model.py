@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .codes import CODES
-from .source import Position, SourceText, Span
+from ..syntax.source import Position, SourceText, Span
 
 
 @dataclass(frozen=True, slots=True)

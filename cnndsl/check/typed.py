@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
-from .diagnostics import Diagnostic
-from .layers import LayerKind
-from .shapes import MapType, Shape
-from .source import SourceText, Span
-from .symbolic import SizeSymbol
+from ..diagnostics.model import Diagnostic
+from ..layers.table import LayerKind
+from ..types.shapes import MapType, Shape
+from ..syntax.source import SourceText, Span
+from ..types.symbolic import SizeSymbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ class TypedProgram:
 
     def instantiate(self, height: int, width: int) -> TypedProgram:
         """This symbolic program checked again at one input size: every number concrete."""
-        from .compiler import check_program
+        from ..compiler import check_program
 
         sizes = self.sizes_for(height, width)
         return check_program(self.source.text, self.source.filename, sizes=sizes)

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-from .shapes import MAX_VALUE
-from .source import Span
+from ..types.shapes import MAX_VALUE
+from ..syntax.source import Span
 
 INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
@@ -144,7 +144,7 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
 
 
 def show(text: str) -> str:
-    from .syntax import show as quote
+    from ..syntax.parser import show as quote
 
     return quote(text)
 
@@ -156,7 +156,7 @@ def _exceeds(value: Number) -> bool:
 
 
 def _close_help(text: str, scope: dict) -> str | None:
-    from .suggest import did_you_mean
+    from ..diagnostics.suggest import did_you_mean
 
     return did_you_mean(text, scope)
 

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -158,13 +158,13 @@ def _read(path: str) -> bytes:
 
 
 def _check(path: str):
-    from .compiler import check_program
+    from ..compiler import check_program
 
     return check_program(_read(path), path)
 
 
 def _print_diagnostics(programs, stream=None) -> None:
-    from .render import render_all, use_colour
+    from ..diagnostics.render import render_all, use_colour
 
     stream = stream or sys.stderr
     diagnostics = [d for p in programs for d in p.diagnostics]
@@ -184,11 +184,11 @@ def _cmd_check(args) -> int:
             unreadable = True
     diagnostics = [d for p in programs for d in p.diagnostics]
     if args.format == "json":
-        from .render import render_json
+        from ..diagnostics.render import render_json
 
         sys.stdout.write(render_json(diagnostics))
     elif args.format == "github":
-        from .render import render_github
+        from ..diagnostics.render import render_github
 
         sys.stdout.write(render_github(diagnostics))
     else:
@@ -232,12 +232,12 @@ def _cmd_summary(args) -> int:
     sizes = _sizes(args.size)
     program = _check(args.file)
     if args.format == "json":
-        from .render import render_json
+        from ..diagnostics.render import render_json
 
         if not program.ok:
             sys.stderr.write(render_json(program.diagnostics))
             return EXIT_ERRORS
-        from .summary import summarize
+        from ..reports.summary import summarize
 
         entry = summarize(program, args.batch, args.dtype).to_dict()
         instances = _instances(program, sizes)
@@ -251,8 +251,8 @@ def _cmd_summary(args) -> int:
     _print_diagnostics([program])
     if not program.ok:
         return EXIT_ERRORS
-    from .memory import estimate
-    from .summary import render_table
+    from ..reports.memory import estimate
+    from ..reports.summary import render_table
 
     if not program.symbolic:
         sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
@@ -274,7 +274,7 @@ def _cmd_summary(args) -> int:
 def _budget(text: str) -> int | None:
     if text.strip().lower() in ("none", "unlimited", "0"):
         return None
-    from .verify import parse_size
+    from ..backend.verify import parse_size
 
     try:
         return parse_size(text)
@@ -283,7 +283,7 @@ def _budget(text: str) -> int | None:
 
 
 def _compile_and_verify(args, write_to: Path | None) -> int:
-    from .compiler import Program
+    from ..compiler import Program
 
     program = _check(args.file)
     if args.batch < 1:
@@ -305,7 +305,7 @@ def _compile_and_verify(args, write_to: Path | None) -> int:
     compiled = Program(program)
     source = compiled.python_source
     if not getattr(args, "no_verify", False):
-        from .verify import DeviceError, MemoryBudgetError, render_verification, verify
+        from ..backend.verify import DeviceError, MemoryBudgetError, render_verification, verify
 
         try:
             result = verify(
@@ -411,7 +411,7 @@ def _cmd_draw(args) -> int:
         if not at.ok:
             _print_diagnostics([at])
             return EXIT_ERRORS
-    from .draw import render_html, render_svg
+    from ..reports.draw import render_html, render_svg
 
     text = (render_html if form == "html" else render_svg)(program, max_width=args.width, at=at)
     if target is None:
@@ -423,7 +423,7 @@ def _cmd_draw(args) -> int:
 
 
 def _cmd_explain(args) -> int:
-    from .codes import lookup
+    from ..diagnostics.codes import lookup
 
     entry = lookup(args.code)
     if entry is None:
@@ -434,10 +434,10 @@ def _cmd_explain(args) -> int:
 
 
 def _cmd_fmt(args) -> int:
-    from .compiler import decode
-    from .formatter import FormatError, format_source
-    from .render import render_all, use_colour
-    from .source import SourceText
+    from ..compiler import decode
+    from ..formatter import FormatError, format_source
+    from ..diagnostics.render import render_all, use_colour
+    from ..syntax.source import SourceText
 
     status = EXIT_OK
     for path in args.files:
@@ -474,7 +474,7 @@ def _cmd_fmt(args) -> int:
 
 def _cmd_lsp(args) -> int:
     try:
-        from .lsp import serve
+        from ..lsp.server import serve
     except ImportError as error:
         raise UsageError(f"the language server is not available: {error}") from None
     serve()

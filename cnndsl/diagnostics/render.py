@@ -15,8 +15,8 @@ import os
 import unicodedata
 from collections.abc import Iterable
 
-from .diagnostics import Diagnostic
-from .source import SourceText
+from .model import Diagnostic
+from ..syntax.source import SourceText
 
 _STYLES = {
     "error": "\033[1;31m",

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from .codes import CODES
-from .diagnostics import Diagnostic
-from .layers import ACTIVATIONS, LAYERS, LayerKind, lookup
-from .lsp_positions import UTF16, LineIndex
-from .nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
-from .source import Span
-from .symbolic import Count, bounds_text
-from .typed import CallSite, TypedLayer, TypedProgram, TypedResidual
+from ..diagnostics.codes import CODES
+from ..diagnostics.model import Diagnostic
+from ..layers.table import ACTIVATIONS, LAYERS, LayerKind, lookup
+from .positions import UTF16, LineIndex
+from ..syntax.nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from ..syntax.source import Span
+from ..types.symbolic import Count, bounds_text
+from ..check.typed import CallSite, TypedLayer, TypedProgram, TypedResidual
 
 SOURCE = "cnnc"
 MAX_ROWS = 16  # instances listed in a hover before "... and N more"
@@ -59,7 +59,7 @@ class Analysis:
 
     def __init__(self, text: str, filename: str = "<string>", encoding: str = UTF16, parse_cache=None) -> None:
         """`parse_cache`: the document's `cnndsl.syntax.ParseCache`, kept across versions."""
-        from .compiler import check_program
+        from ..compiler import check_program
 
         self.text = text
         self.filename = filename
@@ -298,7 +298,7 @@ class Analysis:
             bound = f"{symbol.name} >= {symbol.bound}"
             how = "written" if symbol.given else "computed: the smallest size every layer accepts"
             lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
-        from .codegen import _class_shape  # light: black and jinja2 load only when generating
+        from ..backend.codegen import _class_shape  # light: black and jinja2 load only when generating
 
         lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {_class_shape(shape)}`",
                   "", "`//` is floor division, as in Python: after `pool 2`, the height is `H//2`"]
@@ -889,7 +889,7 @@ class Analysis:
     # == formatting ================================================================
     def formatting(self) -> list[types.TextEdit] | None:
         """One edit covering what the formatter changes; None on syntax errors."""
-        from .formatter import FormatError, format_source
+        from ..formatter import FormatError, format_source
 
         try:
             formatted = format_source(self.text, self.filename)

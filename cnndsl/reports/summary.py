@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
-from .symbolic import bounds_text
-from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..types.symbolic import bounds_text
+from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 
 @dataclass(frozen=True)

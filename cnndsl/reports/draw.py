@@ -44,9 +44,9 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from .shapes import MapType, Shape
-from .symbolic import bounds_text
-from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..types.shapes import MapType, Shape
+from ..types.symbolic import bounds_text
+from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
 
 SVG_NS = "http://www.w3.org/2000/svg"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"

@@ -24,9 +24,9 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from . import __version__
-from .lsp_features import Analysis
-from .syntax import ParseCache
+from .. import __version__
+from .analysis import Analysis
+from ..syntax.parser import ParseCache
 
 logger = logging.getLogger("cnndsl.lsp")
 
@@ -42,7 +42,7 @@ def default_docs_url() -> str | None:
     """
     if os.environ.get(DOCS_ENV):
         return os.environ[DOCS_ENV]
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"  # the checkout: cnndsl/lsp/server.py
     if docs.is_dir():
         return (docs / "diagnostics.md").as_uri()
     return None

@@ -13,16 +13,16 @@ import keyword
 import operator
 import re
 
-from .diagnostics import Reporter
-from .layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
-from .nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
-from .shapes import MAX_VALUE, MapType, Shape, describe
-from .source import Span
-from .symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
-from .suggest import closest
-from .syntax import BROKEN, show
+from ..diagnostics.model import Reporter
+from ..layers.table import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
+from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from ..types.shapes import MAX_VALUE, MapType, Shape, describe
+from ..syntax.source import Span
+from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
+from ..diagnostics.suggest import closest
+from ..syntax.parser import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
-from .values import IDENTIFIER, SIZE, Expect, Value, read_value
+from ..layers.values import IDENTIFIER, SIZE, Expect, Value, read_value
 
 # Checking costs tens of microseconds per layer; real networks have hundreds
 # to a few thousand leaf layers.

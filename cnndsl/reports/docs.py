@@ -27,7 +27,7 @@ import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: cnndsl/reports/docs.py
 DOCS = ROOT / "docs"
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
 # A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
@@ -39,7 +39,7 @@ IMAGE_SIZE = (224, 224)
 
 
 def diagnostics_markdown() -> str:
-    from .codes import CODES
+    from ..diagnostics.codes import CODES
 
     out = [
         "# Diagnostics",
@@ -85,7 +85,7 @@ EXAMPLE_INPUT = "32x32x3"
 
 def example_rows(examples: list[str]) -> list[str]:
     """`| .cnn | PyTorch | output |` rows, by running each example through the checker."""
-    from .compiler import check_program
+    from ..compiler import check_program
 
     rows = []
     for example in examples:
@@ -110,7 +110,7 @@ def _option_words(option) -> tuple[str, str]:
 
 
 def layers_markdown() -> str:
-    from .layers import LAYERS
+    from ..layers.table import LAYERS
 
     kinds = [kind for kind in LAYERS if not kind.is_activation]
     out = [
@@ -145,7 +145,7 @@ def layers_markdown() -> str:
 
 
 def activations_markdown() -> str:
-    from .layers import ACTIVATIONS
+    from ..layers.table import ACTIVATIONS
 
     out = ["| activation | PyTorch | computes | may run in place |", "| --- | --- | --- | --- |"]
     for kind in ACTIVATIONS.values():
@@ -157,7 +157,7 @@ def activations_markdown() -> str:
 
 
 def limits_markdown() -> str:
-    from . import checker
+    from ..check import checker
 
     return (
         f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
@@ -196,13 +196,13 @@ def run_command(command: str) -> str:
     if quiet:
         words.pop()
     if words[0] == "python":
-        from .compiler import compile_source
+        from ..compiler import compile_source
 
         path = words[1]
         return compile_source((ROOT / path).read_text(encoding="utf-8"), path).python_source
     if words[0] != "cnnc":
         raise ValueError(f"unknown command in a docs marker: {command}")
-    from .cli import main
+    from ..cli.main import main
 
     out = io.StringIO()  # one stream, so diagnostics and tables keep their order
     previous = os.getcwd(), os.environ.get("NO_COLOR")
@@ -237,7 +237,7 @@ def tutorial_markdown(current: str) -> str:
 
 
 def image_svg(source: str) -> str:
-    from .compiler import check_program
+    from ..compiler import check_program
     from .draw import render_svg
 
     program = check_program((ROOT / source).read_bytes(), source)

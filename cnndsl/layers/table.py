@@ -13,12 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from .diagnostics import Fix
-from .shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe, same_padding
-from .source import Span
-from .suggest import closest
-from .symbolic import Axis, count, factor_text, residue_condition
-from .syntax import show
+from ..diagnostics.model import Fix
+from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, Window, describe, same_padding
+from ..syntax.source import Span
+from ..diagnostics.suggest import closest
+from ..types.symbolic import Axis, count, factor_text, residue_condition
+from ..syntax.parser import show
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, read_value
 
 COUNT = Expect("a whole number", "16")
@@ -146,7 +146,7 @@ def _minimum_ok(value, minimum) -> bool:
 
 def read_args(kind: LayerKind, words, statement: Span, site: Site) -> Args | None:
     """The generic reader: positionals first, then options, flags, activation."""
-    from .nodes import KeywordArg, Word
+    from ..syntax.nodes import KeywordArg, Word
 
     args = Args()
     ok = True

@@ -1,0 +1,1 @@
+"""The typed program -> PyTorch: code generation and verification."""

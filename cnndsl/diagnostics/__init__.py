@@ -1,0 +1,1 @@
+"""The diagnostic model, the registry of codes and the renderers."""

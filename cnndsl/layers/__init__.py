@@ -1,0 +1,1 @@
+"""The layer table: every layer kind, with everything it owns."""

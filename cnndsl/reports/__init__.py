@@ -1,0 +1,1 @@
+"""What users read about a typed program: summary, memory, diagram, generated docs."""

@@ -1,0 +1,1 @@
+"""Static types: feature maps and vectors, window arithmetic, symbolic sizes."""
