@@ -12,11 +12,15 @@ review the diff with `git diff tests/golden` before committing.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,3 +162,32 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"a browser test may not skip in CI (CI=true): {reason}"
+
+
+# -- where the dependencies are ---------------------------------------------
+
+
+def dependency_dirs(requirements: Iterable[str]) -> list[str]:
+    """The directories this interpreter loads these requirements from, their
+    own requirements included (extras left out): for a test that installs
+    cnndsl into a fresh environment and lends it the installed dependencies
+    (a .pth file, PYTHONPATH) instead of downloading them again. Wherever they
+    live: a venv's site-packages, a system's dist-packages, a user site."""
+    from packaging.requirements import Requirement
+
+    wanted, seen, dirs = list(requirements), set(), []
+    while wanted:
+        requirement = Requirement(wanted.pop())
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            distribution = importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.fail(f"{requirement.name}, which cnndsl needs, is not installed for {sys.executable}")
+        where = str(Path(distribution.locate_file("")).resolve())
+        if where not in dirs:
+            dirs.append(where)
+        wanted.extend(distribution.requires or [])
+    return dirs

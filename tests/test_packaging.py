@@ -2,8 +2,6 @@
 and compile an example from another directory. (The editable install is what
 the rest of the suite runs on.)"""
 
-import importlib.metadata
-import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
+from conftest import dependency_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +48,10 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     site_dir = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    (Path(site_dir) / "cnndsl-test-dependencies.pth").write_text("".join(f"{d}\n" for d in dependency_dirs(wheel)))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        requires = [line.split(":", 1)[1] for line in archive.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
+    (Path(site_dir) / "cnndsl-test-dependencies.pth").write_text("".join(f"{d}\n" for d in dependency_dirs(requires)))
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall", str(wheel)],
         capture_output=True,
@@ -78,26 +79,3 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (work / "quiz.py").read_text() == (ROOT / "examples" / "quiz.py").read_text()
 
-
-def dependency_dirs(wheel: Path) -> list[str]:
-    """The directories this interpreter loads the wheel's dependencies from,
-    their own dependencies included (extras left out)."""
-    with zipfile.ZipFile(wheel) as archive:
-        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
-        wanted = [line.split(":", 1)[1].strip() for line in archive.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
-    seen, dirs = set(), []
-    while wanted:
-        requirement = Requirement(wanted.pop())
-        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
-        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
-            continue
-        seen.add(name)
-        try:
-            distribution = importlib.metadata.distribution(requirement.name)
-        except importlib.metadata.PackageNotFoundError:
-            pytest.fail(f"{requirement.name}, a dependency of cnndsl, is not installed for {sys.executable}")
-        where = str(Path(distribution.locate_file("")).resolve())
-        if where not in dirs:
-            dirs.append(where)
-        wanted.extend(distribution.requires or [])
-    return dirs
