@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,18 @@ def test_the_published_hooks():
         assert hook.get("pass_filenames", True) and "args" not in hook
     # The entries are console scripts the package installs.
     assert '\n[project.scripts]\ncnnc = "cnndsl.cli:main"\n' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_readme_shows_the_same_hooks():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
+    remote, local = (yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.S))
+    assert [hook["id"] for hook in remote["repos"][0]["hooks"]] == [hook["id"] for hook in HOOKS]
+    # The local form: the published hooks with cnnc from the active environment.
+    assert local["repos"][0]["repo"] == "local"
+    assert local["repos"][0]["hooks"] == [
+        {key: (value if key != "language" else "system") for key, value in hook.items() if key != "description"} for hook in HOOKS
+    ]
 
 
 @pytest.fixture
