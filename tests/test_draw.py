@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -400,9 +399,7 @@ def test_cli_draw_does_not_import_torch(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-# -- a real browser ---------------------------------------------------------
-
-BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+# -- a real browser (the chromium fixture of tests/conftest.py) ---------------
 
 # Measures the rendered text and boxes in the page and reports any label that
 # leaves the picture or overlaps another label or a box.
@@ -429,18 +426,8 @@ document.body.appendChild(pre);
 """
 
 
-def _browser(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
 @pytest.mark.parametrize("name", ["quiz", "resnet18", "mobilenet", "symbolic"])
-def test_browser_lays_labels_out_without_overlaps(tmp_path, name):
+def test_browser_lays_labels_out_without_overlaps(chromium, tmp_path, name):
     if name == "symbolic":  # symbolic labels, two-line types, the header's size line
         program = symbolic_program(SYMBOLIC.replace("pool 3 s2 p1", "pool 3 s2 ceil\nconv 16 k3 s2 p1"))
     else:
@@ -448,7 +435,7 @@ def test_browser_lays_labels_out_without_overlaps(tmp_path, name):
     svg = render_svg(program).split("\n", 1)[1]
     page = tmp_path / "page.html"
     page.write_text(f"<!DOCTYPE html><html><body style='margin:0'>{svg}{PROBE}</body></html>")
-    result = _browser(["--virtual-time-budget=5000", "--dump-dom", page.as_uri()])
+    result = chromium.run("--hide-scrollbars", "--virtual-time-budget=5000", "--dump-dom", page.as_uri())
     match = re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S)
     assert match, result.stderr[-2000:]
     report = json.loads(match[1].replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&"))
@@ -458,15 +445,15 @@ def test_browser_lays_labels_out_without_overlaps(tmp_path, name):
     assert report["overlaps"] == []
 
 
-@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
-def test_browser_screenshot_is_not_blank(tmp_path):
+def test_browser_screenshot_is_not_blank(chromium, tmp_path):
     program = program_of(ROOT / "examples" / "quiz.cnn")
     svg_path = tmp_path / "quiz.svg"
     svg_path.write_text(render_svg(program))
     root = parse(svg_path.read_text())
     size = f"{int(float(root.get('width'))) + 1},{int(float(root.get('height'))) + 1}"
     png = tmp_path / "quiz.png"
-    _browser([f"--window-size={size}", f"--screenshot={png}", svg_path.as_uri()])
+    shot = chromium.run("--hide-scrollbars", f"--window-size={size}", f"--screenshot={png}", svg_path.as_uri())
+    assert png.exists(), shot.stderr[-2000:]
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

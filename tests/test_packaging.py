@@ -6,9 +6,11 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import dependency_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,17 +27,31 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next(dist.glob("cnndsl-*.whl"))
 
-    import zipfile
-
     names = zipfile.ZipFile(wheel).namelist()
     assert "cnndsl/grammar/cnn.lark" in names
     assert "cnndsl/templates/module.py.jinja" in names
 
-    # A venv that sees the already installed dependencies (torch, lark, ...)
-    # but gets cnndsl itself only from the wheel.
+    # A venv that gets cnndsl only from the wheel and its dependencies (torch,
+    # lark, ...) from wherever this test's interpreter has them. Not
+    # system_site_packages=True: that shows the *base* interpreter's packages,
+    # not those of the venv the suite runs in (a newcomer's venv, CI's), so
+    # cnnc died with "No module named 'lark'". Not a pip install of the
+    # dependencies either: slow, and torch must not be fetched again. A .pth
+    # file lists the directories the dependencies were found in (a venv's
+    # site-packages, a system dist-packages, a user site, ...): Python appends
+    # them to sys.path after the venv's own site-packages, so the wheel's
+    # cnndsl comes first, and the .pth files in those directories (the suite's
+    # editable cnndsl among them) are not run, so the checkout stays off the path.
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        requires = [line.split(":", 1)[1] for line in archive.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
+    (Path(site_dir) / "cnndsl-test-dependencies.pth").write_text("".join(f"{d}\n" for d in dependency_dirs(requires)))
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall", str(wheel)],
         capture_output=True,
@@ -62,3 +78,4 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     result = subprocess.run([str(cnnc), "build", "quiz.cnn", "--device", "cpu"], capture_output=True, text=True, cwd=work, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (work / "quiz.py").read_text() == (ROOT / "examples" / "quiz.py").read_text()
+

@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -19,19 +20,30 @@ class UsageError(Exception):
     """A problem with the command line or the files it names (exit 2)."""
 
 
+ANYWHERE = "Options go before or after the file arguments."
+SIZES = (
+    "--size takes one or more sizes: '--size 224x224 97x131', '--size 224x224 --size 97x131' and "
+    "'--size 224x224,97x131' are the same; the list after one --size ends at the first word that is "
+    "not a size (digits, x and commas), so 'cnnc summary --size 224x224 net.cnn' works too."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnc",
         description="Check, summarise and compile .cnn network descriptions to PyTorch.",
+        epilog=ANYWHERE + " " + SIZES,
     )
     parser.add_argument("--version", action="version", version=f"cnnc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="parse and type-check; print diagnostics")
+    check = commands.add_parser("check", help="parse and type-check; print diagnostics", epilog=ANYWHERE)
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--format", choices=("text", "json", "github"), default="text")
 
-    summary = commands.add_parser("summary", help="per-layer table of output shapes, parameters and MACs")
+    summary = commands.add_parser(
+        "summary", help="per-layer table of output shapes, parameters and MACs", epilog=ANYWHERE + " " + SIZES
+    )
     summary.add_argument("file", metavar="FILE")
     summary.add_argument("--format", choices=("text", "json"), default="text")
     summary.add_argument("--explain", action="store_true", help="show the size, parameter and MAC formulas with your numbers")
@@ -42,13 +54,19 @@ def _parser() -> argparse.ArgumentParser:
         default="float32",
         help="element type of the memory figures (default float32)",
     )
-    summary.add_argument("--size", nargs="+", action="extend", metavar="HxW", help="a symbolic input's size(s): numbers for each")
+    summary.add_argument(
+        "--size",
+        nargs="+",
+        action="extend",
+        metavar="HxW",
+        help="a symbolic input's size(s): numbers for each (before or after FILE; repeat --size or list several)",
+    )
 
     for name, text in (
         ("build", "generate FILE.py, then build and verify it on a device"),
         ("verify", "build and verify the module on a device without writing a file"),
     ):
-        sub = commands.add_parser(name, help=text)
+        sub = commands.add_parser(name, help=text, epilog=ANYWHERE + " " + SIZES)
         sub.add_argument("file", metavar="FILE")
         if name == "build":
             sub.add_argument("-o", "--output", metavar="OUT.py", help="where to write (default: FILE with .py)")
@@ -66,10 +84,13 @@ def _parser() -> argparse.ArgumentParser:
             nargs="+",
             action="extend",
             metavar="HxW",
-            help="a symbolic input: verify at these sizes (default: the smallest admissible and larger odd and even ones)",
+            help=(
+                "a symbolic input: verify at these sizes (default: the smallest admissible and larger odd and even ones; "
+                "before or after FILE; repeat --size or list several)"
+            ),
         )
 
-    draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)")
+    draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)", epilog=ANYWHERE)
     draw.add_argument("file", metavar="FILE")
     draw.add_argument("-o", "--output", metavar="OUT", help="where to write (default: FILE with .svg or .html; '-' for stdout)")
     draw.add_argument("--format", choices=("svg", "html"), help="svg (default) or html: the diagram and the summary table")
@@ -81,15 +102,63 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("lsp", help="run the language server on stdio")
 
-    fmt = commands.add_parser("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)")
+    fmt = commands.add_parser("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
     fmt.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is not formatted")
     return parser
 
 
+# Subcommands whose --size takes several sizes (draw's takes one).
+SIZE_LISTS = ("summary", "build", "verify")
+_SIZE_WORD = re.compile(r"[0-9][0-9xX, ]*\Z")
+
+
+def _split_size_lists(argv: list[str]) -> list[str]:
+    """`--size 224x224 97x131 net.cnn` -> `--size=224x224 --size=97x131 net.cnn`.
+
+    argparse's nargs='+' takes every word after --size up to the next option,
+    the file included, so an option list that ended in --size left no FILE.
+    The first word after --size is always its value (as before: a bad one is
+    reported as a bad size); each following word is another size while it
+    looks like one (digits, x, commas). `--size=A` takes exactly one value, so
+    the parser sees one value per occurrence and `--size A --size B` extends.
+    """
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if command not in SIZE_LISTS:
+        return argv
+    words, index = [], 0
+    while index < len(argv):
+        word = argv[index]
+        index += 1
+        if word == "--":
+            words.extend(argv[index - 1 :])
+            break
+        name, equals, value = word.partition("=")
+        if not (len(name) >= 3 and "--size".startswith(name)):  # argparse takes --si for --size
+            words.append(word)
+            continue
+        if not equals:
+            if index == len(argv) or argv[index].startswith("-"):
+                words.append(word)  # argparse says --size needs a value
+                continue
+            value = argv[index]
+            index += 1
+        words.append(f"--size={value}")
+        while index < len(argv) and _SIZE_WORD.match(argv[index]):
+            words.append(f"--size={argv[index]}")
+            index += 1
+    return words
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(_split_size_lists(words))
+    if extra and getattr(args, "files", None) is not None and not any(word.startswith("-") and word != "-" for word in extra):
+        # `cnnc check a.cnn --format json b.cnn`: argparse leaves files after an option over.
+        args.files.extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
