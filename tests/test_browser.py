@@ -12,7 +12,7 @@ import pytest
 from conftest import need_chromium
 
 import cnndsl
-from cnndsl.draw import render_html
+from cnndsl.reports.draw import render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -43,7 +43,7 @@ def test_the_published_hooks():
         assert hook["language"] == "python" and hook["files"] == r"\.cnn$"
         assert hook.get("pass_filenames", True) and "args" not in hook
     # The entries are console scripts the package installs.
-    assert '\n[project.scripts]\ncnnc = "cnndsl.cli:main"\n' in (ROOT / "pyproject.toml").read_text()
+    assert '\n[project.scripts]\ncnnc = "cnndsl.cli.main:main"\n' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_the_readme_shows_the_same_hooks():
