@@ -123,6 +123,9 @@ class FlowGraph:
     output: FlowNode
     nodes: tuple[FlowNode, ...]  # every node built, in topological order
     state_keys: tuple[str, ...]  # the module's state_dict keys, in order
+    # key -> every key that names the same tensor (a module or parameter
+    # registered twice: state_dict lists it under each name, fx under one).
+    aliases: dict[str, tuple[str, ...]]
 
     def reachable(self) -> list[FlowNode]:
         """The nodes the output depends on, in topological order."""
@@ -252,7 +255,11 @@ class _Builder:
             else:
                 self.values[node] = self.value(node)
         assert output is not None, "an fx graph always ends in an output node"
-        return FlowGraph(output, tuple(self.nodes), tuple(self.state))
+        groups: dict[int, list[str]] = {}
+        for key, tensor in self.state.items():
+            groups.setdefault(id(tensor), []).append(key)
+        aliases = {key: tuple(group) for group in groups.values() for key in group}
+        return FlowGraph(output, tuple(self.nodes), tuple(self.state), aliases)
 
     # -- making nodes ---------------------------------------------------------
 

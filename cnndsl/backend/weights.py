@@ -37,6 +37,8 @@ from .flowgraph import UNIT, FlowGraph, FlowNode, StateEntry
 SHOWN = 5
 # Work allowed for trying assignments of structurally identical inputs (pairs visited).
 SEARCH_LIMIT = 200_000
+# The largest table (source units x target units) a difference is explained with in full.
+EDIT_CELLS = 1_000_000
 
 
 class WeightTransferError(ValueError):
@@ -58,7 +60,9 @@ class WeightTransferError(ValueError):
 class TransferReport:
     """What `transfer_weights` copied.
 
-    pairs: (source key, target key) for every copied tensor, in the target's state_dict order.
+    pairs: (source key, target key) for every target entry written, in the
+    target's state_dict order (a tensor registered under two names, a shared
+    module, is paired under each of its target names).
     units: (source path, target path) for every matched unit, in canonical order.
     unused_source, unused_target: state_dict keys no forward pass reads, left
     alone (only with strict=False; with strict=True they are an error).
@@ -119,8 +123,13 @@ def _match(source: nn.Module, target: nn.Module, strict: bool) -> TransferReport
     node_pairs = _isomorphism(source_graph.output, target_graph.output)
     unit_pairs = [(s, t) for s, t in node_pairs if s.kind == UNIT]
     key_pairs = _pair_tensors(unit_pairs)
-    unused_source = _unused(source_graph, set(key_pairs))
-    unused_target = _unused(target_graph, set(key_pairs.values()))
+    pairs = [
+        (source_key, alias)
+        for source_key, target_key in key_pairs.items()
+        for alias in target_graph.aliases[target_key]  # the same tensor under another name gets the same value
+    ]
+    unused_source = _unused(source_graph, {alias for key in key_pairs for alias in source_graph.aliases[key]})
+    unused_target = _unused(target_graph, {target_key for _, target_key in pairs})
     if strict and (unused_source or unused_target):
         problems = [f"source `{key}` is not used by the source's forward pass" for key in unused_source]
         problems += [f"target `{key}` is not used by the target's forward pass" for key in unused_target]
@@ -130,7 +139,7 @@ def _match(source: nn.Module, target: nn.Module, strict: bool) -> TransferReport
             problems,
         )
     order = {key: index for index, key in enumerate(target_graph.state_keys)}
-    pairs = sorted(key_pairs.items(), key=lambda pair: order[pair[1]])
+    pairs.sort(key=lambda pair: order[pair[1]])
     canonical = {id(node): index for index, node in enumerate(source_graph.canonical_units())}
     units = sorted({(s.path, t.path): canonical[id(s)] for s, t in unit_pairs}.items(), key=lambda item: item[1])
     return TransferReport(tuple(pairs), tuple(unit for unit, _ in units), tuple(unused_source), tuple(unused_target))
@@ -298,22 +307,88 @@ def _tolerant_key(node: FlowNode):
 
 
 def _unit_differences(source: list[FlowNode], target: list[FlowNode]) -> list[str]:
-    """The units that have no counterpart, or a counterpart of other shapes, aligned by difflib."""
-    matcher = difflib.SequenceMatcher(a=[unit.label for unit in source], b=[unit.label for unit in target], autojunk=False)
+    """The units that have no counterpart, or a counterpart of other shapes, in a shortest edit script.
+
+    A unit missing on one side and present with the same shapes elsewhere on
+    the other has moved (a cat's operands in another order, a layer on the
+    other path): it is reported as such, once.
+    """
+    differences = _edit_script(source, target)
+    unclaimed = [unit for kind, unit, _ in differences if kind == "target only"]
+    moves: dict[int, FlowNode] = {}  # id(source unit) -> the target unit it moved to
+    for kind, unit, _ in differences:
+        moved = next((other for other in unclaimed if other.label == unit.label), None) if kind == "source only" else None
+        if moved is not None:
+            unclaimed.remove(moved)
+            moves[id(unit)] = moved
+    moved_targets = {id(unit) for unit in moves.values()}
     problems = []
+    for kind, unit, other in differences:
+        if kind == "replaced":
+            problems.append(f"source {unit.describe()} vs target {other.describe()}")
+        elif id(unit) in moves:
+            problems.append(
+                f"source {unit.describe()} and target {moves[id(unit)].describe()} have the same shapes "
+                "but are connected at different places (operands in another order, or on another path)"
+            )
+        elif kind == "source only":
+            problems.append(f"source {unit.describe()} has no counterpart in the target")
+        elif id(unit) not in moved_targets:
+            problems.append(f"target {unit.describe()} has no counterpart in the source")
+    return problems
+
+
+def _edit_script(source: list[FlowNode], target: list[FlowNode]) -> list[tuple[str, FlowNode, FlowNode | None]]:
+    """The fewest replacements, deletions and insertions that turn one label sequence into the other (Levenshtein).
+
+    ("replaced", source unit, target unit), ("source only", unit, None),
+    ("target only", unit, None), in order from the input. A shortest script
+    names the blocks one network has more of (ResNet-18 against ResNet-34),
+    where difflib's longest-match heuristic can pair the wrong runs. Beyond
+    EDIT_CELLS cells of the table, difflib's quicker alignment is used.
+    """
+    rows, columns = len(source), len(target)
+    if rows * columns > EDIT_CELLS:
+        return _difflib_script(source, target)
+    # cost[i][j]: edits between source[i:] and target[j:].
+    cost = [[0] * (columns + 1) for _ in range(rows + 1)]
+    for i in range(rows, -1, -1):
+        for j in range(columns, -1, -1):
+            if i == rows or j == columns:
+                cost[i][j] = (rows - i) + (columns - j)
+            else:
+                same = source[i].label == target[j].label
+                cost[i][j] = min(cost[i + 1][j + 1] + (0 if same else 1), cost[i + 1][j] + 1, cost[i][j + 1] + 1)
+    script: list[tuple[str, FlowNode, FlowNode | None]] = []
+    i = j = 0
+    while i < rows or j < columns:
+        if i < rows and j < columns:
+            same = source[i].label == target[j].label
+            if cost[i][j] == cost[i + 1][j + 1] + (0 if same else 1):
+                if not same:
+                    script.append(("replaced", source[i], target[j]))
+                i, j = i + 1, j + 1
+                continue
+        if i < rows and cost[i][j] == cost[i + 1][j] + 1:
+            script.append(("source only", source[i], None))
+            i += 1
+        else:
+            script.append(("target only", target[j], None))
+            j += 1
+    return script
+
+
+def _difflib_script(source: list[FlowNode], target: list[FlowNode]) -> list[tuple[str, FlowNode, FlowNode | None]]:
+    matcher = difflib.SequenceMatcher(a=[unit.label for unit in source], b=[unit.label for unit in target], autojunk=False)
+    script: list[tuple[str, FlowNode, FlowNode | None]] = []
     for tag, s_start, s_end, t_start, t_end in matcher.get_opcodes():
         if tag == "equal":
             continue
         replaced = min(s_end - s_start, t_end - t_start) if tag == "replace" else 0
-        for offset in range(replaced):
-            problems.append(
-                f"source {source[s_start + offset].describe()} vs target {target[t_start + offset].describe()}"
-            )
-        for unit in source[s_start + replaced : s_end]:
-            problems.append(f"source {unit.describe()} has no counterpart in the target")
-        for unit in target[t_start + replaced : t_end]:
-            problems.append(f"target {unit.describe()} has no counterpart in the source")
-    return problems
+        script += [("replaced", source[s_start + k], target[t_start + k]) for k in range(replaced)]
+        script += [("source only", unit, None) for unit in source[s_start + replaced : s_end]]
+        script += [("target only", unit, None) for unit in target[t_start + replaced : t_end]]
+    return script
 
 
 def _connection_difference(source: FlowNode, target: FlowNode) -> str:
