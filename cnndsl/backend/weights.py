@@ -361,20 +361,21 @@ def _edit_script(source: list[FlowNode], target: list[FlowNode]) -> list[tuple[s
                 cost[i][j] = min(cost[i + 1][j + 1] + (0 if same else 1), cost[i + 1][j] + 1, cost[i][j + 1] + 1)
     script: list[tuple[str, FlowNode, FlowNode | None]] = []
     i = j = 0
+    # Among shortest scripts, prefer a match, then a deletion or insertion,
+    # then a replacement: two units swapped read as a move, not as two replacements.
     while i < rows or j < columns:
-        if i < rows and j < columns:
-            same = source[i].label == target[j].label
-            if cost[i][j] == cost[i + 1][j + 1] + (0 if same else 1):
-                if not same:
-                    script.append(("replaced", source[i], target[j]))
-                i, j = i + 1, j + 1
-                continue
-        if i < rows and cost[i][j] == cost[i + 1][j] + 1:
+        both = i < rows and j < columns
+        if both and source[i].label == target[j].label and cost[i][j] == cost[i + 1][j + 1]:
+            i, j = i + 1, j + 1
+        elif i < rows and cost[i][j] == cost[i + 1][j] + 1:
             script.append(("source only", source[i], None))
             i += 1
-        else:
+        elif j < columns and cost[i][j] == cost[i][j + 1] + 1:
             script.append(("target only", target[j], None))
             j += 1
+        else:
+            script.append(("replaced", source[i], target[j]))
+            i, j = i + 1, j + 1
     return script
 
 
