@@ -415,6 +415,26 @@ def test_weights_shared_on_both_sides_transfer():
     assert outputs_agree(source, target, size=(8, 8)) == 0
 
 
+def test_units_connected_differently_are_refused_with_where():
+    class Chain(nn.Module):
+        def __init__(self, residual: bool) -> None:
+            super().__init__()
+            self.residual = residual
+            self.c = nn.Conv2d(3, 3, 3, padding=1)
+            self.d = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            y = self.c(x)
+            return self.d(y + x if self.residual else y)
+
+    with pytest.raises(cnndsl.WeightTransferError) as caught:
+        cnndsl.match_parameters(Chain(residual=True), Chain(residual=False))
+    assert caught.value.problems == (
+        "the units agree but are connected differently: `d` takes an add of 2 paths in the source "
+        "and `c` (Conv2d: weight (3, 3, 3, 3), bias (3,)) in the target",
+    )
+
+
 def test_joins_connected_differently_are_refused():
     class Cat(nn.Module):
         def __init__(self, swapped: bool) -> None:
@@ -427,8 +447,11 @@ def test_joins_connected_differently_are_refused():
             parts = [self.b(x), self.a(x)] if self.swapped else [self.a(x), self.b(x)]
             return torch.cat(parts, dim=1)
 
-    with pytest.raises(cnndsl.WeightTransferError, match="connected"):
+    with pytest.raises(cnndsl.WeightTransferError) as caught:
         cnndsl.match_parameters(Cat(swapped=False), Cat(swapped=True))
+    (problem,) = caught.value.problems
+    assert "have the same shapes but are connected at different places" in problem
+    assert "source `a` (Conv2d: weight (4, 3, 1, 1), bias (4,)) and target `a`" in problem
     assert cnndsl.match_parameters(Cat(swapped=False), Cat(swapped=False))[0] == ("a.weight", "a.weight")
 
 

@@ -108,12 +108,12 @@ class FlowNode:
         if self.kind == INPUT:
             return f"input {self.label[0]}"
         if self.kind in (CAT, STACK):
-            return f"a {self.kind} (dim {self.label[0]}) of {len(self.inputs)}"
+            return f"a {self.kind} (dim {self.label[0]}) of {len(self.inputs)} paths"
         if self.kind == OP:
             return f"`{self.label[0]}` of {len(self.inputs)} paths"
         if self.kind == OUTPUT:
             return "the output"
-        return f"an {self.kind} of {len(self.inputs)}"
+        return f"{'an' if self.kind == ADD else 'a'} {self.kind} of {len(self.inputs)} paths"
 
 
 @dataclass(frozen=True)

@@ -293,7 +293,10 @@ def _structure_error(source: FlowGraph, target: FlowGraph) -> WeightTransferErro
     problems = _unit_differences(source_units, target_units)
     if not problems:
         problems = [_connection_difference(source.output, target.output)]
-    count = lambda units: f"{len(units)} units ({sum(len(unit.state) for unit in units)} tensors)"  # noqa: E731
+    def count(units: list[FlowNode]) -> str:
+        tensors = sum(len(unit.state) for unit in units)
+        return f"{len(units)} unit{'s' * (len(units) != 1)} ({tensors} tensor{'s' * (tensors != 1)})"
+
     return WeightTransferError(
         f"the two modules differ in structure, so their weights cannot be paired; nothing was copied "
         f"(source: {count(source_units)}, target: {count(target_units)}; differences in order from the input):",
@@ -394,9 +397,13 @@ def _difflib_script(source: list[FlowNode], target: list[FlowNode]) -> list[tupl
 
 def _connection_difference(source: FlowNode, target: FlowNode) -> str:
     """Same units in the same order, connected differently: where, found by walking down from the outputs."""
+    consumer = "the output"
     while True:
         if source.kind != target.kind or source.label != target.label or len(source.inputs) != len(target.inputs):
-            return f"source {source.describe()} is connected where target has {target.describe()}"
+            return (
+                f"the units agree but are connected differently: {consumer} takes "
+                f"{source.describe()} in the source and {target.describe()} in the target"
+            )
         if source.commutative:
             remaining = Counter(node.digest for node in target.inputs)
             remaining.subtract(node.digest for node in source.inputs)
@@ -407,5 +414,9 @@ def _connection_difference(source: FlowNode, target: FlowNode) -> str:
             left_source = [differing[0][0]] if differing else []
             left_target = [differing[0][1]] if differing else []
         if len(left_source) != 1 or len(left_target) != 1:
-            return f"the inputs of source {source.describe()} differ from those of target {target.describe()}"
+            return (
+                "the units agree but are connected differently: the inputs of "
+                f"source {source.describe()} differ from those of target {target.describe()}"
+            )
+        consumer = f"`{source.path}`" if source.kind == UNIT else source.describe()
         source, target = left_source[0], left_target[0]
