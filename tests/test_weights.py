@@ -455,6 +455,63 @@ def test_joins_connected_differently_are_refused():
     assert cnndsl.match_parameters(Cat(swapped=False), Cat(swapped=False))[0] == ("a.weight", "a.weight")
 
 
+class Affine(nn.Module):
+    """A per-channel affine map with its own names for its two same-shaped parameters (kept whole: a unit)."""
+
+    def __init__(self, channels: int, names: tuple[str, str]) -> None:
+        super().__init__()
+        self.names = names
+        for name in names:
+            setattr(self, name, nn.Parameter(torch.randn(channels, 1, 1)))
+
+    def forward(self, x):
+        return x * getattr(self, self.names[0]) + getattr(self, self.names[1])
+
+
+def test_tensors_whose_names_and_shapes_do_not_tell_which_is_which_are_refused():
+    source = nn.Sequential(nn.Conv2d(3, 4, 1), Affine(4, ("gain", "shift")))
+    target = nn.Sequential(nn.Conv2d(3, 4, 1), Affine(4, ("weight", "bias")))
+    with pytest.raises(cnndsl.WeightTransferError, match="names do not say which is which") as caught:
+        cnndsl.transfer_weights(source, target)
+    assert "source `1` (Affine: gain (4, 1, 1), shift (4, 1, 1))" in caught.value.problems[0]
+    same_names = nn.Sequential(nn.Conv2d(3, 4, 1), Affine(4, ("gain", "shift")))
+    assert ("1.shift", "1.shift") in cnndsl.match_parameters(source, same_names)
+
+
+class ThreePaths(nn.Module):
+    """Three convolutions of the input summed, grouped as `grouping` says."""
+
+    def __init__(self, grouping: str) -> None:
+        super().__init__()
+        self.grouping = grouping
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(3, 4, 3, padding=1)
+        self.c = nn.Conv2d(3, 4, 5, padding=2)
+
+    def forward(self, x):
+        a, b, c = self.a(x), self.b(x), self.c(x)
+        if self.grouping == "(a+b)+c":
+            return (a + b) + c
+        if self.grouping == "c+(b+a)":
+            return c + (b + a)
+        if self.grouping == "relu(a+b)+c":
+            return torch.relu(a + b) + c
+        return a + torch.relu(b + c)
+
+
+def test_a_sum_is_one_join_however_it_is_grouped():
+    source = randomise(ThreePaths("(a+b)+c"), seed=10, size=(8, 8))
+    target = ThreePaths("c+(b+a)")
+    assert [(s, t) for s, t in cnndsl.match_parameters(source, target) if s != t] == []
+    cnndsl.transfer_weights(source, target)
+    assert outputs_agree(source, target, size=(8, 8)) <= ATOL
+
+
+def test_a_sum_through_an_activation_is_not_regrouped():
+    with pytest.raises(cnndsl.WeightTransferError):
+        cnndsl.match_parameters(ThreePaths("relu(a+b)+c"), ThreePaths("a+relu(b+c)"))
+
+
 class WithUnusedHead(nn.Module):
     def __init__(self) -> None:
         super().__init__()

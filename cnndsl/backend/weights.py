@@ -191,6 +191,12 @@ def _isomorphism(source_root: FlowNode, target_root: FlowNode) -> list[tuple[Flo
         paired = forward.get(id(source_node))
         if paired is target_node:
             continue
+        if (source_node.kind, source_node.label) != (target_node.kind, target_node.label):
+            # Equal digests, different nodes: a collision of 128-bit hashes, never expected; refuse rather than guess.
+            raise WeightTransferError(
+                f"internal: source {source_node.describe()} and target {target_node.describe()} "
+                "have the same digest; nothing was copied"
+            )
         if paired is None and id(target_node) not in backward:
             forward[id(source_node)] = target_node
             backward[id(target_node)] = source_node
@@ -272,7 +278,9 @@ def _pair_entries(source: tuple[StateEntry, ...], target: tuple[StateEntry, ...]
     """Pair two units' tensors: by name when both use the same names, else by (role, shape) when that is unambiguous."""
     by_name = {entry.local: entry for entry in target}
     if sorted(entry.local for entry in source) == sorted(by_name):
-        return [(entry, by_name[entry.local]) for entry in source]
+        pairs = [(entry, by_name[entry.local]) for entry in source]
+        if all((s.role, s.shape) == (t.role, t.shape) for s, t in pairs):
+            return pairs
     kinds = Counter((entry.role, entry.shape) for entry in source)
     if any(count > 1 for count in kinds.values()):
         return None
