@@ -9,6 +9,10 @@ so a swapped buffer would show in the outputs.
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,6 +25,7 @@ import cnndsl
 from cnndsl.backend import weights
 
 ATOL = 1e-5
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def outputs_agree(source: nn.Module, target: nn.Module, size=(64, 64), batch=2, seed=1) -> float:
@@ -688,3 +693,19 @@ def test_the_package_exports_it_lazily():
     assert cnndsl.match_parameters is weights.match_parameters
     assert issubclass(cnndsl.WeightTransferError, ValueError)
     assert {"transfer_weights", "match_parameters", "WeightTransferError", "TransferReport"} <= set(cnndsl.__all__)
+
+
+def test_the_readme_example_runs_and_shows_the_pairs_it_gives(monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "transfer_weights" in block]
+    # Without downloading: the same model, randomly initialised.
+    assert 'weights="DEFAULT"' in snippet
+    snippet = snippet.replace('weights="DEFAULT"', "weights=None")
+    torchvision_models()  # imports torchvision on this machine (see zoo_reference)
+    monkeypatch.chdir(ROOT)
+    namespace = {"cnndsl": cnndsl}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    last = snippet.strip().splitlines()[-1]
+    shown = ast.literal_eval(last.split("#", 1)[1].strip())
+    assert eval(last.split("#", 1)[0], namespace) == shown
+    assert namespace["report"].copied == 122
