@@ -115,7 +115,9 @@ class NestedProjectionFirst(nn.Module):
             nn.Sequential(*conv_bn(stem, inner, 1, 2)),
             nn.Sequential(*conv_bn(stem, inner, 3, 2), nn.ReLU(), *conv_bn(inner, inner, 3)),
         )
-        self.stage = ProjectionFirst(nn.Sequential(*conv_bn(stem, outer, 1, 2)), nn.Sequential(block, *conv_bn(inner, outer, 3)))
+        self.stage = ProjectionFirst(
+            nn.Sequential(*conv_bn(stem, outer, 1, 2)), nn.Sequential(block, *conv_bn(inner, outer, 3))
+        )
         self.head = nn.Linear(outer, classes)
 
     def forward(self, x):
@@ -148,7 +150,9 @@ linear 10
 
 
 def nested_cnn(inner: int = 16, outer_bn: bool = True, extra: bool = False) -> nn.Module:
-    text = NESTED_CNN.format(inner=inner, outer_bn="; bn" if outer_bn else "", extra="\n  conv 24 k1 nobias" if extra else "")
+    text = NESTED_CNN.format(
+        inner=inner, outer_bn="; bn" if outer_bn else "", extra="\n  conv 24 k1 nobias" if extra else ""
+    )
     return cnndsl.compile_source(text, filename="nested.cnn").module_class()()
 
 
@@ -205,7 +209,9 @@ class LayerScale(nn.Module):
 class ScaleModule(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(*conv_bn(channels, channels, 3), nn.GELU(), nn.Conv2d(channels, channels, 1), LayerScale(channels))
+        self.body = nn.Sequential(
+            *conv_bn(channels, channels, 3), nn.GELU(), nn.Conv2d(channels, channels, 1), LayerScale(channels)
+        )
 
     def forward(self, x):
         return self.body(x) + x
@@ -285,7 +291,9 @@ class Bottleneck(nn.Module):
             SqueezeExcite(width_out, int(round(se_ratio * width_in))),
             *conv_bn(width_out, width_out, 1),
         )  # fmt: skip
-        self.proj = nn.Sequential(*conv_bn(width_in, width_out, 1, stride)) if stride != 1 or width_in != width_out else None
+        self.proj = (
+            nn.Sequential(*conv_bn(width_in, width_out, 1, stride)) if stride != 1 or width_in != width_out else None
+        )
 
     def forward(self, x):
         shortcut = x if self.proj is None else self.proj(x)
@@ -339,7 +347,10 @@ def test_regnet_y_400mf_into_a_reimplementation_with_body_before_projection():
             "(Conv2d: weight (12, 8, 3, 3))",
         ),
         ({"outer_bn": False}, "source `stage.f.2` (BatchNorm2d: weight (24,), bias (24,)"),
-        ({"extra": True}, "target `features.3.body.4` (Conv2d: weight (24, 24, 1, 1)) has no counterpart in the source"),
+        (
+            {"extra": True},
+            "target `features.3.body.4` (Conv2d: weight (24, 24, 1, 1)) has no counterpart in the source",
+        ),
     ],
     ids=["other channel count", "missing layer", "extra layer"],
 )
@@ -517,6 +528,31 @@ def test_a_sum_through_an_activation_is_not_regrouped():
         cnndsl.match_parameters(ThreePaths("relu(a+b)+c"), ThreePaths("a+relu(b+c)"))
 
 
+class Bilinear(nn.Module):
+    """Two paths combined by a stateless torch.nn module (PairwiseDistance: a leaf of fx), under a given attribute name."""
+
+    def __init__(self, name: str, swapped: bool = False) -> None:
+        super().__init__()
+        self.name, self.swapped = name, swapped
+        self.p = nn.Conv2d(3, 4, 1)
+        self.q = nn.Conv2d(3, 4, 3, padding=1)
+        setattr(self, name, nn.PairwiseDistance())
+
+    def forward(self, x):
+        p, q = self.p(x), self.q(x)
+        return getattr(self, self.name)(q, p) if self.swapped else getattr(self, self.name)(p, q)
+
+
+def test_an_operation_combining_two_paths_keeps_its_operand_order():
+    source = randomise(Bilinear("distance"), seed=11, size=(8, 8))
+    target = Bilinear("measure")
+    assert cnndsl.match_parameters(source, target)[0] == ("p.weight", "p.weight")
+    cnndsl.transfer_weights(source, target)
+    assert outputs_agree(source, target, size=(8, 8)) <= ATOL
+    with pytest.raises(cnndsl.WeightTransferError):
+        cnndsl.match_parameters(source, Bilinear("distance", swapped=True))
+
+
 class WithUnusedHead(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -599,13 +635,19 @@ class Block(nn.Module):
     same shape, added to the first: a tie).
     """
 
-    def __init__(self, channels_in: int, channels: int, stride: int, scale: bool, twin: bool, order: list[str], flips: list[bool]) -> None:
+    def __init__(
+        self, channels_in: int, channels: int, stride: int, scale: bool, twin: bool, order: list[str], flips: list[bool]
+    ) -> None:
         super().__init__()
         self.flips = flips
         parts = {
-            "f": lambda: nn.Sequential(*conv_bn(channels_in, channels, 3, stride), nn.ReLU(), *conv_bn(channels, channels, 3)),
+            "f": lambda: nn.Sequential(
+                *conv_bn(channels_in, channels, 3, stride), nn.ReLU(), *conv_bn(channels, channels, 3)
+            ),
             "proj": lambda: nn.Sequential(*conv_bn(channels_in, channels, 1, stride)),
-            "twin": lambda: nn.Sequential(*conv_bn(channels_in, channels, 3, stride), nn.ReLU(), *conv_bn(channels, channels, 3)),
+            "twin": lambda: nn.Sequential(
+                *conv_bn(channels_in, channels, 3, stride), nn.ReLU(), *conv_bn(channels, channels, 3)
+            ),
             "scale": lambda: nn.Parameter(torch.ones(channels, 1, 1)),
         }
         wanted = {"f", "proj"} if stride != 1 or channels_in != channels else {"f"}
@@ -655,7 +697,9 @@ designs = st.lists(
 def layouts(count: int):
     order = st.permutations(["f", "proj", "scale", "twin"])
     flips = st.lists(st.booleans(), min_size=3, max_size=3)
-    return st.tuples(st.lists(order, min_size=count, max_size=count), st.lists(flips, min_size=count, max_size=count), st.booleans())
+    return st.tuples(
+        st.lists(order, min_size=count, max_size=count), st.lists(flips, min_size=count, max_size=count), st.booleans()
+    )
 
 
 @settings(max_examples=25)
@@ -672,7 +716,9 @@ def test_property_any_registration_and_operand_order_transfers(data, design, see
 def test_the_property_oracle_sees_one_swapped_pair():
     # The outputs tell a right transfer from one with two same-shaped tensors swapped.
     design = [(6, 2, True, True)]
-    source = randomise(Family(design, ([["scale", "twin", "proj", "f"]], [[True, False, True]], True)), seed=9, size=(8, 8))
+    source = randomise(
+        Family(design, ([["scale", "twin", "proj", "f"]], [[True, False, True]], True)), seed=9, size=(8, 8)
+    )
     target = Family(design, ([["f", "proj", "twin", "scale"]], [[False, True, False]], False))
     cnndsl.transfer_weights(source, target)
     assert outputs_agree(source, target, size=(8, 8)) <= ATOL

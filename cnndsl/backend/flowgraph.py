@@ -336,7 +336,12 @@ class _Builder:
         paths = _distinct(paths)
         if len(paths) < 2:
             return paths[0] if paths else None  # transparent
-        name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+        if node.op == "call_module":
+            name = type(self.module.get_submodule(node.target)).__name__  # its class: paths differ between modules
+        elif isinstance(node.target, str):
+            name = node.target  # a method
+        else:
+            name = getattr(node.target, "__name__", str(node.target))
         return self.make(OP, (name,), paths)
 
     def flatten(self, kind: str, node: fx.Node, paths: list[FlowNode]) -> list[FlowNode]:

@@ -151,8 +151,10 @@ def _graph(module: nn.Module, role: str) -> FlowGraph:
     except flowgraph.TraceFailed as error:
         raise WeightTransferError(
             f"torch.fx cannot trace the {role} ({type(module).__name__}), so its structure is unknown: {error}",
-            ["a forward pass whose control flow depends on tensor values cannot be traced; "
-             "matching by structure needs one graph for every input"],
+            [
+                "torch.fx records one graph for every input, so a forward pass whose control flow "
+                "depends on tensor values (`if x.sum() > 0:`) cannot be traced"
+            ],
         ) from error
 
 
@@ -270,7 +272,9 @@ def _pair_tensors(unit_pairs: list[tuple[FlowNode, FlowNode]]) -> dict[str, str]
             pairs[source_entry.key] = target_entry.key
             reverse[target_entry.key] = source_entry.key
     if problems:
-        raise WeightTransferError("the units correspond but their tensors cannot be paired; nothing was copied", problems)
+        raise WeightTransferError(
+            "the units correspond but their tensors cannot be paired; nothing was copied", problems
+        )
     return pairs
 
 
@@ -301,6 +305,7 @@ def _structure_error(source: FlowGraph, target: FlowGraph) -> WeightTransferErro
     problems = _unit_differences(source_units, target_units)
     if not problems:
         problems = [_connection_difference(source.output, target.output)]
+
     def count(units: list[FlowNode]) -> str:
         tensors = sum(len(unit.state) for unit in units)
         return f"{len(units)} unit{'s' * (len(units) != 1)} ({tensors} tensor{'s' * (tensors != 1)})"
@@ -328,7 +333,9 @@ def _unit_differences(source: list[FlowNode], target: list[FlowNode]) -> list[st
     unclaimed = [unit for kind, unit, _ in differences if kind == "target only"]
     moves: dict[int, FlowNode] = {}  # id(source unit) -> the target unit it moved to
     for kind, unit, _ in differences:
-        moved = next((other for other in unclaimed if other.label == unit.label), None) if kind == "source only" else None
+        moved = (
+            next((other for other in unclaimed if other.label == unit.label), None) if kind == "source only" else None
+        )
         if moved is not None:
             unclaimed.remove(moved)
             moves[id(unit)] = moved
@@ -391,7 +398,9 @@ def _edit_script(source: list[FlowNode], target: list[FlowNode]) -> list[tuple[s
 
 
 def _difflib_script(source: list[FlowNode], target: list[FlowNode]) -> list[tuple[str, FlowNode, FlowNode | None]]:
-    matcher = difflib.SequenceMatcher(a=[unit.label for unit in source], b=[unit.label for unit in target], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=[unit.label for unit in source], b=[unit.label for unit in target], autojunk=False
+    )
     script: list[tuple[str, FlowNode, FlowNode | None]] = []
     for tag, s_start, s_end, t_start, t_end in matcher.get_opcodes():
         if tag == "equal":
