@@ -88,6 +88,26 @@ def test_when_the_orders_agree_the_pairs_are_the_positional_ones(example):
     assert ("layer2.0.downsample.0.weight", "features.8.shortcut.0.weight") in positional
 
 
+# The torchvision classification families of issue 13: the ten of examples/zoo and the nine to come.
+TORCHVISION_FAMILIES = (
+    "alexnet", "vgg11", "vgg16", "vgg16_bn", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2",
+    "mobilenet_v2", "mnasnet1_0", "squeezenet1_1", "densenet121", "googlenet", "inception_v3",
+    "shufflenet_v2_x1_0", "mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "convnext_tiny",
+)  # fmt: skip
+
+
+def test_every_torchvision_family_traces_and_pairs_with_itself_entry_for_entry():
+    # On the meta device (shapes only: matching never reads values). Two instances, so that no object is shared.
+    models = torchvision_models()
+    for name in TORCHVISION_FAMILIES:
+        options = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+        # RegNet computes its widths with tensors and `.tolist()`, which the meta device cannot: on the CPU.
+        with torch.device("cpu" if name == "regnet_y_400mf" else "meta"):
+            first, second = getattr(models, name)(**options), getattr(models, name)(**options)
+        keys = list(first.state_dict())
+        assert cnndsl.match_parameters(first, second) == list(zip(keys, keys)), name
+
+
 # -- 2. projection first, and a layer scale registered on the block -------------
 
 
