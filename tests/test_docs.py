@@ -17,7 +17,7 @@ import pytest
 import cnndsl
 from cnndsl.reports import docs
 from cnndsl.diagnostics.codes import CODES
-from cnndsl.layers.table import ACTIVATIONS, LAYERS
+from cnndsl.layers import ACTIVATIONS, LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")

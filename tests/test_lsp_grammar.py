@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.layers.table import ACTIVATIONS, LAYERS
+from cnndsl.layers import ACTIVATIONS, LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "editors" / "vscode"

@@ -14,7 +14,7 @@ import operator
 import re
 
 from ..diagnostics.model import Reporter
-from ..layers.table import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
+from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, lookup, range_check
 from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
@@ -147,7 +147,6 @@ class Checker:
         self._configs: dict = {}
         # A layer kind, configuration and concrete input -> its inference.
         self._inferences: dict = {}
-        self._config_texts: dict = {}  # id(config) -> (config, repr(config)), for the key above
         # A block call (block, argument values, concrete input, depth, blocks
         # being expanded) -> its first expansion that reported nothing:
         # (its CallSite, typed nodes, output, leaf layers); later calls copy it.
@@ -661,7 +660,7 @@ class Checker:
             args = kind.read(statement, frame)
             if frame.light and args is not None and _uses_parameters(args):
                 # The layer's own checks need the arguments' values: range-check the literals.
-                _range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
+                range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
                 return None
             config = kind.configure(args, frame, statement.span) if args is not None else None
             activation = None
@@ -691,12 +690,7 @@ class Checker:
         # An inference is a function of the kind, configuration and input; one
         # that reported nothing is reused (not for symbolic inputs, whose
         # checks move the symbols' bounds).
-        key = None
-        if not shape.symbolic:
-            known = self._config_texts.get(id(config))
-            if known is None or known[0] is not config:  # a reused configuration is one object
-                known = self._config_texts[id(config)] = (config, repr(config))
-            key = (kind, known[1], shape)
+        key = None if shape.symbolic else (kind, config, shape)
         inference = self._inferences.get(key) if key is not None else None
         if inference is None:
             reports = self.reports
@@ -1038,7 +1032,7 @@ def _follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool
     if not isinstance(previous, TypedLayer):
         return False, False
     repeated = kind.is_activation and previous.kind is kind and previous.config == config
-    return repeated, kind.can_run_inplace(config) and previous.kind.name in ("conv", "linear", "batchnorm")
+    return repeated, kind.can_run_inplace(config) and previous.kind.inplace_after
 
 
 def _leaf_count(node: Node) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ..diagnostics.model import Diagnostic
-from ..layers.table import LayerKind
+from ..layers import Config, LayerKind
 from ..types.shapes import MapType, Shape
 from ..syntax.source import SourceText, Span
 from ..types.symbolic import SizeSymbol
@@ -41,7 +41,7 @@ class TypedLayer:
     """One PyTorch leaf layer with its static type."""
 
     kind: LayerKind
-    config: dict
+    config: Config
     input: Shape
     output: Shape
     params: int

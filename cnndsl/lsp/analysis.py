@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from ..diagnostics.codes import CODES
 from ..diagnostics.model import Diagnostic
-from ..layers.table import ACTIVATIONS, LAYERS, LayerKind, lookup
+from ..layers import ACTIVATIONS, LAYERS, LayerKind, lookup
 from .positions import UTF16, LineIndex
 from ..syntax.nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..syntax.source import Span

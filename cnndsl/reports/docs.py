@@ -69,17 +69,7 @@ def _cell(text: str) -> str:
 # docs/language.md: generated sections
 
 
-# Each layer kind's examples; the PyTorch column is what the compiler emits for them.
-EXAMPLES = {
-    "conv": ["conv 16 k3", "conv 16 k3 s2 p1", "conv 16 k3 same", "conv 16 k3x5 p1x2", "conv 16 kernel=3 stride=2",
-             "conv 15 k3 p2 d2 g3 nobias", "conv 16 k3 relu"],
-    "pool": ["pool 2", "pool 3 s2 p1", "pool 3 s2 ceil", "maxpool 2x1", "pool to 7x7", "maxpool to 1"],
-    "avgpool": ["avgpool 2", "avgpool 3 s1 p1", "avgpool to 1"],
-    "batchnorm": ["batchnorm", "bn", "flatten; bn"],
-    "dropout": ["dropout 0.5", "dropout 0.2"],
-    "flatten": ["flatten"],
-    "linear": ["flatten; linear 10", "flatten; fc 128 relu", "flatten; dense 10 nobias", "flatten; linear 10 logsoftmax"],
-}
+# The kinds' examples (`LayerKind.examples`) are checked on this input; the PyTorch column is what the compiler emits.
 EXAMPLE_INPUT = "32x32x3"
 
 
@@ -101,16 +91,8 @@ def example_rows(examples: list[str]) -> list[str]:
     return rows
 
 
-SAMPLE_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "4"}
-
-
-def _option_words(option) -> tuple[str, str]:
-    value = SAMPLE_VALUES.get(option.name, option.expect.example.split()[0])
-    return f"{option.short}{value}", f"{option.name}={value}"
-
-
 def layers_markdown() -> str:
-    from ..layers.table import LAYERS
+    from ..layers import LAYERS
 
     kinds = [kind for kind in LAYERS if not kind.is_activation]
     out = [
@@ -128,8 +110,7 @@ def layers_markdown() -> str:
         if kind.options:
             out += ["", "| option | spelled out | meaning |", "| --- | --- | --- |"]
             for option in kind.options:
-                short, long = _option_words(option)
-                out.append(f"| `{short}` | `{long}` | {_cell(option.doc or option.role)} |")
+                out.append(f"| `{option.sample}` | `{option.long_sample}` | {_cell(option.doc or option.role)} |")
         if kind.flags:
             out += ["", "| flag | meaning |", "| --- | --- |"]
             for flag, meaning in kind.flags.items():
@@ -137,7 +118,7 @@ def layers_markdown() -> str:
         if kind.takes_activation:
             out += ["", "An activation may follow on the same line: see [Activations](#5-activations)."]
         out += ["", f"| on a {EXAMPLE_INPUT} input | PyTorch | type |", "| --- | --- | --- |"]
-        out += example_rows(EXAMPLES.get(kind.name, [kind.example]))
+        out += example_rows(list(kind.examples or (kind.example,)))
         if kind.formulas:
             out += ["", "Rules (`cnnc summary --explain` shows them with your numbers):", ""]
             out += [f"- `{formula}`" for formula in kind.formulas]
@@ -145,14 +126,11 @@ def layers_markdown() -> str:
 
 
 def activations_markdown() -> str:
-    from ..layers.table import ACTIVATIONS
+    from ..layers import ACTIVATIONS
 
     out = ["| activation | PyTorch | computes | may run in place |", "| --- | --- | --- | --- |"]
     for kind in ACTIVATIONS.values():
-        inplace = "yes" if kind.can_run_inplace({}) else "no"
-        if kind.name == "leakyrelu":
-            inplace = "when SLOPE > 0"
-        out.append(f"| `{kind.syntax}` | `{kind.torch}` | {_cell(kind.summary)} | {inplace} |")
+        out.append(f"| `{kind.syntax}` | `{kind.torch}` | {_cell(kind.summary)} | {kind.inplace_doc} |")
     return "\n".join(out)
 
 

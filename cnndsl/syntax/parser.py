@@ -795,11 +795,11 @@ def _report_unexpected(reporter: Reporter, token, expected, previous, inside_bod
         # A comma in a command (not a block's parameter list) separates `where` bounds.
         wanted = "another bound after ',', like 'W >= 32'"
     if command is not None and command.type == "WORD" and "WHERE" in expected:
-        from ..layers.table import _expected_words, lookup  # the layer table knows its options
+        from ..layers import expected_words, lookup  # the layer table knows its options
 
         kind = lookup(str(command))
         end = "'}', a new line or ';'" if inside_body else "a new line or ';'"
-        words = _expected_words(kind) if kind is not None else "an argument"
+        words = expected_words(kind) if kind is not None else "an argument"
         wanted = (f"{words}, " if words != "nothing more" else "") + end
         if token.type == "LPAR" and kind is None:
             reporter.report(
