@@ -22,7 +22,7 @@ from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
 from ..syntax.parser import BROKEN, show
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
-from ..layers.values import IDENTIFIER, SIZE, Expect, Value, read_value
+from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
 
 # Checking costs tens of microseconds per layer; real networks have hundreds
 # to a few thousand leaf layers.
@@ -43,8 +43,8 @@ SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case
 
 
-class _Frame:
-    """Where statements are being checked: block parameters and call chain."""
+class _Frame(Site):
+    """Where statements are being checked: block parameters and call chain (the layers' `Site`)."""
 
     __slots__ = ("checker", "scope", "calls", "depth", "active", "light", "layer_name")
 

@@ -33,6 +33,10 @@ class ActivationKind(LayerKind):
         return f"nn.{self.module}"
 
     @property
+    def examples(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (f"flatten; {self.name}",) if self.vectors_only else (self.name,)
+
+    @property
     def inplace_doc(self) -> str:
         """When it may run in place, for the docs."""
         return "yes" if self.inplace_capable else "no"

@@ -12,6 +12,8 @@
   the repository root, without colour); `<!-- $ python FILE.cnn -->` is the
   module `cnnc build` would write for FILE.
 - `docs/images/*.svg`: the diagrams the docs and the README show.
+- `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
+  Code grammar (layers, activations, options, flags, form keywords).
 
 tests/test_docs.py fails when any of these differ from what this module
 generates, so the documentation cannot drift from the compiler.
@@ -29,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: cnndsl/reports/docs.py
 DOCS = ROOT / "docs"
+VSCODE_GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "cnn.tmLanguage.json"
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
 # A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
 IMAGE_SIZE = (224, 224)
@@ -162,6 +165,55 @@ def language_markdown(current: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# editors/vscode: the TextMate grammar's word lists
+
+
+def _alternation(words) -> str:
+    """`(a|b)` for a regex, each word before any earlier word that is its prefix (`relu6|relu`)."""
+    ordered: list[str] = []
+    for word in dict.fromkeys(words):
+        prefix = next((i for i, earlier in enumerate(ordered) if word.startswith(earlier)), len(ordered))
+        ordered.insert(prefix, word)
+    return "(" + "|".join(ordered) + ")"
+
+
+FORMS_COMMENT = "The keywords of the layers' special forms (pool to 7x7)."
+
+
+def vscode_grammar(current: str) -> str:
+    """The grammar with every layer, activation, option, flag and form keyword from the layer table.
+
+    The patterns around the lists (captures, scopes) are the grammar file's own.
+    """
+    import json
+
+    from ..check.checker import STRUCTURE_WORDS
+    from ..layers import ACTIVATIONS, LAYERS
+
+    grammar = json.loads(current)
+    repository = grammar["repository"]
+    kinds = [kind for kind in LAYERS if not kind.is_activation]
+    layers = [name for kind in kinds for name in kind.names]
+    activations = [name for kind in ACTIVATIONS.values() for name in kind.names]
+    options = [option for kind in LAYERS for option in kind.options]
+    shorts = "".join(dict.fromkeys(option.short for option in options if option.short))
+    forms = [form.keyword for kind in LAYERS for form in kind.forms]
+    repository["block-call"]["match"] = (
+        "(?:^|(?<=[;{]))\\s*(?!(?:" + _alternation(layers + activations + list(STRUCTURE_WORDS))[1:-1]
+        + ")\\b)([A-Za-z_][A-Za-z0-9_]*)\\b"
+    )
+    repository["layers"]["match"] = "\\b" + _alternation(layers) + "\\b"
+    repository["activations"]["match"] = "\\b" + _alternation(activations) + "\\b"
+    repository["flags"]["match"] = "\\b" + _alternation(flag for kind in LAYERS for flag in kind.flags) + "\\b"
+    short_pattern, long_pattern = repository["options"]["patterns"]
+    short_pattern["match"] = f"\\b([{shorts}])([0-9]+(?:x[0-9]+)?)\\b"
+    long_pattern["match"] = "\\b" + _alternation(option.name for option in options) + "\\s*(=)"
+    form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
+    form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
+    return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------
 # docs/tutorial.md: command output blocks
 
 MARKER = re.compile(r"(<!-- \$ (?P<command>[^\n]*?) -->\n```(?P<lang>[\w-]*)\n)(?P<body>.*?)(```)", re.S)
@@ -231,6 +283,8 @@ def generated() -> dict[Path, str]:
             files[path] = make(path.read_text(encoding="utf-8"))
     for image, source in IMAGES.items():
         files[ROOT / image] = image_svg(source)
+    if VSCODE_GRAMMAR.exists():
+        files[VSCODE_GRAMMAR] = vscode_grammar(VSCODE_GRAMMAR.read_text(encoding="utf-8"))
     return files
 
 
