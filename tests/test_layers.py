@@ -96,7 +96,8 @@ def test_every_option_has_one_sample_used_by_messages_docs_and_completion():
     language = (Path(cnndsl.__file__).parent.parent / "docs" / "language.md").read_text(encoding="utf-8")
     for kind in LAYERS:
         for option in kind.options:
-            assert f"| `{option.sample}` | `{option.long_sample}` |" in language
+            short = f"`{option.sample}`" if option.short else "—"
+            assert f"| {short} | `{option.long_sample}` |" in language
     program = cnndsl.check_program(EXAMPLE_INPUT + "conv 16 k3 x2\n", "x.cnn")
     assert "'k3', 's2', 'p1', 'd2', 'g4', 'same' and 'nobias'" in program.diagnostics[0].notes[0]
 

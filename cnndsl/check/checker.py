@@ -14,7 +14,7 @@ import operator
 import re
 
 from ..diagnostics.model import Reporter
-from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, lookup, range_check
+from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check
 from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
@@ -1043,14 +1043,7 @@ def _leaf_count(node: Node) -> int:
 
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
-    for kind in dict.fromkeys(BY_NAME.values()):
-        if word in kind.flags:
-            return kind.name
-        for option in kind.options:
-            rest = word[len(option.short) :]
-            if word.startswith(option.short) and (rest.isdigit() or SIZE.match(rest)):
-                return kind.name
-    return None
+    return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
 
 
 def _uses_parameters(args) -> bool:

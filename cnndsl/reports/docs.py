@@ -113,7 +113,8 @@ def layers_markdown() -> str:
         if kind.options:
             out += ["", "| option | spelled out | meaning |", "| --- | --- | --- |"]
             for option in kind.options:
-                out.append(f"| `{option.sample}` | `{option.long_sample}` | {_cell(option.doc or option.role)} |")
+                short = f"`{option.sample}`" if option.short else "—"  # a long-only option: `eps=0.001`
+                out.append(f"| {short} | `{option.long_sample}` | {_cell(option.doc or option.role)} |")
         if kind.flags:
             out += ["", "| flag | meaning |", "| --- | --- |"]
             for flag, meaning in kind.flags.items():
