@@ -44,7 +44,7 @@ def test_grammar_knows_every_layer_option_and_flag():
     assert _alternatives(repository["activations"]["match"]) == set(ACTIVATIONS)
     flags = {flag for kind in LAYERS for flag in kind.flags}
     assert _alternatives(repository["flags"]["match"]) == flags
-    shorts = {option.short for kind in LAYERS for option in kind.options}
+    shorts = {option.short for kind in LAYERS for option in kind.options if option.short}
     longs = {option.name for kind in LAYERS for option in kind.options}
     short_pattern, long_pattern = (p["match"] for p in repository["options"]["patterns"])
     assert set(re.search(r"\[(\w+)\]", short_pattern).group(1)) == shorts

@@ -29,6 +29,11 @@ Every leaf layer has exactly one element carrying `data-layer` (its index in
 giving the PyTorch module, the line, the output type and the parameters.
 The output is deterministic: the same program gives the same bytes.
 
+The layers' own facets decide their look: `LayerKind.label` writes the
+arrow's words, `LayerKind.diagram` gives the box's colour and legend entry.
+Modules: `steps` (what is drawn, in forward order), `layout` (measuring,
+rows, arcs), `svg` (the drawing and its serialisation), `html` (the page).
+
 A symbolic program (`input HxWx3 where H >= 32, W >= 32`) is drawn at one
 admissible size, by default its smallest (`TypedProgram.smallest_size`): the
 program checked again at that size (`TypedProgram.instantiate`) gives the
