@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
-import pkgutil
 from pathlib import Path
 
 import pytest
@@ -45,10 +44,10 @@ def shown_layers(example: str):
 
 def test_every_family_module_is_found_and_installed_in_its_order():
     families = []
-    for info in pkgutil.iter_modules([str(LAYERS_DIR)]):
-        module = importlib.import_module(f"cnndsl.layers.{info.name}")
+    for path in sorted(LAYERS_DIR.glob("*.py")):
+        module = importlib.import_module(f"cnndsl.layers.{path.stem}")
         if hasattr(module, "KINDS"):
-            assert isinstance(module.ORDER, int), info.name
+            assert isinstance(module.ORDER, int), path.name
             families.append(module)
     families.sort(key=lambda m: (m.ORDER, m.__name__))
     assert LAYERS == [kind for module in families for kind in module.KINDS]
