@@ -945,7 +945,7 @@ def _snippet_word(arg) -> str:
 
 
 def _options_doc(kind: LayerKind) -> str:
-    rows = [f"- `{o.short}N` / `{o.name}=N`: {o.doc or o.role}" for o in kind.options]
+    rows = [f"- {f'`{o.short}N` / ' if o.short else ''}`{o.name}=N`: {o.doc or o.role}" for o in kind.options]
     rows += [f"- `{flag}`: {meaning}" for flag, meaning in kind.flags.items()]
     return ("\n\n" + "\n".join(rows)) if rows else ""
 
