@@ -97,7 +97,7 @@ class LayerKind:
     summary: ClassVar[str]
     syntax: ClassVar[str]
     example: ClassVar[str]
-    # More examples for the docs (each checked on a 32x32x3 input; `a; b` puts `a` before).
+    # The docs' examples, when more than `example` (each checked on a 32x32x3 input; `a; b` puts `a` before).
     examples: ClassVar[tuple[str, ...]] = ()
     torch: ClassVar[str]
     positionals: ClassVar[tuple[Positional, ...]] = ()
@@ -109,8 +109,9 @@ class LayerKind:
     # The general rules, in the lesson's letters (`cnnc summary --explain`, docs).
     formulas: ClassVar[tuple[str, ...]] = ()
     diagram: ClassVar[DiagramStyle] = SHAPE_KEEPING
-    # An activation right after this layer may run in place: the layer's
-    # backward does not need its own output (conv, linear, batchnorm).
+    # An activation right after this layer may run in place, overwriting this
+    # layer's output (its backward does not need it): conv, linear and
+    # batchnorm, as torchvision's models do.
     inplace_after: ClassVar[bool] = False
 
     def __init__(self) -> None:
