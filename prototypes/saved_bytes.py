@@ -77,12 +77,32 @@ class Value:
 
 @dataclass(frozen=True)
 class SavedStorage:
-    """A storage saved for backward: its bytes, the layer that saved it first, and why."""
+    """A storage saved for backward: its bytes, the layer that saved it first, and why.
+
+    `step` is the forward position (see `Step`) of the first layer that saved
+    it: backward runs in reverse, so the storage is released once that
+    layer's backward has run.
+    """
 
     storage: int
     nbytes: int
     layer: str
     what: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One autograd node in forward order, for the peak model: what its backward handles.
+
+    `grad_bytes`: the gradient arriving for its output plus the one it makes
+    for its input (0 when it records no node); `parameter_tensors`: the
+    element counts of its parameters (their gradients appear when it runs).
+    """
+
+    name: str
+    grad_bytes: int
+    parameter_tensors: tuple[int, ...]
 
 
 @dataclass
@@ -93,6 +113,7 @@ class Trace:
     dtype: str
     storages: dict[int, int] = field(default_factory=dict)
     saved: dict[int, SavedStorage] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
 
     @property
     def itemsize(self) -> int:
@@ -109,7 +130,7 @@ class Trace:
 
     def save(self, storage: int, layer: str, what: str) -> None:
         if storage not in self.saved:
-            self.saved[storage] = SavedStorage(storage, self.storages[storage], layer, what)
+            self.saved[storage] = SavedStorage(storage, self.storages[storage], layer, what, len(self.steps))
 
     def save_new(self, elements: int, layer: str, what: str, itemsize: int | None = None) -> None:
         self.save(self.allocate(elements, itemsize), layer, what)
@@ -128,6 +149,8 @@ def _channels_last(shape, flag: bool) -> bool:
 class SavedBytes:
     total: int
     saved: tuple[SavedStorage, ...]
+    steps: tuple[Step, ...] = ()
+    input_storage: int = 0
 
     def by_layer(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -141,7 +164,7 @@ def saved_bytes(network: Node, input_shape: tuple[int, ...], batch: int = 1, dty
     trace = Trace(batch, dtype)
     x = trace.new_value(input_shape, requires_grad=False)
     walk(network, x, trace)
-    return SavedBytes(trace.total, tuple(trace.saved.values()))
+    return SavedBytes(trace.total, tuple(trace.saved.values()), tuple(trace.steps), x.storage)
 
 
 def walk(node: Node, x: Value, trace: Trace) -> Value:
@@ -155,7 +178,9 @@ def walk(node: Node, x: Value, trace: Trace) -> Value:
         body = walk(node.body, x, trace)
         other = walk(node.shortcut, x, trace) if node.shortcut is not None else x
         # `out + x`: add saves nothing; the result takes the first operand's memory format.
-        return trace.new_value(body.shape, body.requires_grad or other.requires_grad, body.channels_last)
+        out = trace.new_value(body.shape, body.requires_grad or other.requires_grad, body.channels_last)
+        _join_step(trace, "residual add", out, 1)
+        return out
     if isinstance(node, Concat):
         parts = [x] * len(node.branches)
         if node.split:
@@ -165,9 +190,11 @@ def walk(node: Node, x: Value, trace: Trace) -> Value:
         outs = [walk(branch, part, trace) for branch, part in zip(node.branches, parts)]
         channels = sum(out.shape[0] for out in outs)
         # torch.cat saves nothing; its result is channels-last only when every input is.
-        return trace.new_value(
+        out = trace.new_value(
             (channels, *outs[0].shape[1:]), any(o.requires_grad for o in outs), all(o.channels_last for o in outs)
         )
+        _join_step(trace, "concatenation", out, 1)  # the branches' gradients are views of the output's
+        return out
     if isinstance(node, Gate):
         gate = walk(node.body, x, trace)
         # x * g: the gradient for x needs g, the gradient for g needs x.
@@ -175,8 +202,15 @@ def walk(node: Node, x: Value, trace: Trace) -> Value:
             trace.save(x.storage, "gate", "x, for the gradient of the gate")
         if x.requires_grad:
             trace.save(gate.storage, "gate", "the gate, for the gradient of x")
-        return trace.new_value(x.shape, x.requires_grad or gate.requires_grad, x.channels_last)
+        out = trace.new_value(x.shape, x.requires_grad or gate.requires_grad, x.channels_last)
+        _join_step(trace, "gate", out, 2, extra=math.prod(gate.shape) * trace.batch * trace.itemsize)
+        return out
     raise TypeError(f"not a network node: {node!r}")
+
+
+def _join_step(trace: Trace, name: str, out: Value, copies: int, extra: int = 0) -> None:
+    if out.requires_grad:
+        trace.steps.append(Step(name, copies * trace.storages[out.storage] + extra, ()))
 
 
 def has_parameters(config) -> bool:
@@ -188,7 +222,37 @@ def has_parameters(config) -> bool:
 
 
 def layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
-    """Save what `layer` saves and return its output value."""
+    """Save what `layer` saves, note its backward step, and return its output value."""
+    out = _layer_forward(layer, x, trace)
+    if out.requires_grad:
+        grads = trace.itemsize * trace.batch * (math.prod(layer.input) + math.prod(layer.output))
+        trace.steps.append(Step(layer.name or layer.kind, grads, parameter_tensors(layer)))
+    return out
+
+
+def parameter_tensors(layer: Layer) -> tuple[int, ...]:
+    """The element count of each of the layer's parameter tensors."""
+    config = layer.config
+    channels = layer.input[0]
+    if isinstance(config, Conv):
+        weight = config.filters * channels // config.groups * config.kernel[0] * config.kernel[1]
+        return (weight, config.filters) if config.bias else (weight,)
+    if isinstance(config, ConvTranspose):
+        weight = channels * config.filters // config.groups * config.kernel[0] * config.kernel[1]
+        return (weight, config.filters) if config.bias else (weight,)
+    if isinstance(config, Linear):
+        features = layer.input[0]
+        return (features * config.features, config.features) if config.bias else (features * config.features,)
+    if isinstance(config, (BatchNorm, GroupNorm, LayerNorm)) or (isinstance(config, InstanceNorm) and config.affine):
+        return (channels, channels)
+    if isinstance(config, LayerScale):
+        return (channels,)
+    if isinstance(config, Activation) and config.name == "prelu":
+        return (1,)
+    return ()
+
+
+def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
     config, name = layer.config, layer.name or layer.kind
     recorded = x.requires_grad or has_parameters(config)
     batch = trace.batch

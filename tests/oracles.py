@@ -428,31 +428,48 @@ def _unpack_saved(node) -> None:
 # -- peak memory ------------------------------------------------------------------
 
 
-def measured_peak_bytes(step: Callable[[], None]) -> dict[str, int]:
-    """The CPU allocator's high-water mark while `step()` runs, from the profiler's memory events.
+def measured_peak_bytes(
+    module: nn.Module,
+    inputs: torch.Tensor,
+    target: torch.Tensor,
+    optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+    *,
+    loss: Callable = F.cross_entropy,
+    steps: int = 2,
+) -> dict[str, int]:
+    """The CPU high-water mark of training steps, from the profiler's memory events.
 
-    Returns {"peak": the largest sum of live allocations made during the step
-    (bytes allocated before it, such as the parameters, are not in it),
-    "allocated": everything allocated, "freed": everything freed}. The
-    profiler records every allocation and free of the CPU allocator with its
-    size (positive) or minus its size, in order; the running sum's maximum is
-    the peak of memory allocated within the step.
+    The module's parameters and buffers, the input and the target are
+    allocated before the profiler starts; the optimizer is made inside it, and
+    `steps` ordinary steps run (`zero_grad()`, forward, loss, backward,
+    `step()`), so that every gradient and every piece of optimizer state is
+    allocated while the profiler watches (it cannot see the release of a
+    block allocated before it started). The first step creates the state,
+    the second is the steady state. The profiler reports every allocation
+    and release of the CPU allocator with its size (positive) or minus it;
+    the running sum's maximum, plus what was allocated before, is the peak.
+
+    Returns {"peak": that peak in bytes, "before": the bytes allocated before
+    (parameters, buffers, input, target), "step_peak": the running sum's
+    maximum alone}.
     """
     from torch.profiler import ProfilerActivity, profile
 
+    module.train()
+    for parameter in module.parameters():
+        parameter.grad = None  # gradients left by an earlier step would be released unseen
+    before = sum(t.untyped_storage().nbytes() for t in [*module.parameters(), *module.buffers(), inputs, target])
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
+        opt = optimizer(module.parameters())
+        for _ in range(steps):
+            opt.zero_grad()
+            loss(module(inputs), target).backward()
+            opt.step()
+        del opt
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     events.sort(key=lambda e: e.start_ns())
-    running = peak = allocated = freed = 0
+    running = peak = 0
     for event in events:
-        nbytes = event.nbytes()
-        if event.device_type() != torch.device("cpu").type and str(event.device_type()) != "DeviceType.CPU":
-            continue
-        running += nbytes
+        running += event.nbytes()
         peak = max(peak, running)
-        if nbytes > 0:
-            allocated += nbytes
-        else:
-            freed -= nbytes
-    return {"peak": peak, "allocated": allocated, "freed": freed}
+    return {"peak": before + peak, "before": before, "step_peak": peak}
