@@ -268,12 +268,16 @@ def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
         if recorded:
             trace.save(x.storage, name, what)
 
+    def save_new(elements: int, what: str, itemsize: int | None = None) -> None:
+        if recorded:
+            trace.save_new(elements, name, what, itemsize)
+
     if isinstance(config, Conv):
         if config.same and any(d * (k - 1) % 2 for k, d in zip(config.kernel, config.dilation)):
             # padding="same" with an odd total: PyTorch pads a copy of the input by one on the right.
             extra = [d * (k - 1) % 2 for k, d in zip(config.kernel, config.dilation)]
             channels, height, width = x.shape
-            trace.save_new(batch * channels * (height + extra[0]) * (width + extra[1]), name, "zero-padded input")
+            save_new(batch * channels * (height + extra[0]) * (width + extra[1]), "zero-padded input")
         else:
             save_input()
         return new_output()
@@ -282,60 +286,57 @@ def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
         return new_output()
     if isinstance(config, Linear):
         if config.pixelwise and not _pixelwise_view(batch, x):
-            trace.save_new(batch * math.prod(x.shape), name, "input copied to (N*H*W, C)")
+            save_new(batch * math.prod(x.shape), "input copied to (N*H*W, C)")
         else:
             save_input()
         return new_output(channels_last=config.pixelwise)
     if isinstance(config, BatchNorm):
         save_input()
-        trace.save_new(2 * x.shape[0], name, "save_mean and save_invstd, per channel")
+        save_new(2 * x.shape[0], "save_mean and save_invstd, per channel")
         return new_output()
     if isinstance(config, GroupNorm):
         save_input()
-        trace.save_new(2 * batch * config.groups, name, "mean and rstd, per sample and group")
+        save_new(2 * batch * config.groups, "mean and rstd, per sample and group")
         return new_output()
     if isinstance(config, InstanceNorm):
         save_input()
-        trace.save_new(2 * batch * x.shape[0], name, "mean and invstd, per sample and channel")
+        save_new(2 * batch * x.shape[0], "mean and invstd, per sample and channel")
         if config.affine:
-            trace.save_new(batch * x.shape[0], name, "the weight repeated per sample")
+            save_new(batch * x.shape[0], "the weight repeated per sample")
         return new_output()
     if isinstance(config, LayerNorm):
         save_input()
         rows = batch * (math.prod(x.shape[1:]) if len(x.shape) == 3 else 1)
-        trace.save_new(2 * rows, name, "mean and rstd, per normalised row")
+        save_new(2 * rows, "mean and rstd, per normalised row")
         return new_output(channels_last=len(x.shape) == 3)
     if isinstance(config, Activation):
         return _activation(config, layer, x, trace, recorded, name)
     if isinstance(config, Pool):
         save_input()
-        if config.max and recorded:
-            trace.save_new(out_elements, name, "int64 indices", INDEX_BYTES)
+        if config.max:
+            save_new(out_elements, "int64 indices", INDEX_BYTES)
         return new_output()
     if isinstance(config, AdaptivePool):
         if config.max:
             save_input()
-            if recorded:
-                trace.save_new(out_elements, name, "int64 indices", INDEX_BYTES)
+            save_new(out_elements, "int64 indices", INDEX_BYTES)
         elif config.output != (1, 1):
             save_input()  # to (1, 1) PyTorch takes the mean, which saves nothing
         return new_output()
     if isinstance(config, Dropout):
         if config.p == 0:
             return alias()  # F.dropout returns its input
-        if recorded:
-            if config.p == 1:
-                trace.save_new(1, name, "a zero scalar")
-            elif config.channels:
-                trace.save_new(batch * x.shape[0], name, "mask per sample and channel")
-            else:
-                trace.save_new(batch * math.prod(x.shape), name, "mask (in the data type)")
+        if config.p == 1:
+            save_new(1, "a zero scalar")
+        elif config.channels:
+            save_new(batch * x.shape[0], "mask per sample and channel")
+        else:
+            save_new(batch * math.prod(x.shape), "mask (in the data type)")
         return new_output()
     if isinstance(config, StochasticDepth):
         if config.p == 0:
             return alias()
-        if recorded:
-            trace.save_new(batch if config.mode == "row" else 1, name, "noise per sample" if config.mode == "row" else "noise")
+        save_new(batch if config.mode == "row" else 1, "noise per sample" if config.mode == "row" else "noise")
         return new_output()
     if isinstance(config, LayerScale):
         save_input("input, for the scale's gradient")

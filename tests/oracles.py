@@ -57,8 +57,8 @@ class AxisField:
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    height: AxisField
-    width: AxisField
+    height: AxisField | None
+    width: AxisField | None
     input_size: tuple[int, int]
 
     def axes(self) -> tuple[AxisField, AxisField]:
@@ -194,6 +194,7 @@ def measured_receptive_field(
     max_size: int = 4096,
     linearise: bool = True,
     dtype: torch.dtype = torch.float64,
+    axes: tuple[int, ...] = (0, 1),
 ) -> ReceptiveField:
     """The receptive field of `module`'s output units, measured by back-propagation.
 
@@ -205,13 +206,14 @@ def measured_receptive_field(
     strictly inside, or the field is the whole input at twice the size too
     (global pooling: `whole`). The size reported is the extent of the
     support; the stride is the shift between the two neighbours' fields; the
-    padding is `k * stride - first` for the central unit k.
+    padding is `k * stride - first` for the central unit k. `axes` chooses
+    the axes to measure (0: height, 1: width); the others are None.
     """
     model = linearised(module, dtype) if linearise else module
     channels, height, width = input_shape
     results: list[AxisField | None] = [None, None]
     sizes = [height, width]
-    for axis in (0, 1):
+    for axis in axes:
         size = sizes[axis]
         candidate = None
         whole_at: dict[int, int] = {}  # size -> output units along the axis, where the field was the input

@@ -45,7 +45,8 @@ def _leaf_shapes(module: nn.Module, input_shape) -> dict[int, tuple[tuple[int, .
 
     handles = [m.register_forward_hook(hook) for m in meta.modules() if _is_leaf(m)]
     with torch.no_grad():
-        meta(torch.empty((1, *input_shape), device="meta"))
+        dtype = next(module.parameters(), torch.empty(0)).dtype
+        meta(torch.empty((2, *input_shape), device="meta", dtype=dtype))  # two: BatchNorm1d refuses one sample
     for handle in handles:
         handle.remove()
     return shapes
