@@ -141,8 +141,9 @@ class Trace:
 
 
 def _channels_last(shape, flag: bool) -> bool:
-    """Channels-last memory is told apart only where it differs: a map with channels and pixels."""
-    return flag and len(shape) == 3 and shape[0] > 1 and shape[1] * shape[2] > 1
+    """Channels-last strides, as the producing operation laid them out (kept for 1-channel maps too:
+    PyTorch's `suggest_memory_format` reads the strides, and a permuted 1-channel map still has them)."""
+    return flag and len(shape) == 3
 
 
 @dataclass(frozen=True)
@@ -342,7 +343,8 @@ def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
         save_input("input, for the scale's gradient")
         return new_output()
     if isinstance(config, Flatten):
-        if x.channels_last:
+        channels, height, width = x.shape
+        if x.channels_last and channels > 1 and height * width > 1:
             return trace.new_value(layer.output, recorded)  # reshape copies channels-last memory
         return alias()
     if isinstance(config, (ChannelShuffle, Upsample)):

@@ -559,3 +559,14 @@ def test_peak_model_parts_add_up():
         + max(estimate.backward_peak, estimate.optimizer_peak)
     )  # fmt: skip
     assert estimate.inputs == 4 * 2 * math.prod(shape)
+
+
+def test_channels_last_strides_survive_a_one_channel_map():
+    """A 1-channel LayerNorm2d output keeps channels-last strides; the convolution after it follows them,
+    and the pixel-wise linear layer further on reads its input without a copy (found by hypothesis)."""
+    model = nn.Sequential(
+        parts.Residual(nn.Sequential(nn.Conv2d(2, 1, 1), parts.LayerNorm2d(1), nn.Conv2d(1, 2, 1))),
+        nn.ReLU(),
+        parts.Concat(nn.Identity(), parts.PixelwiseLinear(2, 1)),
+    )
+    assert_saved_bytes_agree(model, (2, 6, 6), 2)
