@@ -15,15 +15,14 @@ Nothing in `cnndsl/` imports this module.
   `torch.autograd.graph.saved_tensors_hooks` observes them, deduplicated by
   storage, the module's parameters and buffers excluded; with a breakdown by
   autograd node.
-- `measured_peak_bytes(module, input, optimizer)`: the high-water mark of the
-  CPU allocator during one training step (forward, backward, optimizer step),
-  from the profiler's memory events.
+- `measured_peak_bytes(module, input, target, optimizer)`: the high-water
+  mark of the CPU allocator over training steps (forward, backward, optimizer
+  step), from the profiler's memory events.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -80,7 +79,9 @@ class SumPool2d(nn.Module):
 
     def __init__(self, kernel, stride, padding, dilation, ceil_mode) -> None:
         super().__init__()
-        pair = nn.modules.utils._pair
+        def pair(value):
+            return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
         self.kernel, self.stride = pair(kernel), pair(stride if stride is not None else kernel)
         self.padding, self.dilation = pair(padding), pair(dilation)
         self.ceil_mode = ceil_mode
@@ -97,10 +98,6 @@ class SumPool2d(nn.Module):
         ones = torch.ones((channels, 1, *self.kernel), dtype=x.dtype, device=x.device)
         out = F.conv2d(padded, ones, stride=self.stride, dilation=self.dilation, groups=channels)
         return out[..., : expected[0], : expected[1]]
-
-
-class AdaptiveSumPool2d(nn.AdaptiveAvgPool2d):
-    """Adaptive average pooling (positive weights, the same bins as adaptive max pooling)."""
 
 
 _IDENTITY_TYPES = (
@@ -126,6 +123,9 @@ def linearised(module: nn.Module, dtype: torch.dtype = torch.float64) -> nn.Modu
     cancellation, and a gate `x * g(x)` passes gradient through both factors.
     """
     copied = copy.deepcopy(module).to(dtype).eval()
+    stand_in = _linear_stand_in(copied)
+    if stand_in is not None:
+        return stand_in
 
     def replace(parent: nn.Module) -> None:
         for name, child in parent.named_children():
@@ -137,17 +137,17 @@ def linearised(module: nn.Module, dtype: torch.dtype = torch.float64) -> nn.Modu
 
     replace(copied)
     with torch.no_grad():
+        done = set()
         for layer in copied.modules():
-            if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                weight = layer.weight
-                fan_in = weight[0].numel() if not isinstance(layer, nn.ConvTranspose2d) else weight[:, 0].numel()
-                weight.fill_(1.0 / fan_in)
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                layer.weight.fill_(1.0 / layer.weight[0].numel())
+                done.add(id(layer.weight))
                 if layer.bias is not None:
                     layer.bias.zero_()
-        for name, parameter in copied.named_parameters():
-            if not any(parameter is layer.weight for layer in copied.modules() if hasattr(layer, "weight")):
-                if not name.endswith("bias"):
-                    parameter.fill_(1.0)
+                    done.add(id(layer.bias))
+        for parameter in copied.parameters():
+            if id(parameter) not in done:
+                parameter.fill_(1.0)
     return copied
 
 
@@ -159,7 +159,7 @@ def _linear_stand_in(layer: nn.Module) -> nn.Module | None:
     if isinstance(layer, nn.AvgPool2d):
         return SumPool2d(layer.kernel_size, layer.stride, layer.padding, 1, layer.ceil_mode)
     if isinstance(layer, nn.AdaptiveMaxPool2d):
-        return AdaptiveSumPool2d(layer.output_size)
+        return nn.AdaptiveAvgPool2d(layer.output_size)  # positive weights, the same windows
     return None
 
 
@@ -375,7 +375,6 @@ def measured_saved_bytes(
             current.append(name)
             _unpack_saved(node)
             current.pop()
-    total = 0
     by_node: Counter[str] = Counter()
     seen: dict[str, set] = {"activation": set(), "parameter": set(), "buffer": set()}
     sums = Counter()
