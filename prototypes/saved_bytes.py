@@ -300,7 +300,12 @@ def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
         save_new(2 * batch * config.groups, "mean and rstd, per sample and group")
         return new_output()
     if isinstance(config, InstanceNorm):
-        save_input()
+        channels, height, width = x.shape
+        if x.channels_last and channels > 1 and height * width > 1:
+            # instance_norm runs BatchNorm on input.contiguous().view(1, N*C, H, W): a copy here
+            save_new(batch * math.prod(x.shape), "input made contiguous")
+        else:
+            save_input()
         save_new(2 * batch * x.shape[0], "mean and invstd, per sample and channel")
         if config.affine:
             save_new(batch * x.shape[0], "the weight repeated per sample")

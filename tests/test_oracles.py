@@ -570,3 +570,10 @@ def test_channels_last_strides_survive_a_one_channel_map():
         parts.Concat(nn.Identity(), parts.PixelwiseLinear(2, 1)),
     )
     assert_saved_bytes_agree(model, (2, 6, 6), 2)
+
+
+def test_instance_norm_copies_a_channels_last_input():
+    model = nn.Sequential(nn.Conv2d(1, 1, 1), parts.PixelwiseLinear(1, 1), nn.Conv2d(1, 2, 1), nn.InstanceNorm2d(2))
+    assert_saved_bytes_agree(model, (1, 6, 6), 1)
+    model = nn.Sequential(nn.Conv2d(2, 2, 1), parts.LayerNorm2d(2), nn.InstanceNorm2d(2, affine=True))
+    assert_saved_bytes_agree(model, (2, 6, 6), 2)
