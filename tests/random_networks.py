@@ -116,7 +116,7 @@ def _pool(b: Builder, keep_size: bool) -> None:
     if keep_size:
         b.add(nn.MaxPool2d(3, 1, 1) if is_max else nn.AvgPool2d(3, 1, 1))
         return
-    if draw(st.integers(0, 4)) == 0:
+    if b.options["adaptive"] and draw(st.integers(0, 4)) == 0:
         height, width = b.shape[1:]
         size = draw(st.sampled_from([1] + [d for d in (2, 3) if height % d == 0 and width % d == 0]))
         b.add(nn.AdaptiveMaxPool2d(size) if is_max else nn.AdaptiveAvgPool2d(size))
@@ -219,7 +219,7 @@ def _concat(b: Builder, depth: int, split: bool) -> None:
 def _gate(b: Builder, depth: int) -> None:
     draw = b.draw
     channels = b.shape[0]
-    kind = draw(st.sampled_from(["se", "spatial", "square", "map"]))
+    kind = draw(st.sampled_from(["se", "spatial", "square", "map"] if b.options["adaptive"] else ["spatial", "square", "map"]))
     squash = nn.Sigmoid() if draw(st.booleans()) else nn.Hardsigmoid()
     if kind == "se":
         hidden = draw(st.integers(1, 4))
@@ -239,10 +239,16 @@ def _gate(b: Builder, depth: int) -> None:
 
 
 @st.composite
-def networks(draw, extras: bool = True, same: bool = True, min_size: int = 6, max_size: int = 28):
-    """(module, (C, H, W)): a random network of maps, with branches and gates."""
+def networks(draw, extras: bool = True, same: bool = True, adaptive: bool = True, min_size: int = 6, max_size: int = 28):
+    """(module, (C, H, W)): a random network of maps, with branches and gates.
+
+    `extras`: GroupNorm, InstanceNorm, LayerNorm2d, pixel-wise linear layers,
+    layer scales, stochastic depth, Dropout2d, channel shuffles; `same`:
+    convolutions with padding="same"; `adaptive`: adaptive pooling and
+    squeeze-and-excitation gates (whose fields are the whole input).
+    """
     shape = (draw(st.integers(1, 6)), draw(st.integers(min_size, max_size)), draw(st.integers(min_size, max_size)))
-    b = Builder(draw, shape, {"extras": extras, "same": same})
+    b = Builder(draw, shape, {"extras": extras, "same": same, "adaptive": adaptive})
     _sequence(b, 0, False, draw(st.integers(1, 6)))
     if not b.layers:
         b.add(nn.Conv2d(shape[0], 2, 1))
