@@ -309,7 +309,7 @@ def _layer_forward(layer: Layer, x: Value, trace: Trace) -> Value:
         save_new(2 * batch * x.shape[0], "mean and invstd, per sample and channel")
         if config.affine:
             save_new(batch * x.shape[0], "the weight repeated per sample")
-        return new_output()
+        return new_output(channels_last=False)  # the contiguous result viewed back as (N, C, H, W)
     if isinstance(config, LayerNorm):
         save_input()
         rows = batch * (math.prod(x.shape[1:]) if len(x.shape) == 3 else 1)

@@ -577,3 +577,6 @@ def test_instance_norm_copies_a_channels_last_input():
     assert_saved_bytes_agree(model, (1, 6, 6), 1)
     model = nn.Sequential(nn.Conv2d(2, 2, 1), parts.LayerNorm2d(2), nn.InstanceNorm2d(2, affine=True))
     assert_saved_bytes_agree(model, (2, 6, 6), 2)
+    # ... and returns a contiguous map, which a pixel-wise linear layer must copy (found by hypothesis)
+    model = nn.Sequential(nn.Conv2d(2, 2, 1), parts.LayerNorm2d(2), nn.InstanceNorm2d(2), parts.PixelwiseLinear(2, 3))
+    assert_saved_bytes_agree(model, (2, 6, 6), 2)
