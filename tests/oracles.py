@@ -244,32 +244,52 @@ def measured_receptive_field(
 
 
 def _measure_axis(model: nn.Module, input_shape, axis: int, dtype):
-    """AxisField if the central units' fields lie inside the input; 'whole' if they cover it; None if clipped."""
+    """AxisField if the central units' fields lie inside the input; 'whole' if they cover it; None if clipped.
+
+    The unit measured is the central one, or the nearest to it that sees some
+    input pixel (with padding and a stride larger than the kernel, a unit can
+    see only padding); its neighbour is the next unit, or the previous one.
+    """
     extent = input_shape[1 + axis]
     with torch.no_grad():
         out_shape = model(torch.ones((1, *input_shape), dtype=dtype)).shape[-2:]
-    count = out_shape[axis]
-    centre = (count - 1) // 2
-    units_along = [centre] if count == 1 else [centre, centre + 1]
-    units = []
-    other_centre = (out_shape[1 - axis] - 1) // 2
-    for k in units_along:
-        units.append((k, other_centre) if axis == 0 else (other_centre, k))
-    supports, _ = input_gradient_support(model, input_shape, units, dtype)
-    spans = [(s[axis][0], s[axis][-1]) for s in supports]
+    count, other_count = out_shape[axis], out_shape[1 - axis]
+
+    def support(k: int, m: int):
+        unit = (k, m) if axis == 0 else (m, k)
+        (rows_cols,), _ = input_gradient_support(model, input_shape, [unit], dtype)
+        seen = rows_cols[axis]
+        return (seen[0], seen[-1]) if seen else None
+
+    def near_centre(n: int) -> list[int]:
+        centre = (n - 1) // 2
+        return sorted(range(n), key=lambda k: (abs(k - centre), k))[:8]
+
+    found = next(
+        ((k, m, span) for k in near_centre(count) for m in near_centre(other_count) if (span := support(k, m))),
+        None,
+    )
+    if found is None:
+        raise ValueError("no output unit near the centre sees any input pixel")
+    unit, other, span = found
+    neighbour = None
+    for k in (unit + 1, unit - 1):
+        if 0 <= k < count and (neighbour := support(k, other)):
+            break
+    spans = [span] + ([neighbour] if neighbour else [])
     if all(first == 0 and last == extent - 1 for first, last in spans):
         return "whole", count
     if any(first == 0 or last == extent - 1 for first, last in spans):
         return None, count
-    first, last = spans[0]
+    first, last = span
     size = last - first + 1
-    if len(spans) == 1:
+    if neighbour is None:
         return AxisField(size=size, stride=None, padding=None), count
-    stride = spans[1][0] - spans[0][0]
-    if spans[1][1] - spans[1][0] + 1 != size:
+    stride = abs(neighbour[0] - first)
+    if neighbour[1] - neighbour[0] + 1 != size:
         # Neighbours with different sizes: the paths are not aligned.
-        return AxisField(size=max(size, spans[1][1] - spans[1][0] + 1), stride=None, padding=None), count
-    return AxisField(size=size, stride=stride, padding=centre * stride - first), count
+        return AxisField(size=max(size, neighbour[1] - neighbour[0] + 1), stride=None, padding=None), count
+    return AxisField(size=size, stride=stride, padding=unit * stride - first), count
 
 
 # -- saved tensors ----------------------------------------------------------------

@@ -580,3 +580,13 @@ def test_instance_norm_copies_a_channels_last_input():
     # ... and returns a contiguous map, which a pixel-wise linear layer must copy (found by hypothesis)
     model = nn.Sequential(nn.Conv2d(2, 2, 1), parts.LayerNorm2d(2), nn.InstanceNorm2d(2), parts.PixelwiseLinear(2, 3))
     assert_saved_bytes_agree(model, (2, 6, 6), 2)
+
+
+def test_receptive_field_oracle_skips_units_that_see_only_padding():
+    """Stride 3 after stride 3 with padding 1: unit 0 sees only padding; the oracle measures unit 1 (found by
+    hypothesis)."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 1, stride=(1, 3)), nn.Conv2d(1, 1, 1, stride=(1, 3), padding=(0, 1)))
+    measured = measured_receptive_field(model, (1, 12, 12))
+    assert (measured.width.size, measured.width.stride, measured.width.padding) == (1, 9, 3)
+    field, _ = receptive_fields(describe(model, (1, 12, 12)))
+    assert (field.width.size, field.width.stride, field.width.padding) == (1, 9, 3)
