@@ -1,0 +1,332 @@
+// The playground page: the editor on the left, the network on the right.
+//
+// As you type: one check request at a time, sent as soon as the text changes
+// and the previous answer is in (never a fixed delay, never blocking the
+// editor); its answer carries the diagnostics, the hint after each line and
+// the summary table. Once the text rests, the diagram (and, while its tab is
+// open, the PyTorch module) follows. Every piece of HTML comes from the
+// server, escaped there.
+
+import { createEditor } from "./editor.js";
+import { decodeShare, encodeShare } from "./share.js";
+
+const VIEWS_DELAY = 120; // ms the text must rest before the diagram and the code are redrawn
+const $ = (selector) => document.querySelector(selector);
+
+const page = {
+  filename: "network.cnn",
+  inFlight: false,
+  dirty: false,
+  latest: null, // the last check answer: {text, layers, ok, ...}
+  viewsTimer: 0,
+  drawnText: null,
+  codeText: null,
+  tab: "network",
+};
+
+async function request(path, body) {
+  const response = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+function setStatus(text, state, kind = "") {
+  const status = $("#status");
+  status.textContent = text;
+  status.dataset.state = state;
+  status.className = kind;
+}
+
+// -- checking as you type ------------------------------------------------------------
+
+function textChanged() {
+  page.dirty = true;
+  clearTimeout(page.viewsTimer);
+  if (!page.inFlight) check();
+}
+
+async function check() {
+  page.dirty = false;
+  page.inFlight = true;
+  setStatus("checking…", "checking", $("#status").className);
+  const text = editor.getText();
+  const tracker = editor.mark();
+  try {
+    const answer = await request("/api/check", { source: text, filename: page.filename });
+    answer.text = text;
+    page.latest = answer;
+    editor.setHints(tracker, answer.hints);
+    editor.setDiagnostics(tracker, answer.diagnostics);
+    showSummary(answer);
+    showStatus(answer);
+    highlightLayers(editor.cursorLine());
+  } catch (error) {
+    setStatus(`the server did not answer: ${error.message}`, "offline", "error");
+  } finally {
+    editor.release(tracker);
+    page.inFlight = false;
+  }
+  if (page.dirty) {
+    check();
+  } else {
+    page.viewsTimer = setTimeout(refreshViews, VIEWS_DELAY);
+  }
+}
+
+function showStatus(answer) {
+  const parts = [];
+  if (answer.errors) parts.push(`${answer.errors} error${answer.errors > 1 ? "s" : ""}`);
+  if (answer.warnings) parts.push(`${answer.warnings} warning${answer.warnings > 1 ? "s" : ""}`);
+  if (answer.ok) {
+    parts.unshift(`${answer.network}: ${answer.layers.length} layers, ${answer.params.toLocaleString("en-US")} params`);
+  }
+  const first = answer.diagnostics.find((d) => d.severity === "error");
+  if (first) parts.push(`line ${first.line}: ${first.code} ${first.message}`);
+  const text = parts.join(" · ") || "no layers";
+  setStatus(text, "idle", answer.errors ? "error" : answer.warnings ? "warning" : "ok");
+}
+
+function showSummary(answer) {
+  const summary = $("#summary");
+  if (answer.summary) {
+    summary.innerHTML = answer.summary; // built and escaped by the server (views.py)
+  }
+  const stale = !answer.ok;
+  summary.classList.toggle("stale", stale);
+  $("#diagram").classList.toggle("stale", stale);
+  $("#stale-note").hidden = !stale || !summary.querySelector("table");
+}
+
+// -- once the text rests: the diagram, the code ----------------------------------------
+
+async function refreshViews() {
+  const answer = page.latest;
+  if (!answer || page.dirty || page.inFlight) return;
+  const diagram = $("#diagram");
+  if (!answer.ok) return;
+  if (page.drawnText !== answer.text) {
+    try {
+      const width = Math.max(300, Math.round(diagram.clientWidth || 700));
+      const drawn = await request("/api/draw", { source: answer.text, filename: page.filename, width });
+      if (drawn.svg && page.latest === answer) {
+        diagram.innerHTML = drawn.svg; // cnnc draw's SVG: every text escaped by ElementTree
+        diagram.classList.remove("stale");
+        page.drawnText = answer.text;
+        highlightLayers(editor.cursorLine());
+      }
+    } catch (error) {
+      diagram.classList.add("stale");
+    }
+  }
+  if (page.tab === "code") refreshCode();
+}
+
+async function refreshCode() {
+  const answer = page.latest;
+  if (!answer || page.codeText === answer.text) return;
+  const code = $("#code");
+  if (!answer.ok) {
+    code.classList.add("stale");
+    return;
+  }
+  const built = await request("/api/build", { source: answer.text, filename: page.filename });
+  if (built.code !== null && page.latest === answer) {
+    code.textContent = built.code;
+    code.classList.remove("stale");
+    page.codeText = answer.text;
+  }
+}
+
+// -- layers: the editor's line <-> the table's rows and the diagram's boxes ---------------
+
+function highlightLayers(line) {
+  const answer = page.latest;
+  const chosen = new Set();
+  if (answer) {
+    for (const layer of answer.layers) {
+      if (layer.line === line || layer.calls.includes(line)) chosen.add(String(layer.index));
+    }
+  }
+  for (const element of document.querySelectorAll("#summary [data-layer], #diagram [data-layer]")) {
+    element.classList.toggle("selected", chosen.has(element.dataset.layer));
+  }
+}
+
+function selectLayer(element) {
+  const index = Number(element.dataset.layer);
+  const answer = page.latest;
+  const layer = answer && answer.text === editor.getText() ? answer.layers.find((l) => l.index === index) : null;
+  if (layer) {
+    editor.select(layer.start, layer.end);
+    return;
+  }
+  const line = Number(element.dataset.line || (element.dataset.lines || "").split(" ")[0]);
+  const range = editor.lineRange(line);
+  if (range) editor.select(range.from, range.to);
+}
+
+function onLayerClick(event) {
+  const element = event.target.closest("[data-layer]");
+  if (element) selectLayer(element);
+}
+
+// -- the buttons ---------------------------------------------------------------------
+
+function download(name, text, type) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function stem() {
+  return page.filename.replace(/\.cnn$/, "");
+}
+
+async function share() {
+  const fragment = await encodeShare(editor.getText(), page.filename);
+  history.replaceState(null, "", `#${fragment}`);
+  const link = location.href;
+  $("#share-box").hidden = false;
+  $("#share-link").value = link;
+  $("#share-link").select();
+  let note = "the program is in the link itself; nothing is stored";
+  try {
+    await navigator.clipboard.writeText(link);
+    note = "copied; " + note;
+  } catch (error) {
+    // no clipboard permission: the link is selected in the box
+  }
+  $("#share-note").textContent = note;
+}
+
+async function downloadPython() {
+  const built = await request("/api/build", { source: editor.getText(), filename: page.filename });
+  if (built.code === null) return setStatus(built.reason, "idle", "error");
+  download(built.filename, built.code, "text/x-python");
+}
+
+async function downloadSvg() {
+  const drawn = await request("/api/draw", { source: editor.getText(), filename: page.filename, width: 1500 });
+  if (drawn.svg === null) return setStatus(drawn.reason, "idle", "error");
+  download(`${stem()}.svg`, drawn.svg, "image/svg+xml");
+}
+
+async function verify() {
+  const button = $("#verify");
+  const report = $("#verify-report");
+  showTab("verify");
+  button.disabled = true;
+  report.dataset.state = "running";
+  report.innerHTML = '<p class="note">verifying: building the module and running a batch…</p>';
+  try {
+    const answer = await request("/api/verify", { source: editor.getText(), filename: page.filename });
+    report.innerHTML = answer.html; // escaped by the server (views.py)
+    report.dataset.state = answer.ok ? "ok" : "failed";
+  } catch (error) {
+    report.textContent = error.message;
+    report.dataset.state = "failed";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showTab(name) {
+  page.tab = name;
+  for (const tab of document.querySelectorAll("[role=tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== `panel-${name}`;
+  if (name === "code") refreshCode();
+}
+
+// -- what the editor opens with --------------------------------------------------------
+
+function setSource(text, filename) {
+  page.filename = filename;
+  $("#filename").textContent = filename;
+  document.title = `${filename} · cnndsl playground`;
+  page.drawnText = null;
+  page.codeText = null;
+  editor.setText(text);
+}
+
+async function openExample(key) {
+  const example = await request(`/api/example?name=${encodeURIComponent(key)}`);
+  setSource(example.text, example.filename);
+  setStatus(`opened ${example.filename} (Ctrl-Z brings your text back)`, "checking");
+}
+
+async function fromFragment() {
+  if (!location.hash.slice(1)) return null;
+  try {
+    return await decodeShare(location.hash.slice(1));
+  } catch (error) {
+    setStatus(`the link's program could not be read: ${error.message}`, "idle", "error");
+    return null;
+  }
+}
+
+function fillMenu(examples) {
+  const menu = $("#examples");
+  const groups = new Map();
+  for (const example of examples) {
+    if (!groups.has(example.group)) {
+      const group = document.createElement("optgroup");
+      group.label = example.group;
+      groups.set(example.group, group);
+      menu.append(group);
+    }
+    const option = document.createElement("option");
+    option.value = example.key;
+    option.textContent = example.label;
+    groups.get(example.group).append(option);
+  }
+  menu.addEventListener("change", () => {
+    openExample(menu.value);
+    menu.selectedIndex = 0;
+  });
+}
+
+let editor;
+
+async function main() {
+  editor = createEditor($("#editor"), {
+    text: "",
+    onChange: textChanged,
+    onCursorLine: highlightLayers,
+    hover: async (text, offset) => request("/api/hover", { source: text, filename: page.filename, offset }),
+  });
+  const start = await request("/api/start");
+  fillMenu(start.examples);
+  const shared = await fromFragment();
+  if (shared) {
+    setSource(shared.text, shared.filename);
+  } else if (start.file && start.file.text !== null) {
+    setSource(start.file.text, start.file.filename);
+  } else {
+    if (start.file) setStatus(start.file.error, "idle", "error");
+    if (start.default) await openExample(start.default);
+  }
+  window.addEventListener("hashchange", async () => {
+    const again = await fromFragment();
+    if (again && again.text !== editor.getText()) setSource(again.text, again.filename);
+  });
+  $("#summary").addEventListener("click", onLayerClick);
+  $("#diagram").addEventListener("click", onLayerClick);
+  $("#share").addEventListener("click", share);
+  $("#download-cnn").addEventListener("click", () => download(page.filename, editor.getText(), "text/plain"));
+  $("#download-py").addEventListener("click", downloadPython);
+  $("#download-svg").addEventListener("click", downloadSvg);
+  $("#verify").addEventListener("click", verify);
+  for (const tab of document.querySelectorAll("[role=tab]")) tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  editor.focus();
+}
+
+main();
