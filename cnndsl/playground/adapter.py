@@ -113,15 +113,17 @@ HOVER_SECTIONS: list[HoverSection] = []
 class Checked:
     """One version of a source, checked once; every question the page asks about it."""
 
-    def __init__(self, text: str, filename: str) -> None:
+    def __init__(self, text: str, filename: str, parse_cache=None) -> None:
+        """`parse_cache`: the document's (`parse_cache()`), kept across its versions; the result is the same."""
         from ..lsp.analysis import Analysis
 
         self.text = text
         self.filename = filename
         self.units = Utf16Text(text)
-        self.analysis = Analysis(text, filename)
+        self.analysis = Analysis(text, filename, parse_cache=parse_cache)
         self.program = self.analysis.program  # the TypedProgram `check_program` returned
         self._summarized = None
+        self._rows: list[LayerRow] | None = None
 
     @property
     def ok(self) -> bool:
@@ -164,6 +166,11 @@ class Checked:
         return self._summarized
 
     def rows(self) -> list[LayerRow]:
+        if self._rows is None:
+            self._rows = self._make_rows()
+        return self._rows
+
+    def _make_rows(self) -> list[LayerRow]:
         summary = self._summary()
         units = self.units
         return [
@@ -256,6 +263,13 @@ class Checked:
         except MemoryBudgetError as error:
             return Verified(False, f"not run: {error}")
         return Verified(result.ok, render_verification(self.program, result))
+
+
+def parse_cache():
+    """A cache for one document: after an edit only the statements that changed are parsed again."""
+    from ..syntax.parser import ParseCache
+
+    return ParseCache()
 
 
 # -- examples ------------------------------------------------------------------

@@ -274,7 +274,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         text, filename = body["source"], _filename(body.get("filename"))
         bench = self.server.workbench
         if path == "/api/check":
-            answer = bench.check(text, filename)
+            document = body.get("document")
+            answer = bench.check(text, filename, document[:64] if isinstance(document, str) else None)
         elif path == "/api/hover":
             offset = body.get("offset")
             if not isinstance(offset, int) or isinstance(offset, bool):

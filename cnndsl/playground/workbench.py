@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import markup, views
-from .adapter import Checked, Verified, examples_dir
+from .adapter import Checked, Verified, examples_dir, parse_cache
 
 CACHED_VERSIONS = 8
+OPEN_DOCUMENTS = 16
 MIN_DRAW_WIDTH, MAX_DRAW_WIDTH = 300, 4000
 
 # The examples menu: the lesson's programs first, then every family of the zoo.
@@ -60,16 +61,18 @@ class Workbench:
 
     def __init__(self) -> None:
         self._cache: OrderedDict[tuple[str, str], Checked] = OrderedDict()
+        # A parse cache per open page (its `document` id), as the language server keeps one per file.
+        self._documents: OrderedDict[str, object] = OrderedDict()
         # One check at a time: the compiler is not built for threads, and on two
         # cores a second check in parallel would only slow the one being typed.
         self._lock = threading.Lock()
 
-    def checked(self, text: str, filename: str) -> Checked:
+    def checked(self, text: str, filename: str, document: str | None = None) -> Checked:
         key = (filename, text)
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = Checked(text, filename)
+                found = Checked(text, filename, self._parse_cache(document))
                 self._cache[key] = found
                 while len(self._cache) > CACHED_VERSIONS:
                     self._cache.popitem(last=False)
@@ -77,10 +80,19 @@ class Workbench:
                 self._cache.move_to_end(key)
             return found
 
+    def _parse_cache(self, document: str | None):
+        if not document:
+            return None
+        found = self._documents.pop(document, None) or parse_cache()
+        self._documents[document] = found
+        while len(self._documents) > OPEN_DOCUMENTS:
+            self._documents.popitem(last=False)
+        return found
+
     # -- as you type ---------------------------------------------------------
-    def check(self, text: str, filename: str) -> dict:
+    def check(self, text: str, filename: str, document: str | None = None) -> dict:
         """Diagnostics, the hints after each line, the layers and (without errors) the summary table."""
-        checked = self.checked(text, filename)
+        checked = self.checked(text, filename, document)
         with self._lock:
             problems = checked.problems()
             rows = checked.rows()

@@ -14,6 +14,8 @@ const VIEWS_DELAY = 120; // ms the text must rest before the diagram and the cod
 const $ = (selector) => document.querySelector(selector);
 
 const page = {
+  // This page's document, for the server's parse cache (only the statements you change are parsed again).
+  document: crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2),
   filename: "network.cnn",
   inFlight: false,
   dirty: false,
@@ -57,14 +59,20 @@ async function check() {
   const text = editor.getText();
   const tracker = editor.mark();
   try {
-    const answer = await request("/api/check", { source: text, filename: page.filename });
+    const answer = await request("/api/check", { source: text, filename: page.filename, document: page.document });
     answer.text = text;
     page.latest = answer;
     editor.setHints(tracker, answer.hints);
     editor.setDiagnostics(tracker, answer.diagnostics);
-    showSummary(answer);
     showStatus(answer);
-    highlightLayers(editor.cursorLine());
+    // The types beside the lines are painted first; the table follows in the next task.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        if (page.latest !== answer) return;
+        showSummary(answer);
+        highlightLayers(editor.cursorLine());
+      }),
+    );
   } catch (error) {
     setStatus(`the server did not answer: ${error.message}`, "offline", "error");
   } finally {
