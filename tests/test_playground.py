@@ -368,3 +368,47 @@ def test_serve_loads_torch_only_for_verify_and_writes_no_file(tmp_path):
     assert foreign(json.loads(lines["written before verify"]), [r"\.lark_.*\.tmp", probe]) == []
     assert foreign(json.loads(lines["written by verify"]), [r"torchinductor_.*", probe]) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def test_serve_usage_errors(tmp_path, capsys):
+    from cnndsl.cli.main import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port takes a number from 0 to 65535" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path / "missing.cnn"), "--port", "0"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path), "--port", "0"]) == 2
+    assert "it is a directory" in capsys.readouterr().err
+    taken = PlaygroundServer("127.0.0.1", 0)
+    try:
+        assert main(["serve", "--port", str(taken.port)]) == 2
+        assert "pick another with --port N, or --port 0" in capsys.readouterr().err
+    finally:
+        taken.server_close()
+
+
+def test_serve_on_every_address_warns_and_still_refuses_names():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnndsl", "serve", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        warning = process.stderr.readline()
+        assert warning.startswith("cnnc serve: warning: listening on 0.0.0.0, not only this machine")
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline()).group(1))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/api/start")
+        assert connection.getresponse().status == 200  # an address: fine
+        connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/api/start", headers={"Host": f"rebound.example:{port}"})
+        assert connection.getresponse().status == 421  # a name: refused
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
