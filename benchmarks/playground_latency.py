@@ -128,14 +128,18 @@ def measure(keys: int, lines: int, warmup: int, seed: int) -> dict:
             for _ in range(len("conv 16")):
                 page.keyboard.press("ArrowRight")
             page.evaluate(PROBE)
+            pause = 0.0
+            paused: list[float] = []  # the pause before each keystroke
             for index in range(warmup + keys):
                 typing = index % 2 == 0
                 page.evaluate("([label, index]) => { window.__latency.expected = label; window.__latency.index = index; }",
                               [labels[1] if typing else labels[0], index])
                 page.keyboard.press("4" if typing else "Backspace")
+                paused.append(pause)
                 page.wait_for_function("(i) => window.__latency.results.some((r) => r.index === i)", arg=index, timeout=30_000)
-                time.sleep(pauses.uniform(0.06, 0.36))
-            results = [r for r in page.evaluate("window.__latency.results") if r["index"] >= warmup]
+                pause = pauses.uniform(0.06, 0.36)
+                time.sleep(pause)
+            results = [{**r, "pause": paused[r["index"]]} for r in page.evaluate("window.__latency.results") if r["index"] >= warmup]
             browser.close()
     finally:
         server.terminate()
@@ -163,6 +167,7 @@ def measure(keys: int, lines: int, warmup: int, seed: int) -> dict:
         "check_round_trip": stats("request"),
         "answer_to_dom": stats("after"),
         "load_average": round(load, 2),
+        "keystrokes": [{key: round(value, 2) for key, value in r.items() if value is not None} for r in results],
     }
 
 

@@ -188,6 +188,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cnnc-serve"
     timeout = REQUEST_TIMEOUT
+    # The headers and the body leave in two writes; with Nagle's algorithm the
+    # body waits for the browser's delayed ACK of the headers (up to 40 ms,
+    # measured: benchmarks/playground_latency.py).
+    disable_nagle_algorithm = True
 
     # -- the gate -------------------------------------------------------------------
     def _admit(self) -> None:
