@@ -179,7 +179,11 @@ def test_layers_link_the_editor_the_table_and_the_diagram(page):
     # ... and the layer is marked in the table and the diagram.
     page.expect(page.page.locator('#summary tr[data-layer="2"]')).to_have_class(re.compile("selected"))
     page.expect(page.page.locator('#diagram [data-layer="2"].selected')).to_have_count(1)
-    # Diagram -> editor.
+    # Diagram -> editor: a box (the layer that made it) ...
+    page.page.locator('#diagram g.step:has(> [data-layer="3"]) > g').click()
+    page.expect(page.page.locator(".cm-activeLine")).to_contain_text("pool 2")
+    page.expect(page.page.locator('#diagram g.step.chosen:has(> [data-layer="3"])')).to_have_count(1)
+    # ... or a layer's label.
     page.page.locator('#diagram [data-layer="5"]').click()
     page.expect(page.page.locator(".cm-activeLine")).to_contain_text("linear 10")
     page.expect(page.page.locator('#summary tr[data-layer="5"]')).to_have_class(re.compile("selected"))
@@ -257,6 +261,8 @@ def test_screenshot_in_the_readme(page):
         return
     page.open()
     page.expect(page.page.locator("#diagram svg")).to_be_attached(timeout=WAIT)
+    page.page.locator('#summary tr[data-layer="2"]').click()  # the layer marked in the table and the diagram
+    page.expect(page.page.locator('#diagram [data-layer="2"].selected')).to_have_count(1)
     line = page.page.locator(".cm-line").nth(7)
     box = line.bounding_box()
     page.page.mouse.move(box["x"] + 12, box["y"] + 9)  # on "conv" (the line may wrap after its hint)

@@ -68,7 +68,7 @@ async function check() {
     // The types beside the lines are painted first; the table follows in the next task.
     requestAnimationFrame(() =>
       setTimeout(() => {
-        if (page.latest !== answer) return;
+        if (page.latest !== answer || page.dirty) return; // a newer text is on its way: its table will do
         showSummary(answer);
         highlightLayers(editor.cursorLine());
       }),
@@ -163,6 +163,10 @@ function highlightLayers(line) {
   for (const element of document.querySelectorAll("#summary [data-layer], #diagram [data-layer]")) {
     element.classList.toggle("selected", chosen.has(element.dataset.layer));
   }
+  // In the diagram, the box a chosen layer made (its step) too.
+  for (const step of document.querySelectorAll("#diagram g.step")) {
+    step.classList.toggle("chosen", step.querySelector(":scope > [data-layer].selected") !== null);
+  }
 }
 
 function selectLayer(element) {
@@ -179,7 +183,9 @@ function selectLayer(element) {
 }
 
 function onLayerClick(event) {
-  const element = event.target.closest("[data-layer]");
+  // A layer's label, or a box of the diagram: the layer that made it (its step's label).
+  const step = event.target.closest("#diagram g.step");
+  const element = event.target.closest("[data-layer]") || (step && step.querySelector(":scope > [data-layer]"));
   if (element) selectLayer(element);
 }
 
