@@ -110,7 +110,7 @@ def test_check_answer_for_the_quiz():
     assert [layer["line"] for layer in answer["layers"]] == [6, 7, 8, 9, 10, 11]
     conv = answer["layers"][2]
     assert QUIZ[conv["start"] : conv["end"]] == "conv 20 k5 p2"
-    summary = answer["summary"]
+    summary = Workbench().summary(QUIZ, "quiz.cnn")["summary"]
     assert "16x16x20" in summary and "56,510" in summary and "9,594,880" in summary
     assert "Estimated Total Size" in summary and "1,903,480 B" in summary
     assert 'data-layer="2" data-lines="8"' in summary
@@ -119,7 +119,8 @@ def test_check_answer_for_the_quiz():
 
 def test_check_answer_for_a_mistake_names_it_at_its_span():
     answer = Workbench().check(BROKEN, "tiny.cnn")
-    assert not answer["ok"] and answer["summary"] is None and answer["errors"] == 1
+    assert not answer["ok"] and answer["errors"] == 1
+    assert Workbench().summary(BROKEN, "tiny.cnn") == {"summary": None}
     (problem,) = answer["diagnostics"]
     assert problem["code"] == "E0030" and problem["line"] == 3
     assert BROKEN[problem["start"] : problem["end"]] == "conv 20 k5"
@@ -135,7 +136,8 @@ def test_block_calls_and_symbolic_sizes():
     call_line = text[: text.index("basic 64;")].count("\n") + 1
     called = [layer for layer in answer["layers"] if call_line in layer["calls"]]
     assert len(called) == 12  # basic 64; basic 64: six layers each
-    assert "H &gt;= 32, W &gt;= 32" in answer["summary"] and "Estimated Total Size" not in answer["summary"]
+    summary = bench.summary(text, "resnet18.cnn")["summary"]
+    assert "H &gt;= 32, W &gt;= 32" in summary and "Estimated Total Size" not in summary
     drawn = bench.draw(text, "resnet18.cnn", 900)
     assert "<svg" in drawn["svg"] and "drawn at 32x32" in drawn["svg"]
 
@@ -412,3 +414,11 @@ def test_serve_on_every_address_warns_and_still_refuses_names():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_one_verification_at_a_time(server):
+    with server.verifying:  # as if one were running
+        response, body = call(server, "POST", "/api/verify", {"source": QUIZ, "filename": "quiz.cnn"})
+    assert response.status == 409 and b"a verification is running" in body
+    broken, body = call(server, "POST", "/api/verify", {"source": BROKEN, "filename": "tiny.cnn"})
+    assert json.loads(body) == {"ok": False, "html": '<pre class="verify-report failed">not run: fix the errors first</pre>'}

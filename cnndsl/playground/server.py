@@ -9,7 +9,8 @@ few JSON endpoints that answer from the typed program (`workbench.py`):
 | `GET /static/NAME` | its scripts, styles and the CodeMirror bundle |
 | `GET /api/start` | the examples menu and FILE's text (read at each request, never written) |
 | `GET /api/example?name=KEY` | an example's text |
-| `POST /api/check` | diagnostics, line hints, layers, the summary table |
+| `POST /api/check` | diagnostics, line hints, layers (each keystroke) |
+| `POST /api/summary` | the summary table (right after each check) |
 | `POST /api/hover` | the hover at an offset |
 | `POST /api/draw` | `cnnc draw`'s SVG |
 | `POST /api/build` | `cnnc build`'s module text |
@@ -271,7 +272,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
     def _post(self) -> tuple[HTTPStatus, bytes, str]:
         path = urlsplit(self.path).path
-        routes = {"/api/check", "/api/hover", "/api/draw", "/api/build", "/api/verify"}
+        routes = {"/api/check", "/api/summary", "/api/hover", "/api/draw", "/api/build", "/api/verify"}
         if path not in routes:
             raise RequestError(HTTPStatus.NOT_FOUND, f"nothing at {path}")
         body = self._body()
@@ -280,6 +281,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         if path == "/api/check":
             document = body.get("document")
             answer = bench.check(text, filename, document[:64] if isinstance(document, str) else None)
+        elif path == "/api/summary":
+            answer = bench.summary(text, filename)
         elif path == "/api/hover":
             offset = body.get("offset")
             if not isinstance(offset, int) or isinstance(offset, bool):

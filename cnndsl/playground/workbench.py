@@ -91,7 +91,7 @@ class Workbench:
 
     # -- as you type ---------------------------------------------------------
     def check(self, text: str, filename: str, document: str | None = None) -> dict:
-        """Diagnostics, the hints after each line, the layers and (without errors) the summary table."""
+        """Diagnostics, the hints after each line and the layers: what each keystroke must update."""
         checked = self.checked(text, filename, document)
         with self._lock:
             problems = checked.problems()
@@ -106,11 +106,18 @@ class Workbench:
                 "layers": [
                     {"index": r.index, "line": r.line, "calls": list(r.calls), "start": r.start, "end": r.end} for r in rows
                 ],
-                "summary": views.summary_table(checked.overview()) if checked.ok else None,
             }
         if checked.ok:
             answer["params"] = sum(r.params for r in rows)
         return answer
+
+    def summary(self, text: str, filename: str) -> dict:
+        """The summary table (asked for right after the check: the text is in the cache)."""
+        checked = self.checked(text, filename)
+        if not checked.ok:
+            return {"summary": None}
+        with self._lock:
+            return {"summary": views.summary_table(checked.overview())}
 
     def hover(self, text: str, filename: str, offset: int) -> dict | None:
         checked = self.checked(text, filename)

@@ -2,10 +2,10 @@
 //
 // As you type: one check request at a time, sent as soon as the text changes
 // and the previous answer is in (never a fixed delay, never blocking the
-// editor); its answer carries the diagnostics, the hint after each line and
-// the summary table. Once the text rests, the diagram (and, while its tab is
-// open, the PyTorch module) follows. Every piece of HTML comes from the
-// server, escaped there.
+// editor); its answer carries the diagnostics and the hint after each line,
+// and the summary table is asked for right after it. Once the text rests, the
+// diagram (and, while its tab is open, the PyTorch module) follows. Every
+// piece of HTML comes from the server, escaped there.
 
 import { createEditor } from "./editor.js";
 import { decodeShare, encodeShare } from "./share.js";
@@ -65,14 +65,7 @@ async function check() {
     editor.setHints(tracker, answer.hints);
     editor.setDiagnostics(tracker, answer.diagnostics);
     showStatus(answer);
-    // The types beside the lines are painted first; the table follows in the next task.
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        if (page.latest !== answer || page.dirty) return; // a newer text is on its way: its table will do
-        showSummary(answer);
-        highlightLayers(editor.cursorLine());
-      }),
-    );
+    refreshSummary(answer);
   } catch (error) {
     setStatus(`the server did not answer: ${error.message}`, "offline", "error");
   } finally {
@@ -99,10 +92,25 @@ function showStatus(answer) {
   setStatus(text, "idle", answer.errors ? "error" : answer.warnings ? "warning" : "ok");
 }
 
-function showSummary(answer) {
+// The table follows the types painted beside the lines.
+async function refreshSummary(answer) {
+  let table = null;
+  if (answer.ok) {
+    try {
+      table = (await request("/api/summary", { source: answer.text, filename: page.filename })).summary;
+    } catch (error) {
+      return;
+    }
+  }
+  if (page.latest !== answer) return; // a newer text is in: its table will do
+  showSummary(answer, table);
+  highlightLayers(editor.cursorLine());
+}
+
+function showSummary(answer, table) {
   const summary = $("#summary");
-  if (answer.summary) {
-    summary.innerHTML = answer.summary; // built and escaped by the server (views.py)
+  if (table) {
+    summary.innerHTML = table; // built and escaped by the server (views.py)
   }
   const stale = !answer.ok;
   summary.classList.toggle("stale", stale);
