@@ -8,6 +8,7 @@ export {
   RangeSetBuilder,
   StateEffect,
   StateField,
+  Transaction,
 } from "@codemirror/state";
 export {
   Decoration,
@@ -22,6 +23,6 @@ export {
   lineNumbers,
 } from "@codemirror/view";
 export { HighlightStyle, StreamLanguage, bracketMatching, indentUnit, syntaxHighlighting } from "@codemirror/language";
-export { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+export { defaultKeymap, history, historyKeymap, indentWithTab, isolateHistory } from "@codemirror/commands";
 export { lintGutter, setDiagnostics } from "@codemirror/lint";
 export { tags } from "@lezer/highlight";

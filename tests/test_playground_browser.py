@@ -237,8 +237,13 @@ def test_code_tab_and_downloads(page):
 def test_examples_menu_opens_the_zoo(page):
     page.open()
     page.page.locator("#examples").select_option("zoo/resnet50")
-    page.expect(page.page.locator("#status")).to_have_text("ResNet50: 159 layers, 25,557,032 params", timeout=WAIT)
+    page.expect(page.page.locator("#status")).to_have_text(
+        "ResNet50: 159 layers, 25,557,032 params · Ctrl-Z brings your text back", timeout=WAIT
+    )
     page.expect(page.page.locator("#filename")).to_have_text("resnet50.cnn")
+    page.page.locator(".cm-content").focus()
+    page.page.keyboard.press("Control+z")
+    page.expect(page.page.locator("#status")).to_have_text("Quiz: 6 layers, 56,510 params", timeout=WAIT)
 
 
 def test_verify_shows_its_table(page):

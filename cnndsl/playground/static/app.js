@@ -20,6 +20,7 @@ const page = {
   inFlight: false,
   dirty: false,
   latest: null, // the last check answer: {text, layers, ok, ...}
+  note: "", // said once in the status line, after the next check
   viewsTimer: 0,
   drawnText: null,
   codeText: null,
@@ -67,7 +68,7 @@ async function check() {
     showStatus(answer);
     refreshSummary(answer);
   } catch (error) {
-    setStatus(`the server did not answer: ${error.message}`, "offline", "error");
+    failed(error);
   } finally {
     editor.release(tracker);
     page.inFlight = false;
@@ -88,6 +89,8 @@ function showStatus(answer) {
   }
   const first = answer.diagnostics.find((d) => d.severity === "error");
   if (first) parts.push(`line ${first.line}: ${first.code} ${first.message}`);
+  if (page.note) parts.push(page.note);
+  page.note = "";
   const text = parts.join(" · ") || "no layers";
   setStatus(text, "idle", answer.errors ? "error" : answer.warnings ? "warning" : "ok");
 }
@@ -150,7 +153,12 @@ async function refreshCode() {
     code.classList.add("stale");
     return;
   }
-  const built = await request("/api/build", { source: answer.text, filename: page.filename });
+  let built;
+  try {
+    built = await request("/api/build", { source: answer.text, filename: page.filename });
+  } catch (error) {
+    return failed(error);
+  }
   if (built.code !== null && page.latest === answer) {
     code.textContent = built.code;
     code.classList.remove("stale");
@@ -230,16 +238,28 @@ async function share() {
   $("#share-note").textContent = note;
 }
 
+function failed(error) {
+  setStatus(`the server did not answer: ${error.message}`, "idle", "error");
+}
+
 async function downloadPython() {
-  const built = await request("/api/build", { source: editor.getText(), filename: page.filename });
-  if (built.code === null) return setStatus(built.reason, "idle", "error");
-  download(built.filename, built.code, "text/x-python");
+  try {
+    const built = await request("/api/build", { source: editor.getText(), filename: page.filename });
+    if (built.code === null) return setStatus(built.reason, "idle", "error");
+    download(built.filename, built.code, "text/x-python");
+  } catch (error) {
+    failed(error);
+  }
 }
 
 async function downloadSvg() {
-  const drawn = await request("/api/draw", { source: editor.getText(), filename: page.filename, width: 1500 });
-  if (drawn.svg === null) return setStatus(drawn.reason, "idle", "error");
-  download(`${stem()}.svg`, drawn.svg, "image/svg+xml");
+  try {
+    const drawn = await request("/api/draw", { source: editor.getText(), filename: page.filename, width: 1500 });
+    if (drawn.svg === null) return setStatus(drawn.reason, "idle", "error");
+    download(`${stem()}.svg`, drawn.svg, "image/svg+xml");
+  } catch (error) {
+    failed(error);
+  }
 }
 
 async function verify() {
@@ -270,19 +290,24 @@ function showTab(name) {
 
 // -- what the editor opens with --------------------------------------------------------
 
-function setSource(text, filename) {
+function setSource(text, filename, undoable = true) {
   page.filename = filename;
   $("#filename").textContent = filename;
   document.title = `${filename} · cnndsl playground`;
   page.drawnText = null;
   page.codeText = null;
-  editor.setText(text);
+  editor.setText(text, undoable);
 }
 
-async function openExample(key) {
-  const example = await request(`/api/example?name=${encodeURIComponent(key)}`);
-  setSource(example.text, example.filename);
-  setStatus(`opened ${example.filename} (Ctrl-Z brings your text back)`, "checking");
+async function openExample(key, undoable = true) {
+  try {
+    const example = await request(`/api/example?name=${encodeURIComponent(key)}`);
+    const previous = editor.getText();
+    setSource(example.text, example.filename, undoable);
+    if (previous.trim()) page.note = "Ctrl-Z brings your text back";
+  } catch (error) {
+    failed(error);
+  }
 }
 
 async function fromFragment() {
@@ -329,12 +354,12 @@ async function main() {
   fillMenu(start.examples);
   const shared = await fromFragment();
   if (shared) {
-    setSource(shared.text, shared.filename);
+    setSource(shared.text, shared.filename, false);
   } else if (start.file && start.file.text !== null) {
-    setSource(start.file.text, start.file.filename);
+    setSource(start.file.text, start.file.filename, false);
   } else {
     if (start.file) setStatus(start.file.error, "idle", "error");
-    if (start.default) await openExample(start.default);
+    if (start.default) await openExample(start.default, false);
   }
   window.addEventListener("hashchange", async () => {
     const again = await fromFragment();

@@ -16,6 +16,7 @@ import {
   StateEffect,
   StateField,
   StreamLanguage,
+  Transaction,
   WidgetType,
   bracketMatching,
   defaultKeymap,
@@ -28,6 +29,7 @@ import {
   hoverTooltip,
   indentUnit,
   indentWithTab,
+  isolateHistory,
   keymap,
   lineNumbers,
   lintGutter,
@@ -202,12 +204,14 @@ export function createEditor(parent, { text, onChange, onCursorLine, hover }) {
   return {
     view,
     getText: () => view.state.doc.toString(),
-    // Replaces the text as one undoable edit (Ctrl-Z brings the old text back).
-    setText(newText) {
+    // Replaces the text: as an edit of its own that Ctrl-Z undoes (an example
+    // opened over your text), or outside the history (the page's first text).
+    setText(newText, undoable = true) {
       view.dispatch({
         changes: { from: 0, to: view.state.doc.length, insert: newText },
         selection: EditorSelection.cursor(0),
         scrollIntoView: true,
+        annotations: undoable ? isolateHistory.of("full") : Transaction.addToHistory.of(false),
       });
     },
     // Start recording edits: an answer about the text as it is now can be placed later.
