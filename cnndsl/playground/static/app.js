@@ -63,8 +63,7 @@ async function check() {
     const answer = await request("/api/check", { source: text, filename: page.filename, document: page.document });
     answer.text = text;
     page.latest = answer;
-    editor.setHints(tracker, answer.hints);
-    editor.setDiagnostics(tracker, answer.diagnostics);
+    editor.show(tracker, answer.hints, answer.diagnostics);
     showStatus(answer);
     refreshSummary(answer);
   } catch (error) {

@@ -223,13 +223,12 @@ export function createEditor(parent, { text, onChange, onCursorLine, hover }) {
     release(tracker) {
       trackers.delete(tracker);
     },
-    setHints(tracker, hints) {
+    // An answer about the text as it was at `tracker`: the hints and the
+    // diagnostics, placed in one update of the view.
+    show(tracker, hints, problems) {
       const decorations = hints.map((hint) =>
         Decoration.widget({ widget: new HintWidget(hint.label), side: 1 }).range(mapped(tracker, hint.offset)),
       );
-      view.dispatch({ effects: setHints.of(Decoration.set(decorations, true)) });
-    },
-    setDiagnostics(tracker, problems) {
       const diagnostics = problems.map((problem) => {
         const from = mapped(tracker, problem.start, -1);
         return {
@@ -245,7 +244,8 @@ export function createEditor(parent, { text, onChange, onCursorLine, hover }) {
           },
         };
       });
-      view.dispatch(setDiagnostics(view.state, diagnostics));
+      const lint = setDiagnostics(view.state, diagnostics);
+      view.dispatch({ effects: [setHints.of(Decoration.set(decorations, true)), ...[lint.effects].flat()] });
     },
     // Select a range (a layer's statement) and show it.
     select(from, to) {
