@@ -25,6 +25,10 @@ QUIZ = (ROOT / "examples" / "quiz.cnn").read_text()
 BROKEN = "network Tiny\ninput 3x3x3\nconv 20 k5\nflatten\nlinear 10\n"
 
 
+def table_html(parts: dict) -> str:
+    return parts["title"] + "".join(parts["rows"]) + parts["total"] + parts["facts"]
+
+
 # -- offsets ----------------------------------------------------------------------
 
 
@@ -110,7 +114,10 @@ def test_check_answer_for_the_quiz():
     assert [layer["line"] for layer in answer["layers"]] == [6, 7, 8, 9, 10, 11]
     conv = answer["layers"][2]
     assert QUIZ[conv["start"] : conv["end"]] == "conv 20 k5 p2"
-    summary = Workbench().summary(QUIZ, "quiz.cnn")["summary"]
+    parts = Workbench().summary(QUIZ, "quiz.cnn")["summary"]
+    assert parts["title"] == "Quiz" and len(parts["rows"]) == 7  # the input, six layers
+    assert "56,510" in parts["total"] and "Estimated Total Size" in parts["facts"]
+    summary = table_html(parts)
     assert "16x16x20" in summary and "56,510" in summary and "9,594,880" in summary
     assert "Estimated Total Size" in summary and "1,903,480 B" in summary
     assert 'data-layer="2" data-lines="8"' in summary
@@ -136,7 +143,7 @@ def test_block_calls_and_symbolic_sizes():
     call_line = text[: text.index("basic 64;")].count("\n") + 1
     called = [layer for layer in answer["layers"] if call_line in layer["calls"]]
     assert len(called) == 12  # basic 64; basic 64: six layers each
-    summary = bench.summary(text, "resnet18.cnn")["summary"]
+    summary = table_html(bench.summary(text, "resnet18.cnn")["summary"])
     assert "H &gt;= 32, W &gt;= 32" in summary and "Estimated Total Size" not in summary
     drawn = bench.draw(text, "resnet18.cnn", 900)
     assert "<svg" in drawn["svg"] and "drawn at 32x32" in drawn["svg"]

@@ -18,10 +18,11 @@ def _bytes(value: int) -> str:
     return f"{value / 1_000_000:,.2f} MB"
 
 
-def summary_table(overview: Overview) -> str:
-    """`cnnc summary`'s table: one row per layer (data-layer, data-line), totals, memory."""
-    rows = ['<table class="summary"><thead><tr><th class="num">line</th><th>layer</th><th>output</th>'
-            '<th class="num">params</th><th class="num">MACs</th></tr></thead><tbody>']
+def summary_parts(overview: Overview) -> dict:
+    """`cnnc summary`'s table in pieces, so that the page replaces only the rows
+    that changed: the title, a row per layer (data-layer, data-lines), the
+    total row, and the facts under the table (output, sizes, memory)."""
+    rows = []
     if overview.input is not None:
         rows.append(f'<tr class="input"><td></td><td>input</td><td>{escape(overview.input)}</td><td></td><td></td></tr>')
     for row in overview.rows:
@@ -35,12 +36,10 @@ def summary_table(overview: Overview) -> str:
             f"<td>{escape(row.output)}</td><td class=\"num\">{_number(row.params)}</td>"
             f'<td class="num">{escape(row.macs)}</td></tr>'
         )
-    rows.append("</tbody><tfoot>")
-    rows.append(
+    total = (
         f'<tr class="total"><td>total</td><td>{len(overview.rows)} layers</td><td></td>'
         f'<td class="num">{_number(overview.total_params)}</td><td class="num">{escape(overview.total_macs)}</td></tr>'
     )
-    rows.append("</tfoot></table>")
     facts = []
     if overview.output is not None:
         facts.append(f"<p>output <strong>{escape(overview.output)}</strong> ({escape(overview.output_noun or '')})</p>")
@@ -58,8 +57,7 @@ def summary_table(overview: Overview) -> str:
             f'<table class="memory"><caption>memory ({escape(overview.memory_note)}, as torchinfo counts it)</caption>'
             f"<tbody>{memory}</tbody></table>"
         )
-    head = f'<h2 class="network">{escape(overview.network)}</h2>'
-    return head + "".join(rows) + "".join(facts)
+    return {"title": escape(overview.network), "rows": rows, "total": total, "facts": "".join(facts)}
 
 
 def problem_html(problem: Problem) -> str:

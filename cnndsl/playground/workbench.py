@@ -117,7 +117,7 @@ class Workbench:
         if not checked.ok:
             return {"summary": None}
         with self._lock:
-            return {"summary": views.summary_table(checked.overview())}
+            return {"summary": views.summary_parts(checked.overview())}
 
     def hover(self, text: str, filename: str, offset: int) -> dict | None:
         checked = self.checked(text, filename)

@@ -109,15 +109,32 @@ async function refreshSummary(answer) {
   highlightLayers(editor.cursorLine());
 }
 
+// The table's pieces (built and escaped by the server, views.py): only those
+// that changed are replaced, so that a keystroke costs the page a row or two
+// of layout, not the whole table's.
+const shown = { title: null, rows: [], total: null, facts: null };
+
 function showSummary(answer, table) {
   const summary = $("#summary");
   if (table) {
-    summary.innerHTML = table; // built and escaped by the server (views.py)
+    if (table.title !== shown.title) $("#summary h2").innerHTML = table.title;
+    if (table.total !== shown.total) $("#summary tfoot").innerHTML = table.total;
+    if (table.facts !== shown.facts) $("#summary .facts").innerHTML = table.facts;
+    const body = $("#summary tbody");
+    if (table.rows.length !== shown.rows.length) {
+      body.innerHTML = table.rows.join("");
+    } else {
+      table.rows.forEach((row, index) => {
+        if (row !== shown.rows[index]) body.rows[index].outerHTML = row;
+      });
+    }
+    Object.assign(shown, table);
+    summary.classList.add("filled");
   }
   const stale = !answer.ok;
   summary.classList.toggle("stale", stale);
   $("#diagram").classList.toggle("stale", stale);
-  $("#stale-note").hidden = !stale || !summary.querySelector("table");
+  $("#stale-note").hidden = !stale || shown.title === null;
 }
 
 // -- once the text rests: the diagram, the code ----------------------------------------
