@@ -104,17 +104,18 @@ def test_hover_sections_are_the_hook_for_more_layer_facts(monkeypatch):
 
 def test_check_answer_for_the_quiz():
     answer = Workbench().check(QUIZ, "quiz.cnn")
-    assert answer["ok"] and answer["network"] == "Quiz" and answer["params"] == 56_510
+    assert answer["ok"] and answer["network"] == "Quiz" and answer["params"] == 56_510 and answer["layers"] == 6
     assert answer["errors"] == answer["warnings"] == 0
     hints = {hint["line"]: hint["label"] for hint in answer["hints"]}
     assert hints[9] == "-> 16x16x20" and hints[6] == "-> 128x128x10, 280 params"
     lines = QUIZ.split("\n")
     assert all(hint["offset"] == sum(len(line) + 1 for line in lines[: hint["line"] - 1]) + len(lines[hint["line"] - 1])
                for hint in answer["hints"])
-    assert [layer["line"] for layer in answer["layers"]] == [6, 7, 8, 9, 10, 11]
-    conv = answer["layers"][2]
+    tabulated = Workbench().summary(QUIZ, "quiz.cnn")
+    assert [layer["line"] for layer in tabulated["layers"]] == [6, 7, 8, 9, 10, 11]
+    conv = tabulated["layers"][2]
     assert QUIZ[conv["start"] : conv["end"]] == "conv 20 k5 p2"
-    parts = Workbench().summary(QUIZ, "quiz.cnn")["summary"]
+    parts = tabulated["summary"]
     assert parts["title"] == "Quiz" and len(parts["rows"]) == 7  # the input, six layers
     assert "56,510" in parts["total"] and "Estimated Total Size" in parts["facts"]
     summary = table_html(parts)
@@ -127,7 +128,7 @@ def test_check_answer_for_the_quiz():
 def test_check_answer_for_a_mistake_names_it_at_its_span():
     answer = Workbench().check(BROKEN, "tiny.cnn")
     assert not answer["ok"] and answer["errors"] == 1
-    assert Workbench().summary(BROKEN, "tiny.cnn") == {"summary": None}
+    assert Workbench().summary(BROKEN, "tiny.cnn") == {"summary": None, "layers": []}
     (problem,) = answer["diagnostics"]
     assert problem["code"] == "E0030" and problem["line"] == 3
     assert BROKEN[problem["start"] : problem["end"]] == "conv 20 k5"
@@ -141,7 +142,7 @@ def test_block_calls_and_symbolic_sizes():
     answer = bench.check(text, "resnet18.cnn")
     assert answer["ok"]
     call_line = text[: text.index("basic 64;")].count("\n") + 1
-    called = [layer for layer in answer["layers"] if call_line in layer["calls"]]
+    called = [layer for layer in bench.summary(text, "resnet18.cnn")["layers"] if call_line in layer["calls"]]
     assert len(called) == 12  # basic 64; basic 64: six layers each
     summary = table_html(bench.summary(text, "resnet18.cnn")["summary"])
     assert "H &gt;= 32, W &gt;= 32" in summary and "Estimated Total Size" not in summary

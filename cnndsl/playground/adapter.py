@@ -133,6 +133,11 @@ class Checked:
     def network(self) -> str:
         return self.program.name
 
+    @property
+    def totals(self) -> tuple[int, int]:
+        """(PyTorch leaf layers, parameters) of what was typed."""
+        return len(self.program.layers), self.program.total_params
+
     def problems(self) -> list[Problem]:
         units = self.units
         return [

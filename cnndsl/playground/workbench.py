@@ -91,33 +91,35 @@ class Workbench:
 
     # -- as you type ---------------------------------------------------------
     def check(self, text: str, filename: str, document: str | None = None) -> dict:
-        """Diagnostics, the hints after each line and the layers: what each keystroke must update."""
+        """Diagnostics and the hint after each line: what each keystroke must update."""
         checked = self.checked(text, filename, document)
         with self._lock:
             problems = checked.problems()
-            rows = checked.rows()
-            answer = {
+            layers, params = checked.totals
+            return {
                 "network": checked.network,
                 "ok": checked.ok,
+                "layers": layers,
+                "params": params,
                 "errors": sum(1 for p in problems if p.severity == "error"),
                 "warnings": sum(1 for p in problems if p.severity != "error"),
                 "diagnostics": [{**asdict(p), "html": views.problem_html(p)} for p in problems],
                 "hints": [asdict(h) for h in checked.hints()],
-                "layers": [
-                    {"index": r.index, "line": r.line, "calls": list(r.calls), "start": r.start, "end": r.end} for r in rows
-                ],
             }
-        if checked.ok:
-            answer["params"] = sum(r.params for r in rows)
-        return answer
 
     def summary(self, text: str, filename: str) -> dict:
-        """The summary table (asked for right after the check: the text is in the cache)."""
+        """The summary table, and each layer's lines and statement (the table's and the diagram's links to the editor)."""
         checked = self.checked(text, filename)
         if not checked.ok:
-            return {"summary": None}
+            return {"summary": None, "layers": []}
         with self._lock:
-            return {"summary": views.summary_parts(checked.overview())}
+            return {
+                "summary": views.summary_parts(checked.overview()),
+                "layers": [
+                    {"index": r.index, "line": r.line, "calls": list(r.calls), "start": r.start, "end": r.end}
+                    for r in checked.rows()
+                ],
+            }
 
     def hover(self, text: str, filename: str, offset: int) -> dict | None:
         checked = self.checked(text, filename)

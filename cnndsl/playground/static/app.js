@@ -2,15 +2,16 @@
 //
 // As you type: one check request at a time, sent as soon as the text changes
 // and the previous answer is in (never a fixed delay, never blocking the
-// editor); its answer carries the diagnostics and the hint after each line,
-// and the summary table is asked for right after it. Once the text rests, the
-// diagram (and, while its tab is open, the PyTorch module) follows. Every
-// piece of HTML comes from the server, escaped there.
+// editor); its answer carries the diagnostics and the hint after each line.
+// Once the text rests (VIEWS_DELAY), the summary table, the diagram and,
+// while its tab is open, the PyTorch module follow: redrawing a table of a
+// hundred rows on every keystroke would cost the page more than the types.
+// Every piece of HTML comes from the server, escaped there.
 
 import { createEditor } from "./editor.js";
 import { decodeShare, encodeShare } from "./share.js";
 
-const VIEWS_DELAY = 120; // ms the text must rest before the diagram and the code are redrawn
+const VIEWS_DELAY = 120; // ms the text must rest before the table, the diagram and the code are redrawn
 const $ = (selector) => document.querySelector(selector);
 
 const page = {
@@ -19,9 +20,11 @@ const page = {
   filename: "network.cnn",
   inFlight: false,
   dirty: false,
-  latest: null, // the last check answer: {text, layers, ok, ...}
+  latest: null, // the last check answer: {text, ok, hints, diagnostics, ...}
+  layers: [], // the layers of the table and the diagram shown: {index, line, calls, start, end}
   note: "", // said once in the status line, after the next check
   viewsTimer: 0,
+  tabulatedText: null,
   drawnText: null,
   codeText: null,
   tab: "network",
@@ -40,9 +43,10 @@ async function request(path, body) {
 
 function setStatus(text, state, kind = "") {
   const status = $("#status");
-  status.textContent = text;
+  // Written only when it changes: each write costs the page a layout and a paint.
+  if (status.textContent !== text) status.textContent = text;
+  if (status.className !== kind) status.className = kind;
   status.dataset.state = state;
-  status.className = kind;
 }
 
 // -- checking as you type ------------------------------------------------------------
@@ -56,7 +60,7 @@ function textChanged() {
 async function check() {
   page.dirty = false;
   page.inFlight = true;
-  setStatus("checking…", "checking", $("#status").className);
+  $("#status").dataset.state = "checking"; // the text stays: a "checking…" between keystrokes would only flicker
   const text = editor.getText();
   const tracker = editor.mark();
   try {
@@ -65,7 +69,7 @@ async function check() {
     page.latest = answer;
     editor.show(tracker, answer.hints, answer.diagnostics);
     showStatus(answer);
-    refreshSummary(answer);
+    showStale(answer);
   } catch (error) {
     failed(error);
   } finally {
@@ -84,7 +88,7 @@ function showStatus(answer) {
   if (answer.errors) parts.push(`${answer.errors} error${answer.errors > 1 ? "s" : ""}`);
   if (answer.warnings) parts.push(`${answer.warnings} warning${answer.warnings > 1 ? "s" : ""}`);
   if (answer.ok) {
-    parts.unshift(`${answer.network}: ${answer.layers.length} layers, ${answer.params.toLocaleString("en-US")} params`);
+    parts.unshift(`${answer.network}: ${answer.layers} layers, ${answer.params.toLocaleString("en-US")} params`);
   }
   const first = answer.diagnostics.find((d) => d.severity === "error");
   if (first) parts.push(`line ${first.line}: ${first.code} ${first.message}`);
@@ -94,19 +98,12 @@ function showStatus(answer) {
   setStatus(text, "idle", answer.errors ? "error" : answer.warnings ? "warning" : "ok");
 }
 
-// The table follows the types painted beside the lines.
-async function refreshSummary(answer) {
-  let table = null;
-  if (answer.ok) {
-    try {
-      table = (await request("/api/summary", { source: answer.text, filename: page.filename })).summary;
-    } catch (error) {
-      return;
-    }
-  }
-  if (page.latest !== answer) return; // a newer text is in: its table will do
-  showSummary(answer, table);
-  highlightLayers(editor.cursorLine());
+// While the text has errors, the table and the diagram stay as they were, dimmed.
+function showStale(answer) {
+  const stale = !answer.ok;
+  $("#summary").classList.toggle("stale", stale);
+  $("#diagram").classList.toggle("stale", stale);
+  $("#stale-note").hidden = !stale || shown.title === null;
 }
 
 // The table's pieces (built and escaped by the server, views.py): only those
@@ -114,7 +111,7 @@ async function refreshSummary(answer) {
 // of layout, not the whole table's.
 const shown = { title: null, rows: [], total: null, facts: null };
 
-function showSummary(answer, table) {
+function showSummary(table) {
   const summary = $("#summary");
   if (table) {
     if (table.title !== shown.title) $("#summary h2").innerHTML = table.title;
@@ -131,19 +128,27 @@ function showSummary(answer, table) {
     Object.assign(shown, table);
     summary.classList.add("filled");
   }
-  const stale = !answer.ok;
-  summary.classList.toggle("stale", stale);
-  $("#diagram").classList.toggle("stale", stale);
-  $("#stale-note").hidden = !stale || shown.title === null;
 }
 
 // -- once the text rests: the diagram, the code ----------------------------------------
 
 async function refreshViews() {
   const answer = page.latest;
-  if (!answer || page.dirty || page.inFlight) return;
+  if (!answer || page.dirty || page.inFlight || !answer.ok) return;
+  if (page.tabulatedText !== answer.text) {
+    try {
+      const table = await request("/api/summary", { source: answer.text, filename: page.filename });
+      if (page.latest !== answer) return; // a newer text is in: its views will follow
+      showSummary(table.summary);
+      page.layers = table.layers;
+      page.tabulatedText = answer.text;
+      showStale(answer);
+      highlightLayers(editor.cursorLine());
+    } catch (error) {
+      return failed(error);
+    }
+  }
   const diagram = $("#diagram");
-  if (!answer.ok) return;
   if (page.drawnText !== answer.text) {
     try {
       const width = Math.max(300, Math.round(diagram.clientWidth || 700));
@@ -185,12 +190,9 @@ async function refreshCode() {
 // -- layers: the editor's line <-> the table's rows and the diagram's boxes ---------------
 
 function highlightLayers(line) {
-  const answer = page.latest;
   const chosen = new Set();
-  if (answer) {
-    for (const layer of answer.layers) {
-      if (layer.line === line || layer.calls.includes(line)) chosen.add(String(layer.index));
-    }
+  for (const layer of page.layers) {
+    if (layer.line === line || layer.calls.includes(line)) chosen.add(String(layer.index));
   }
   for (const element of document.querySelectorAll("#summary [data-layer], #diagram [data-layer]")) {
     element.classList.toggle("selected", chosen.has(element.dataset.layer));
@@ -203,8 +205,8 @@ function highlightLayers(line) {
 
 function selectLayer(element) {
   const index = Number(element.dataset.layer);
-  const answer = page.latest;
-  const layer = answer && answer.text === editor.getText() ? answer.layers.find((l) => l.index === index) : null;
+  const current = page.tabulatedText === editor.getText();
+  const layer = current ? page.layers.find((l) => l.index === index) : null;
   if (layer) {
     editor.select(layer.start, layer.end);
     return;
@@ -310,6 +312,7 @@ function setSource(text, filename, undoable = true) {
   page.filename = filename;
   $("#filename").textContent = filename;
   document.title = `${filename} · cnndsl playground`;
+  page.tabulatedText = null;
   page.drawnText = null;
   page.codeText = null;
   editor.setText(text, undoable);
