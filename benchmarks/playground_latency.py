@@ -47,7 +47,13 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 # Installed in the page after it loads: timestamps each keystroke and the frame
 # in which the active line's hint first shows the label expected for it.
 PROBE = """() => {
-  const state = { pending: null, results: [], expected: null, index: -1 };
+  const state = { pending: null, results: [], expected: null, index: -1, waiting: null };
+  // Resolves when keystroke `index` has its result: the driver waits on it
+  // without polling (a polling wait would make the page draw every frame).
+  state.wait = (index) => new Promise((resolve) => {
+    if (state.results.some((r) => r.index === index)) resolve();
+    else state.waiting = { index, resolve };
+  });
   performance.setResourceTimingBufferSize(100000);
   window.addEventListener("keydown", (event) => {
     state.pending = { start: event.timeStamp, expected: state.expected, index: state.index };
@@ -72,6 +78,7 @@ PROBE = """() => {
         after: check ? dom - check.responseEnd : null,
       });
       performance.clearResourceTimings();
+      if (state.waiting && state.waiting.index === pending.index) state.waiting.resolve();
     });
   }).observe(document.querySelector("#editor"), { subtree: true, childList: true, characterData: true });
   window.__latency = state;
@@ -136,7 +143,7 @@ def measure(keys: int, lines: int, warmup: int, seed: int) -> dict:
                               [labels[1] if typing else labels[0], index])
                 page.keyboard.press("4" if typing else "Backspace")
                 paused.append(pause)
-                page.wait_for_function("(i) => window.__latency.results.some((r) => r.index === i)", arg=index, timeout=30_000)
+                page.evaluate("(i) => window.__latency.wait(i)", index)
                 pause = pauses.uniform(0.06, 0.36)
                 time.sleep(pause)
             results = [{**r, "pause": paused[r["index"]]} for r in page.evaluate("window.__latency.results") if r["index"] >= warmup]

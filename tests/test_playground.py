@@ -430,3 +430,50 @@ def test_one_verification_at_a_time(server):
     assert response.status == 409 and b"a verification is running" in body
     broken, body = call(server, "POST", "/api/verify", {"source": BROKEN, "filename": "tiny.cnn"})
     assert json.loads(body) == {"ok": False, "html": '<pre class="verify-report failed">not run: fix the errors first</pre>'}
+
+
+def test_the_first_code_generations_at_once_all_succeed(tmp_path):
+    """The code tab and a download can ask at the same moment, before black is
+    imported: threads importing it at once got a half-initialised module
+    ("module 'black' has no attribute 'Mode'"). Four threads meet at a barrier,
+    black's submodules import slowly to widen the window (without the fix this
+    failed in 4 of 5 runs; two runs here)."""
+    code = textwrap.dedent(
+        """
+        import sys, threading, time
+        from cnndsl.playground.adapter import Checked
+
+        class Slow:
+            def find_spec(self, name, path=None, target=None):
+                if name.startswith("black."):
+                    time.sleep(0.02)
+                return None
+
+        sys.meta_path.insert(0, Slow())
+        assert "black" not in sys.modules
+        checked = Checked(open(sys.argv[1]).read(), "quiz.cnn")
+        barrier = threading.Barrier(4)
+        results = []
+
+        def build():
+            barrier.wait()
+            try:
+                checked.python_source()
+                results.append("ok")
+            except Exception as error:
+                results.append(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+
+        threads = [threading.Thread(target=build) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(results)
+        """
+    )
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "examples" / "quiz.cnn")], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "['ok', 'ok', 'ok', 'ok']"

@@ -16,15 +16,19 @@ for the code tab), and `cnnc verify`'s machinery in `backend/verify.py`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .offsets import Utf16Text
 
-# A symbolic program is verified at these sizes by default, as `cnnc verify` does.
 VERIFY_DEVICE = "cpu"
-VERIFY_BATCH = 2
+VERIFY_BATCH = 2  # `cnnc verify`'s default
+
+# Code generation, one thread at a time: two threads importing black at once
+# get a half-initialised module ("module 'black' has no attribute 'Mode'").
+_GENERATING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,8 @@ class Checked:
         """`cnnc build`'s module text (imports jinja2 and black on first use)."""
         from ..backend.codegen import generate
 
-        return generate(self.program)
+        with _GENERATING:
+            return generate(self.program)
 
     def verify(self) -> Verified:
         """`cnnc verify FILE --device cpu`: build the module, run a batch, compare with the static types.
@@ -262,7 +267,8 @@ class Checked:
         from ..backend.verify import DEFAULT_BUDGET, MemoryBudgetError, render_verification, verify
         from ..compiler import Program
 
-        module_class = Program(self.program).module_class()
+        with _GENERATING:
+            module_class = Program(self.program).module_class()
         try:
             result = verify(self.program, module_class, device=VERIFY_DEVICE, batch=VERIFY_BATCH, budget=DEFAULT_BUDGET)
         except MemoryBudgetError as error:

@@ -247,6 +247,12 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
             )
         if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
             self.close_connection = True
+        try:
+            self._send(status, payload, content_type)
+        except (BrokenPipeError, ConnectionResetError):  # the page dropped the request (it had a newer text)
+            self.close_connection = True
+
+    def _send(self, status: HTTPStatus, payload: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))

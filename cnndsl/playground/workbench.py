@@ -63,8 +63,10 @@ class Workbench:
         self._cache: OrderedDict[tuple[str, str], Checked] = OrderedDict()
         # A parse cache per open page (its `document` id), as the language server keeps one per file.
         self._documents: OrderedDict[str, object] = OrderedDict()
-        # One check at a time: the compiler is not built for threads, and on two
-        # cores a second check in parallel would only slow the one being typed.
+        # One check (or hover, or table) at a time: the parse caches and the
+        # language server's lazily built indexes are not shared between
+        # threads. Drawings, code and verification only read a checked version
+        # and run outside it.
         self._lock = threading.Lock()
 
     def checked(self, text: str, filename: str, document: str | None = None) -> Checked:
@@ -135,18 +137,18 @@ class Workbench:
         if not checked.ok:
             return {"svg": None, "reason": "fix the errors to draw the network"}
         width = max(MIN_DRAW_WIDTH, min(MAX_DRAW_WIDTH, width))
-        with self._lock:
-            try:
-                return {"svg": checked.svg(width)}
-            except ValueError as error:
-                return {"svg": None, "reason": str(error)}
+        # Outside the lock: drawing only reads this checked version, and a
+        # keystroke's check must not wait for a whole drawing.
+        try:
+            return {"svg": checked.svg(width)}
+        except ValueError as error:
+            return {"svg": None, "reason": str(error)}
 
     def build(self, text: str, filename: str) -> dict:
         checked = self.checked(text, filename)
         if not checked.ok:
             return {"code": None, "reason": "fix the errors to generate the module"}
-        with self._lock:
-            code = checked.python_source()
+        code = checked.python_source()  # outside the lock, as a drawing
         return {"code": code, "filename": Path(filename).with_suffix(".py").name}
 
     # -- on request --------------------------------------------------------------

@@ -3,15 +3,17 @@
 // As you type: one check request at a time, sent as soon as the text changes
 // and the previous answer is in (never a fixed delay, never blocking the
 // editor); its answer carries the diagnostics and the hint after each line.
-// Once the text rests (VIEWS_DELAY), the summary table, the diagram and,
-// while its tab is open, the PyTorch module follow: redrawing a table of a
-// hundred rows on every keystroke would cost the page more than the types.
-// Every piece of HTML comes from the server, escaped there.
+// Once the text rests, the summary table follows (TABLE_DELAY), then the
+// diagram and, while its tab is open, the PyTorch module (DRAW_DELAY): redrawn
+// between two keystrokes, they would cost the page more than the types, and a
+// diagram is drawn when you pause, not after every key. Every piece of HTML
+// comes from the server, escaped there.
 
 import { createEditor } from "./editor.js";
 import { decodeShare, encodeShare } from "./share.js";
 
-const VIEWS_DELAY = 120; // ms the text must rest before the table, the diagram and the code are redrawn
+const TABLE_DELAY = 120; // ms the text must rest before the table is updated
+const DRAW_DELAY = 350; // ... and before the diagram and the code are (typing: 100-250 ms between keys)
 const $ = (selector) => document.querySelector(selector);
 
 const page = {
@@ -24,17 +26,19 @@ const page = {
   layers: [], // the layers of the table and the diagram shown: {index, line, calls, start, end}
   note: "", // said once in the status line, after the next check
   viewsTimer: 0,
+  views: new AbortController(), // the table's, the diagram's and the code's requests in flight
   tabulatedText: null,
   drawnText: null,
   codeText: null,
   tab: "network",
 };
 
-async function request(path, body) {
+async function request(path, body, signal = undefined) {
   const response = await fetch(path, {
     method: body === undefined ? "GET" : "POST",
     headers: body === undefined ? {} : { "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
   });
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.error || response.statusText);
@@ -54,6 +58,9 @@ function setStatus(text, state, kind = "") {
 function textChanged() {
   page.dirty = true;
   clearTimeout(page.viewsTimer);
+  // Views of the old text still on their way are dropped: placing a diagram
+  // takes the page tens of milliseconds that the new types need.
+  page.views.abort();
   if (!page.inFlight) check();
 }
 
@@ -79,7 +86,7 @@ async function check() {
   if (page.dirty) {
     check();
   } else {
-    page.viewsTimer = setTimeout(refreshViews, VIEWS_DELAY);
+    page.viewsTimer = setTimeout(refreshViews, TABLE_DELAY);
   }
 }
 
@@ -130,14 +137,16 @@ function showSummary(table) {
   }
 }
 
-// -- once the text rests: the diagram, the code ----------------------------------------
+// -- once the text rests: the table, the diagram, the code ---------------------------------
 
 async function refreshViews() {
   const answer = page.latest;
   if (!answer || page.dirty || page.inFlight || !answer.ok) return;
+  page.views = new AbortController();
+  const signal = page.views.signal;
   if (page.tabulatedText !== answer.text) {
     try {
-      const table = await request("/api/summary", { source: answer.text, filename: page.filename });
+      const table = await request("/api/summary", { source: answer.text, filename: page.filename }, signal);
       if (page.latest !== answer) return; // a newer text is in: its views will follow
       showSummary(table.summary);
       page.layers = table.layers;
@@ -145,28 +154,34 @@ async function refreshViews() {
       showStale(answer);
       highlightLayers(editor.cursorLine());
     } catch (error) {
-      return failed(error);
+      return signal.aborted ? undefined : failed(error);
     }
   }
+  page.viewsTimer = setTimeout(() => refreshDrawing(answer, signal), DRAW_DELAY - TABLE_DELAY);
+}
+
+async function refreshDrawing(answer, signal) {
+  if (page.latest !== answer || page.dirty || page.inFlight || signal.aborted) return;
   const diagram = $("#diagram");
   if (page.drawnText !== answer.text) {
     try {
       const width = Math.max(300, Math.round(diagram.clientWidth || 700));
-      const drawn = await request("/api/draw", { source: answer.text, filename: page.filename, width });
-      if (drawn.svg && page.latest === answer) {
+      const drawn = await request("/api/draw", { source: answer.text, filename: page.filename, width }, signal);
+      if (drawn.svg && page.latest === answer && !signal.aborted) {
         diagram.innerHTML = drawn.svg; // cnnc draw's SVG: every text escaped by ElementTree
         diagram.classList.remove("stale");
         page.drawnText = answer.text;
         highlightLayers(editor.cursorLine());
       }
     } catch (error) {
-      diagram.classList.add("stale");
+      if (!signal.aborted) diagram.classList.add("stale");
+      return;
     }
   }
-  if (page.tab === "code") refreshCode();
+  if (page.tab === "code") refreshCode(signal);
 }
 
-async function refreshCode() {
+async function refreshCode(signal = undefined) {
   const answer = page.latest;
   if (!answer || page.codeText === answer.text) return;
   const code = $("#code");
@@ -176,9 +191,9 @@ async function refreshCode() {
   }
   let built;
   try {
-    built = await request("/api/build", { source: answer.text, filename: page.filename });
+    built = await request("/api/build", { source: answer.text, filename: page.filename }, signal);
   } catch (error) {
-    return failed(error);
+    return signal && signal.aborted ? undefined : failed(error);
   }
   if (built.code !== null && page.latest === answer) {
     code.textContent = built.code;
