@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -477,3 +478,14 @@ def test_the_first_code_generations_at_once_all_succeed(tmp_path):
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.strip() == "['ok', 'ok', 'ok', 'ok']"
+
+
+def test_a_dropped_connection_is_no_error(server, capfd):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        sock.sendall(b"GET /api/start HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % server.port)
+    response, _ = call(server, "GET", "/api/start")  # still serving
+    assert response.status == 200
+    assert "Traceback" not in capfd.readouterr().err

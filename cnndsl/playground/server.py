@@ -138,6 +138,13 @@ class PlaygroundServer(ThreadingHTTPServer):
         self.assets = load_assets()
         self.verifying = threading.Lock()
 
+    def handle_error(self, request, client_address) -> None:
+        """A connection the browser dropped (a request it aborted, a closed tab) is no error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        print(f"cnnc serve: {client_address[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+
     @property
     def url(self) -> str:
         host = "127.0.0.1" if is_wildcard(self.host) else self.host
