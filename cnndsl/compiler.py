@@ -59,11 +59,35 @@ def check_program(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        module = parse(reporter) if parse_cache is None else parse_cache.parse(reporter)
+        if parse_cache is None:
+            module = parse(reporter, layer_arguments)
+        else:
+            module = parse_cache.parse(reporter, layer_arguments)
         return check_module(module, reporter, _default_name(filename), sizes)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def layer_arguments(name: str) -> str | None:
+    """What may follow a layer's name, in words, for syntax errors; None: not a layer.
+
+    The parser does not know the layers (cnndsl.syntax never imports
+    cnndsl.layers): the driver hands it the layer table's words.
+    """
+    from .layers.table import expected_words, lookup
+
+    kind = lookup(name)
+    return None if kind is None else expected_words(kind)
+
+
+def instantiate(program: TypedProgram, height: int, width: int) -> TypedProgram:
+    """A symbolic program checked again at one input size: every number concrete.
+
+    ValueError for a size the program does not admit (`program.sizes_for`).
+    """
+    sizes = program.sizes_for(height, width)
+    return check_program(program.source.text, program.source.filename, sizes=sizes)
 
 
 def check_source(text: bytes | str, filename: str = "<string>") -> list[Diagnostic]:

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 import cnndsl
 from cnndsl.cli import main as cli
 from cnndsl.diagnostics.render import render_all, render_github, render_json
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted(
@@ -287,7 +288,7 @@ def check_symbolic(text: str, kind: str) -> None:
     program = check_sound(text, kind)
     if program.ok and program.symbolic:
         height, width = program.smallest_size()
-        instance = program.instantiate(height, width)
+        instance = instantiate(program, height, width)
         assert_positions(instance.diagnostics, instance.source)
         render_all(instance.diagnostics, {"fuzz.cnn": instance.source}, colour=False)
     assert time.perf_counter() - start < 5.0, text  # generous: a hang is what this catches

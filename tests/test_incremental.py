@@ -1,6 +1,6 @@
 """The language server's parse cache gives exactly what a full parse gives.
 
-`cnndsl.syntax.parser.ParseCache` re-parses only the top-level statements whose
+`cnndsl.syntax.incremental.ParseCache` re-parses only the top-level statements whose
 text changed and reuses the others with shifted spans. Over random edit
 sequences of the example programs and of random broken text, after every
 edit, the cached parse must equal a full parse: the same syntax tree (every
@@ -20,7 +20,10 @@ import cnndsl
 from cnndsl.diagnostics.model import Reporter
 from cnndsl.syntax.nodes import Command, Repeat
 from cnndsl.syntax.source import SourceText
-from cnndsl.syntax.parser import MAX_SYNTAX_ERRORS, ParseCache, parse, split_statements
+from cnndsl.syntax.incremental import ParseCache, split_statements
+from cnndsl.syntax.parser import parse
+from cnndsl.syntax.recovery import MAX_SYNTAX_ERRORS
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(path.read_text(encoding="utf-8") for path in ROOT.glob("examples/*.cnn"))
@@ -354,11 +357,11 @@ def _both_ways(monkeypatch, text: str):
     with monkeypatch.context() as patch:
         copied = _copies(patch)
         remembered = cnndsl.check_program(text, "doc.cnn")
-        instance = remembered.instantiate(*remembered.smallest_size()) if remembered.symbolic else None
+        instance = instantiate(remembered, *remembered.smallest_size()) if remembered.symbolic else None
     with monkeypatch.context() as patch:
         _without_memos(patch)
         forgotten = cnndsl.check_program(text, "doc.cnn")
-        plain_instance = forgotten.instantiate(*forgotten.smallest_size()) if forgotten.symbolic else None
+        plain_instance = instantiate(forgotten, *forgotten.smallest_size()) if forgotten.symbolic else None
     assert everything(remembered.diagnostics) == everything(forgotten.diagnostics)
     assert typed_summary(remembered) == typed_summary(forgotten)
     if instance is not None:

@@ -20,6 +20,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 import cnndsl
 from cnndsl.formatter import format_source
+from cnndsl.compiler import instantiate
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = "https://cnndsl.invalid/docs/diagnostics.md"
@@ -268,7 +269,7 @@ async def test_symbolic_program_hover_and_inlay_hints(client: LanguageClient):
     uri, published = await open_doc(client, "seg.cnn", SYMBOLIC)
     assert [d.code for d in published] == [d.code for d in cnndsl.check_source(SYMBOLIC, "seg.cnn")]
     program = cnndsl.check_program(SYMBOLIC, "seg.cnn")
-    smallest = program.instantiate(32, 3)
+    smallest = instantiate(program, 32, 3)
     # The input line: the symbolic type, each bound, written or computed.
     value = await hover_text(client, uri, 1, len("input HxWx3 where H"))
     assert "`HxWx3`" in value and "`H >= 32` (written)" in value

@@ -20,7 +20,8 @@ from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
-from ..syntax.parser import BROKEN, show
+from ..diagnostics.wording import show
+from ..syntax.nodes import BROKEN
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
 from ..layers.values import IDENTIFIER, SIZE, Expect, Value, read_value
 

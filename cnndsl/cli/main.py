@@ -284,12 +284,14 @@ def _sizes(texts: list[str] | None) -> list[tuple[int, int]]:
 
 def _instances(program, sizes: list[tuple[int, int]]) -> list:
     """The program at each --size; a size the program does not admit is a usage error."""
+    from ..compiler import instantiate
+
     if sizes and not program.symbolic:
         raise UsageError(f"--size is for a symbolic input (like input HxWx3); this input is fixed at {program.input}")
     instances = []
     for height, width in sizes:
         try:
-            instances.append(program.instantiate(height, width))
+            instances.append(instantiate(program, height, width))
         except ValueError as error:
             raise UsageError(f"--size {height}x{width}: {error}") from None
     return instances

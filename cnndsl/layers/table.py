@@ -18,7 +18,7 @@ from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, Window, descri
 from ..syntax.source import Span
 from ..diagnostics.suggest import closest
 from ..types.symbolic import Axis, count, factor_text, residue_condition
-from ..syntax.parser import show
+from ..diagnostics.wording import show
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, read_value
 
 COUNT = Expect("a whole number", "16")
@@ -321,7 +321,7 @@ def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, si
                 help=f"did you mean '{guess}'?" if guess else f"write it like: {kind.example}",
                 notes=[f"options are a letter glued to a value, like {_option_examples(kind)}"] if guess else [],
             )
-        elif _expected_words(kind) == "nothing more":
+        elif expected_words(kind) == "nothing more":
             site.report(
                 "E0011",
                 word.span,
@@ -333,7 +333,7 @@ def _unknown_word(kind: LayerKind, word, slot: Positional | None, args: Args, si
             site.report(
                 "E0011",
                 word.span,
-                f"expected {_expected_words(kind)}, found '{show(text)}'",
+                f"expected {expected_words(kind)}, found '{show(text)}'",
                 label="not an option",
                 help=f"{name} takes " + _listing(_takes(kind))
                 + ("; a window size is two numbers joined by 'x', like k3x5" if "x" in text and kind.options else ""),
@@ -401,7 +401,7 @@ def _option_examples(kind: LayerKind) -> str:
     return " or ".join(samples)
 
 
-def _expected_words(kind: LayerKind) -> str:
+def expected_words(kind: LayerKind) -> str:
     """What may come after a layer's numbers, in words."""
     if kind.options:
         return f"a layer option like {_option_examples(kind)}"

@@ -144,7 +144,7 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
 
 
 def show(text: str) -> str:
-    from ..syntax.parser import show as quote
+    from ..diagnostics.wording import show as quote
 
     return quote(text)
 

@@ -26,7 +26,7 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from .analysis import Analysis
-from ..syntax.parser import ParseCache
+from ..syntax.incremental import ParseCache
 
 logger = logging.getLogger("cnndsl.lsp")
 

@@ -237,11 +237,11 @@ def tutorial_markdown(current: str) -> str:
 
 
 def image_svg(source: str) -> str:
-    from ..compiler import check_program
+    from ..compiler import check_program, instantiate
     from .draw import render_svg
 
     program = check_program((ROOT / source).read_bytes(), source)
-    return render_svg(program, at=program.instantiate(*IMAGE_SIZE) if program.symbolic else None)
+    return render_svg(program, at=instantiate(program, *IMAGE_SIZE) if program.symbolic else None)
 
 
 def generated() -> dict[Path, str]:

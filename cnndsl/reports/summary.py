@@ -93,7 +93,7 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
 
     For a symbolic program, types are symbolic, MACs are expressions (JSON:
     strings, total null) and there are no memory figures: summarise an
-    instance (`program.instantiate(224, 224)`) for numbers.
+    instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
     """
     layers: list[LayerSummary] = []
     _collect(program.nodes, 0, layers)

@@ -1,7 +1,7 @@
 """The syntax tree: frozen nodes that carry their source spans.
 
-The parser (cnndsl/syntax.py) builds these; the checker (cnndsl/checker.py)
-gives them types. Nodes record what was written, not what it means: `conv 10
+The parser (cnndsl/syntax/builder.py) builds these; the checker
+(cnndsl/check/checker.py) gives them types. Nodes record what was written, not what it means: `conv 10
 k3` is a Command named `conv` with two Word arguments.
 """
 
@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from typing import Union
 
 from .source import Span
+
+# The name of the placeholder statement that stands where a broken statement
+# was dropped (cnndsl/syntax/recovery.py). No source text can spell it (the
+# lexer's WORD has no '<'); the checker gives it an unknown type without a
+# second diagnostic, so that nothing after it is checked against a type the
+# user did not write.
+BROKEN = "<syntax error>"
 
 
 @dataclass(frozen=True, slots=True)

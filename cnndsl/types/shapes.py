@@ -75,6 +75,15 @@ class VectorType:
 Shape = Union[MapType, VectorType]
 
 
+def class_shape(shape: Shape) -> str:
+    """`(3, 224, 224)`; a symbolic size is None, as PyTorch users write it: `(3, None, None)`.
+
+    What a generated class's `input_shape` says (the code generator and hover).
+    """
+    sizes = [d if isinstance(d, int) else None for d in shape.torch_shape]
+    return repr(tuple(sizes))
+
+
 def describe(shape: Shape) -> str:
     """A shape in the user's words: `16x16x20 feature map`, `5120 vector`."""
     return f"{shape} {shape.noun}"
