@@ -188,6 +188,36 @@ def test_very_long_lines(piece, times, in_a_layer):
     check_sound(head + piece * times + "\nrelu\n", "long-line")
 
 
+def test_a_two_megabyte_statement_is_one_diagnostic_without_being_read():
+    # One line of 700,000 repeated options (2 MB): E0063 at its first word,
+    # found before Lark tokenizes it (it took 15 s and 470 MB when it was
+    # read; benchmarks/huge_inputs.py times it).
+    text = "input 32x32x3\nconv 10 " + "k3 " * 700_000 + "\nrelu\n"
+    assert len(text) > 2_000_000
+    program = check_sound(text, "huge")
+    assert [(d.code, d.line, d.column) for d in program.diagnostics] == [("E0063", 2, 1)]
+    assert "700,002 words" in program.diagnostics[0].message
+
+
+def test_two_megabytes_of_long_statements_are_one_diagnostic_each():
+    # Many statements, each over the limit: each is reported, none is read.
+    line = "relu " + "k3 " * 1_100 + "\n"
+    text = "input 32x32x3\n" + line * (2_000_000 // len(line) + 1)
+    assert len(text) > 2_000_000
+    program = check_sound(text, "huge")
+    assert program.diagnostics and {d.code for d in program.diagnostics} == {"E0063"}
+    assert [d.line for d in program.diagnostics[:3]] == [2, 3, 4]
+
+
+def test_two_megabytes_of_many_statements_are_reported_as_too_many_layers():
+    # 200,000 ordinary layers (2 MB) are read in full (benchmarks/huge_inputs.py
+    # times it): the layer limit answers, without typing them.
+    text = "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * 100_000
+    assert len(text) > 1_900_000
+    program = check_sound(text, "huge")
+    assert [d.code for d in program.diagnostics] == ["E0060"]
+
+
 OPENERS = ["repeat 1 {", "residual {", "block b(c) {", "repeat 2 {\n", "{", "shortcut {", "(", "residual { relu } shortcut {"]
 
 

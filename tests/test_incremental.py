@@ -477,3 +477,29 @@ def test_a_copy_deeper_down_is_checked_for_depth(monkeypatch):
     program, _, copied = _both_ways(monkeypatch, text)
     assert copied == 1
     assert {d.code for d in program.diagnostics} == {"E0062"}
+
+
+LONG = " ".join(["k3"] * 1_500)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 8x8x3\nconv 4 " + LONG + "\nrelu\n",
+        "input 8x8x3\nblock b(c) { conv c " + LONG + " }\nb 3\n",
+        "input 8x8x3\nblock b(" + ", ".join(f"p{i}" for i in range(1_200)) + ") {\n relu\n conv 3 " + LONG + "\n}\nb 3\nrelu\n",
+        "input 8x8x3\nrepeat 2 " + LONG + " {\n relu\n",
+        "input 8x8x3\n# " + LONG + "\nrelu\n",
+        "input 8x8x3\nrelu # a; " + LONG + "\nrelu\n",
+        "input 8x8x3\r\nconv 4 " + LONG + "\r\nrelu\r\n",
+    ],
+    ids=["layer", "in-a-body", "block-header", "unclosed-header", "comment", "comment-after-semicolon", "crlf"],
+)
+def test_over_long_statements_match_a_full_parse(text):
+    # E0063 cuts statements before lexing; the cache cuts the same ones.
+    cache = ParseCache()
+    cached_parse(cache, "input 8x8x3\n")
+    assert_same(cache, text)
+    _, diagnostics = full_parse(text)
+    codes = [d.code for d in diagnostics]
+    assert codes == ([] if "#" in text else ["E0063"])

@@ -643,6 +643,29 @@ Fix: flatten the structure, or use `repeat N` instead of nesting.
 """,
         ),
         _code(
+            "E0063",
+            "statement-too-long",
+            "a statement has more words than any statement needs",
+            """
+A statement is one layer, one block call or one header (`block`, `repeat`,
+`residual`): a handful of words. One with more than 1,000 words is almost
+surely generated text gone wrong (a loop that wrote its options again and
+again, a file with its line breaks lost). cnnc reports it at its first word
+and does not read it: the statement is not checked, and, as after a syntax
+error, the layers after it are not typed. A block or repeat header that long
+is skipped with its body. The limit keeps `cnnc check` quick on any input:
+reading a statement costs a few microseconds per word.
+
+Wrong (abbreviated: the same option 700,000 times):
+
+    conv 10 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 ...
+
+Right:
+
+    conv 10 k3
+""",
+        ),
+        _code(
             "E0070",
             "symbolic-input",
             "a symbolic input size or its 'where' bounds are written wrongly",

@@ -17,11 +17,11 @@ import re
 
 from ..diagnostics.model import Reporter
 from .builder import attach_shortcuts
-from .grammar import UnexpectedInput, tokens
+from .grammar import UnexpectedInput
 from .messages import LayerArguments
 from .nodes import Body, BlockDef, Bound, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from .parser import parse
-from .recovery import MAX_SYNTAX_ERRORS, parse_tokens
+from .recovery import MAX_SYNTAX_ERRORS, parse_tokens, read_tokens
 from .source import Span
 
 # What the splitter looks at: comments (skipped whole), braces, separators.
@@ -161,13 +161,9 @@ class ParseCache:
             self.parsed += 1
             errors = len(reporter.diagnostics)
             try:
-                found_tokens = tokens(chunk)
+                found_tokens = read_tokens(chunk, reporter, start)
             except UnexpectedInput:  # not expected (STRAY takes anything): let the full parse say it
                 return False
-            if start:
-                for token in found_tokens:
-                    token.start_pos += start
-                    token.end_pos += start
             found = parse_tokens(found_tokens, reporter, layer_arguments).statements
             if len(reporter.diagnostics) - first_diagnostic >= MAX_SYNTAX_ERRORS - 1:
                 return False  # the whole file may hit the error limit: give what parse() gives

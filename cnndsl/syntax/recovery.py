@@ -9,10 +9,12 @@ goes again from the broken top-level statement.
 
 from __future__ import annotations
 
+import re
+
 from ..diagnostics.model import Reporter
 from . import messages
 from .builder import attach_shortcuts
-from .grammar import Token, UnexpectedToken, lark_parser
+from .grammar import Token, UnexpectedToken, lark_parser, tokens
 from .messages import LayerArguments
 from .nodes import BROKEN, Module
 from .source import Span
@@ -20,6 +22,98 @@ from .source import Span
 MAX_SYNTAX_ERRORS = 100
 
 STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"})
+
+# More words than any real statement has (a layer takes a handful): a longer
+# one is generated text gone wrong, and reading it would cost Lark's lexer and
+# parser several microseconds per word (E0063).
+MAX_STATEMENT_WORDS = 1000
+# The text between two statement boundaries (';', a newline, a brace), when
+# it is long enough to hold more than MAX_STATEMENT_WORDS blank-separated
+# words. The lookbehind anchors a match at a boundary, so the search is one
+# pass over the text.
+_LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (2 * MAX_STATEMENT_WORDS + 1))
+# What brace matching looks at: comments (skipped whole) and braces.
+_BRACES = re.compile(r"#[^\n]*|[{}]")
+_TWO_WORDS = re.compile(r"\S+[^\S\n]+\S+")
+
+
+def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:
+    """The tokens of `text` (which starts at `offset` in the reporter's source).
+
+    A statement of more than MAX_STATEMENT_WORDS words is not lexed: it is
+    reported (E0063) and stands as one placeholder token (a header's body
+    with it), found by a regular expression before Lark sees the text. Cut
+    at statement boundaries, the pieces lex exactly as the whole text would.
+    """
+    found: list = []
+    position = 0
+    for segment in _LONG_SEGMENT.finditer(text):
+        start, end = segment.span()
+        if start < position:
+            continue  # inside a header's body that was cut already
+        line_start = text.rfind("\n", 0, start) + 1
+        if "#" in text[line_start:start]:
+            continue  # a comment's text, not a statement
+        words = segment.group().split()
+        if len(words) <= MAX_STATEMENT_WORDS:
+            continue
+        first = start + len(segment.group()) - len(segment.group().lstrip())
+        last = start + len(segment.group().rstrip())
+        cut = last
+        if end < len(text) and text[end] == "{":  # a header: its body goes with it
+            cut = _closing_brace(text, end)
+        found.extend(_shifted(tokens(text[position:first]), position + offset))
+        _report_long_statement(reporter, offset + first, offset + first + len(words[0]), len(words))
+        found.extend(_placeholder_for(text, first, cut, offset))
+        position = cut
+    if not position:
+        return _shifted(tokens(text), offset)
+    found.extend(_shifted(tokens(text[position:]), position + offset))
+    return found
+
+
+def _shifted(found: list, delta: int) -> list:
+    if delta:
+        for token in found:
+            token.start_pos += delta
+            token.end_pos += delta
+    return found
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    """The offset after the '}' that closes the '{' at `opening` (the end of the text if none)."""
+    depth = 0
+    for found in _BRACES.finditer(text, opening):
+        char = found.group()
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return found.end()
+    return len(text)
+
+
+def _placeholder_for(text: str, start: int, end: int, offset: int) -> list:
+    """A BROKEN statement for text[start:end], as `placeholder` makes one for tokens."""
+    filler = [Token("WORD", BROKEN, start_pos=offset + start, end_pos=offset + end)]
+    two_words = _TWO_WORDS.match(text, start)
+    head = _shifted(tokens(text[start : two_words.end()]), offset + start) if two_words else []
+    if len(head) > 1 and head[0].type == "BLOCK" and head[1].type == "WORD":
+        filler.append(Token("WORD", str(head[1]), start_pos=head[1].start_pos, end_pos=head[1].end_pos))
+    return filler
+
+
+def _report_long_statement(reporter: Reporter, start: int, end: int, count: int) -> None:
+    reporter.report(
+        "E0063",
+        Span(start, end),
+        f"this statement has {count:,} words; a statement may have at most {MAX_STATEMENT_WORDS:,}",
+        label="this statement is skipped",
+        notes=["a statement is one layer, block call or header: a handful of words; "
+               "this one is not checked, and nothing after it is typed"],
+        help="split it into statements, or look at what generated this text",
+    )
 
 
 def parse_tokens(tokens, reporter: Reporter, layer_arguments: LayerArguments | None = None) -> Module:
