@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import re
 import sys
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib, json and tempfile are imported by the commands that use them
+    from pathlib import Path
 
 from .. import __version__
 
@@ -28,8 +29,37 @@ SIZES = (
 )
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, given the terminal width.
+
+    Without a width, argparse imports shutil (and with it bz2, lzma, fnmatch:
+    about 4 ms) for every command, to read the width it only needs for help.
+    The width is what shutil.get_terminal_size would give.
+    """
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        if kwargs.get("width") is None:
+            kwargs["width"] = _terminal_columns() - 2  # as argparse does
+        super().__init__(prog, **kwargs)
+
+
+def _terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="cnnc",
         description="Check, summarise and compile .cnn network descriptions to PyTorch.",
         epilog=ANYWHERE + " " + SIZES,
@@ -37,11 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cnnc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="parse and type-check; print diagnostics", epilog=ANYWHERE)
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, formatter_class=_Formatter, **kwargs)
+
+    check = command("check", help="parse and type-check; print diagnostics", epilog=ANYWHERE)
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--format", choices=("text", "json", "github"), default="text")
 
-    summary = commands.add_parser(
+    summary = command(
         "summary", help="per-layer table of output shapes, parameters and MACs", epilog=ANYWHERE + " " + SIZES
     )
     summary.add_argument("file", metavar="FILE")
@@ -66,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         ("build", "generate FILE.py, then build and verify it on a device"),
         ("verify", "build and verify the module on a device without writing a file"),
     ):
-        sub = commands.add_parser(name, help=text, epilog=ANYWHERE + " " + SIZES)
+        sub = command(name, help=text, epilog=ANYWHERE + " " + SIZES)
         sub.add_argument("file", metavar="FILE")
         if name == "build":
             sub.add_argument("-o", "--output", metavar="OUT.py", help="where to write (default: FILE with .py)")
@@ -90,19 +123,19 @@ def _parser() -> argparse.ArgumentParser:
             ),
         )
 
-    draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)", epilog=ANYWHERE)
+    draw = command("draw", help="draw the architecture as an SVG diagram (or an HTML page)", epilog=ANYWHERE)
     draw.add_argument("file", metavar="FILE")
     draw.add_argument("-o", "--output", metavar="OUT", help="where to write (default: FILE with .svg or .html; '-' for stdout)")
     draw.add_argument("--format", choices=("svg", "html"), help="svg (default) or html: the diagram and the summary table")
     draw.add_argument("--width", type=int, default=1500, metavar="PX", help="wrap into rows about PX wide (default 1500)")
     draw.add_argument("--size", metavar="HxW", help="a symbolic input: the size to draw it at (default: the smallest admissible)")
 
-    explain = commands.add_parser("explain", help="the long explanation of a diagnostic code")
+    explain = command("explain", help="the long explanation of a diagnostic code")
     explain.add_argument("code", metavar="CODE")
 
-    commands.add_parser("lsp", help="run the language server on stdio")
+    command("lsp", help="run the language server on stdio")
 
-    fmt = commands.add_parser("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
+    fmt = command("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
     fmt.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is not formatted")
     return parser
@@ -314,6 +347,8 @@ def _cmd_summary(args) -> int:
         instances = _instances(program, sizes)
         if instances:
             entry["instances"] = [summarize(instance, args.batch, args.dtype).to_dict() for instance in instances]
+        import json
+
         json.dump(entry, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
@@ -401,6 +436,8 @@ def _write_atomically(path: Path, text: str) -> None:
     """Write next to the target, then rename: readers never see half a file."""
     directory = _output_directory(path)
     try:
+        import tempfile
+
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
@@ -430,6 +467,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _output_directory(path: Path) -> Path:
     """The directory an output goes to; a usage error when it cannot hold files."""
+    from pathlib import Path
+
     directory = path.parent if str(path.parent) else Path(".")
     if directory.is_dir():
         if path.is_dir():
@@ -448,6 +487,8 @@ def _umask() -> int:
 
 
 def _cmd_build(args) -> int:
+    from pathlib import Path
+
     output = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
     if output.resolve() == Path(args.file).resolve():
         raise UsageError(f"the output '{output}' would overwrite the source")
@@ -460,6 +501,8 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_draw(args) -> int:
+    from pathlib import Path
+
     if args.width < 300:
         raise UsageError("--width must be at least 300 pixels")
     output = args.output
@@ -538,6 +581,8 @@ def _cmd_fmt(args) -> int:
                 print(f"would reformat {name}", file=sys.stderr)
                 status = max(status, EXIT_ERRORS)
             else:
+                from pathlib import Path
+
                 _write_atomically(Path(path), formatted)
                 print(f"reformatted {name}", file=sys.stderr)
     return status

@@ -1,0 +1,51 @@
+"""Frozen records with slots: what `@dataclass(frozen=True, slots=True)` makes, written out.
+
+The syntax tree's classes are created in every fresh `cnnc check`, and a
+frozen dataclass costs about 1 ms to create (it compiles six or seven
+methods from source). A subclass of `Record` lists its fields in
+`__slots__`, in order, and writes its `__init__` (with `object.__setattr__`,
+as a frozen dataclass's does); equality, hashing, `repr`, immutability,
+pickling and copying come from here and behave as the dataclass versions do.
+"""
+
+from __future__ import annotations
+
+
+class FrozenRecordError(AttributeError):
+    """Assigning to or deleting a field of a record."""
+
+
+class Record:
+    __slots__ = ()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.__match_args__ = cls.__slots__
+
+    def __setattr__(self, name: str, value) -> None:
+        raise FrozenRecordError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenRecordError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple:
+        return tuple([getattr(self, name) for name in self.__slots__])
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __getstate__(self) -> tuple:
+        return self._values()
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(self.__slots__, state):
+            object.__setattr__(self, name, value)
