@@ -225,20 +225,13 @@ def main(argv: list[str] | None = None) -> int:
 def _short_lived_command() -> None:
     """Set up a `cnnc check` or `cnnc summary` process to answer at once.
 
-    Only the command's own process does this, never a caller of main(argv);
-    modules imported before stay as they are (benchmarks/cold_start.py):
-
-    - Lark imports `regex` and `interegular` whenever they are installed
-      (`regex` often is: transformers needs it), about 15% of the command.
-      The grammar needs neither: it has no Unicode categories, and the LALR
-      tables come from Lark's cache, where Lark skips the terminal-collision
-      check that interegular serves. An entry of None in sys.modules makes
-      their import fail as if they were not installed.
-    - Python's cyclic GC would walk every object of the modules just
-      imported, for a process that ends in a moment: it is switched off.
+    Only the command's own process does this, never a caller of main(argv).
+    Python's cyclic GC would walk every object of the modules the command
+    imports, for a process that ends in a moment: it is switched off
+    (measured: a few per cent of the command, benchmarks/cold_start.py).
+    Lark's `regex` import, which once had to be kept out here, is edited out
+    of the generated parser (cnndsl/syntax/standalone.py).
     """
-    for name in ("regex", "interegular"):
-        sys.modules.setdefault(name, None)
     gc.disable()
 
 

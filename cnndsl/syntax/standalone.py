@@ -26,8 +26,52 @@ TARGET = Path(__file__).with_name("lark_standalone.py")
 HEADER = (
     "# Generated from grammar/cnn.lark by `python -m cnndsl.syntax.standalone`: do not edit.\n"
     "# Lark's standalone LALR parser (its code is under the Mozilla Public License 2.0,\n"
-    "# as the text below says), with the parse tables of the .cnn grammar.\n"
+    "# as the text below says), with the parse tables of the .cnn grammar, and three\n"
+    "# edits (cnndsl/syntax/standalone.py, EDITS): no `regex`, no `logging`, no `pickle`.\n"
 )
+
+_SILENT_LOGGER = """\
+class _SilentLogger:
+    # cnndsl: Lark's logger is set to CRITICAL and says nothing a parse needs.
+    def __getattr__(self, name):
+        return _say_nothing
+
+
+def _say_nothing(*args, **kwargs):
+    return None
+
+
+logger = _SilentLogger()
+"""
+
+# Edits to the text Lark generates, each of which must be found exactly once
+# (a Lark release that changes them makes the generator fail, not drift).
+# They keep a fresh `cnnc check` from importing what it never uses:
+EDITS = (
+    # `regex` (imported whenever it is installed) serves grammars with Unicode
+    # categories; this one has none, the lexer runs on `re`, and the widths of
+    # the terminals' patterns are stored in the tables.
+    (
+        "try:\n    import regex\n    _has_regex = True\nexcept ImportError:\n    _has_regex = False\n",
+        "_has_regex = False  # cnndsl: the grammar has no Unicode categories\n",
+    ),
+    # `logging` (about 4 ms of imports): Lark logs only while it builds a
+    # grammar or a cache, never while it parses.
+    ("import logging\n", ""),
+    ('logger: logging.Logger = logging.getLogger("lark")\nlogger.addHandler(logging.StreamHandler())\n', _SILENT_LOGGER),
+    ("logger.setLevel(logging.CRITICAL)\n", ""),
+    # pickle, zlib and base64 serve Lark's cache files and compressed tables;
+    # the tables here are a Python literal.
+    ("import pickle, zlib, base64\n", ""),
+)
+
+
+def _edited(text: str) -> str:
+    for old, new in EDITS:
+        if text.count(old) != 1:
+            raise SystemExit(f"Lark's standalone text changed: {old!r} is not there exactly once; update EDITS")
+        text = text.replace(old, new)
+    return text
 
 
 def _generate_here() -> str:
@@ -44,7 +88,7 @@ def _generate_here() -> str:
     lalr._parse_table = _canonical(lalr._parse_table)
     out = io.StringIO()
     gen_standalone(parser, out=out)
-    return HEADER + out.getvalue()
+    return HEADER + _edited(out.getvalue())
 
 
 def _canonical(table):
