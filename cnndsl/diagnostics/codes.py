@@ -13,17 +13,25 @@ what the compiler does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(Record):
     """One diagnostic code: its identifier, short name, summary and long form."""
 
+    __slots__ = ("code", "name", "summary", "explanation")
     code: str
     name: str
     summary: str
     explanation: str
+
+    def __init__(self, code: str, name: str, summary: str, explanation: str) -> None:
+        _set(self, "code", code)
+        _set(self, "name", name)
+        _set(self, "summary", summary)
+        _set(self, "explanation", explanation)
 
     @property
     def severity(self) -> str:

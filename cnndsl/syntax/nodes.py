@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from .record import Record
+from ..record import Record
 from .source import Span
 
 _set = object.__setattr__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 
-from .record import Record
+from ..record import Record
 
 _set = object.__setattr__
 
