@@ -61,10 +61,18 @@ def test_generated_code(tmp_path):
 @pytest.mark.slow
 def test_cold_start_and_fresh_summary(tmp_path):
     out, data = run(tmp_path, "cold_start", "--repeats", "1")
-    assert "torch, black, jinja2 imported by `cnnc check`: none" in out
+    assert "torch, black, jinja2, lark imported by `cnnc check`: none" in out
     assert data["heavy imports"] == []
     out, data = run(tmp_path, "fresh_summary", "--example", "quiz", "--repeats", "1")
     assert "cnnc summary examples/quiz.cnn" in out
+
+
+def test_huge_inputs(tmp_path):
+    out, data = run(tmp_path, "huge_inputs", "--quick")
+    answers = {name: result["answer"] for name, result in data["results"].items()}
+    assert answers["one statement of 700,000 words"] == "E0063"
+    assert answers["braces nested 200,000 deep"] == "E0062"
+    assert "peak memory" in out
 
 
 def test_run_py_runs_the_named_benchmarks_and_collects_the_verdicts(tmp_path):

@@ -43,7 +43,7 @@ STATUS = "cnnc/status"
 DOCS_ENV = "CNNC_DIAGNOSTICS_DOCS"
 # How long an edit waits for the next one before it is analysed: keystrokes
 # of a burst (typing, an editor's multi-edit) come closer together than this.
-DEBOUNCE = 0.03
+DEBOUNCE = 0.015
 
 
 def default_docs_url() -> str | None:
