@@ -7,6 +7,9 @@ were a tenth of a fresh `cnnc check`). A subclass of `Record` lists its fields i
 `__slots__`, in order, and writes its `__init__` (with `object.__setattr__`,
 as a frozen dataclass's does); equality, hashing, `repr`, immutability,
 pickling and copying come from here and behave as the dataclass versions do.
+A class may name the fields that equality and hashing use in `_compared`
+(a dataclass's `field(compare=False)` leaves the others out); `replace`
+is `dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ class FrozenRecordError(AttributeError):
 class Record:
     __slots__ = ()
 
+    _compared: tuple[str, ...] = ()
+
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls.__match_args__ = cls.__slots__
+        if "_compared" not in cls.__dict__:
+            cls._compared = cls.__slots__
 
     def __setattr__(self, name: str, value) -> None:
         raise FrozenRecordError(f"cannot assign to field {name!r}")
@@ -32,13 +39,22 @@ class Record:
     def _values(self) -> tuple:
         return tuple([getattr(self, name) for name in self.__slots__])
 
+    def _key(self) -> tuple:
+        return tuple([getattr(self, name) for name in self._compared])
+
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._values())
+        return hash(self._key())
+
+    def replace(self, **changes):
+        """A copy with some fields changed, as `dataclasses.replace` makes one."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return type(self)(**values)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

@@ -185,7 +185,7 @@ class Checker:
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
             note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
-            self.reporter.diagnostics[-1] = dataclasses.replace(last, notes=(*last.notes, note))
+            self.reporter.diagnostics[-1] = last.replace(notes=(*last.notes, note))
         return TypedProgram(
             source=self.source,
             name=name,
