@@ -13,6 +13,8 @@ __all__ = [
     "CompileError",
     "Diagnostic",
     "Program",
+    "TransferReport",
+    "WeightTransferError",
     "__version__",
     "check_program",
     "check_source",
@@ -21,8 +23,13 @@ __all__ = [
     "install_import_hook",
     "instantiate",
     "load",
+    "match_parameters",
+    "transfer_weights",
     "uninstall_import_hook",
 ]
+
+# Weights by structure (backend/weights.py) need torch: loaded when first asked for.
+_WEIGHTS_NAMES = frozenset({"TransferReport", "WeightTransferError", "match_parameters", "transfer_weights"})
 
 
 def __getattr__(name: str):
@@ -33,4 +40,8 @@ def __getattr__(name: str):
         from . import importhook
 
         return getattr(importhook, name)
+    if name in _WEIGHTS_NAMES:
+        from .backend import weights
+
+        return getattr(weights, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

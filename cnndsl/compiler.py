@@ -86,7 +86,7 @@ def layer_arguments(name: str) -> str | None:
     The parser does not know the layers (cnndsl.syntax never imports
     cnndsl.layers): the driver hands it the layer table's words.
     """
-    from .layers.table import expected_words, lookup
+    from .layers import expected_words, lookup
 
     kind = lookup(name)
     return None if kind is None else expected_words(kind)

@@ -342,7 +342,7 @@ async def test_completion_knows_where_the_cursor_is(client: LanguageClient):
     in_block = await completion_labels(client, uri, 2, 2)
     assert "unit" not in in_block and "input" not in in_block and "conv" in in_block
     after_conv = await completion_labels(client, uri, 5, 8)
-    assert {"k3", "s2", "p1", "d2", "g2", "same", "nobias", "relu", "gelu", "kernel="} <= set(after_conv)
+    assert {"k3", "s2", "p1", "d2", "g4", "same", "nobias", "relu", "gelu", "kernel="} <= set(after_conv)
     after_linear = await completion_labels(client, uri, 6, 10)
     assert {"nobias", "relu", "softmax"} <= set(after_linear) and "k3" not in after_linear
     after_pool = await completion_labels(client, uri, 7, 5)

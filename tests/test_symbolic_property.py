@@ -161,7 +161,7 @@ def long_periods(program):
     """Lines of windows whose unused rows repeat with a period too long to list (no condition by design)."""
     lines = set()
     for layer in program.layers:
-        strides = layer.config.get("stride") if isinstance(layer.config.get("stride"), tuple) else None
+        strides = getattr(layer.config, "stride", None)
         if strides and isinstance(layer.input, MapType):
             for size, stride in zip((layer.input.height, layer.input.width), strides):
                 if isinstance(size, Axis) and size.period * stride > 4096:
