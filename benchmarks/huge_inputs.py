@@ -10,8 +10,9 @@ process's peak memory, and what the check answered.
 Shapes: one statement of 700,000 words (E0063 skips it unread), many
 over-long statements, many ordinary statements (more layers than the limit:
 E0060), a legal program of 100,000 layers, braces nested 200,000 deep
-(E0062), one 2-million-digit number (E0061), 60,000 block definitions, and
-a million `=` signs (syntax errors, capped at 100).
+(E0062), one 2-million-digit number (E0061), 60,000 block definitions, a
+million `=` signs and a million `1,` in one blank-free run (E0063 counts
+signs as words).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def shapes(size: int) -> dict[str, str]:
         "60,000 block definitions": "input 32x32x3\n"
         + "".join(f"block b{i}(c) {{ conv c k3 p1 }}\n" for i in range(block_count)),
         "a million '=' signs": "input 32x32x3\n" + "= " * (size // 2) + "\n",
+        "a million '1,' without a blank": "input 32x32x3\nconv " + "1," * (size // 2) + "\n",
     }
 
 

@@ -199,6 +199,14 @@ def test_a_two_megabyte_statement_is_one_diagnostic_without_being_read():
     assert "700,002 words" in program.diagnostics[0].message
 
 
+@pytest.mark.parametrize("word", ["1,", "(", "k=3", "@ "])
+def test_two_megabytes_of_signs_in_one_statement_are_one_diagnostic(word):
+    # Words are counted as the lexer cuts them: `1,1,1` is five, with no blank.
+    text = "input 32x32x3\nblock b(c) { relu }\nconv " + word * (2_000_000 // len(word)) + "\nb 3\n"
+    program = check_sound(text, "huge")
+    assert [(d.code, d.line, d.column, d.end_column) for d in program.diagnostics] == [("E0063", 3, 1, 5)]
+
+
 def test_two_megabytes_of_long_statements_are_one_diagnostic_each():
     # Many statements, each over the limit: each is reported, none is read.
     line = "relu " + "k3 " * 1_100 + "\n"

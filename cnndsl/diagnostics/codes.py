@@ -656,7 +656,8 @@ Fix: flatten the structure, or use `repeat N` instead of nesting.
             "a statement has more words than any statement needs",
             """
 A statement is one layer, one block call or one header (`block`, `repeat`,
-`residual`): a handful of words. One with more than 1,000 words is almost
+`residual`): a handful of words. One with more than 1,000 words (names,
+numbers and options, and signs such as `=`, `,` or `(`: `kernel=3` is three) is almost
 surely generated text gone wrong (a loop that wrote its options again and
 again, a file with its line breaks lost). cnnc reports it at its first word
 and does not read it: the statement is not checked, and, as after a syntax

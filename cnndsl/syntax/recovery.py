@@ -28,19 +28,23 @@ STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"}
 # parser several microseconds per word (E0063).
 MAX_STATEMENT_WORDS = 1000
 # The text between two statement boundaries (';', a newline, a brace), when
-# it is long enough to hold more than MAX_STATEMENT_WORDS blank-separated
-# words. The lookbehind anchors a match at a boundary, so the search is one
-# pass over the text.
-_LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (2 * MAX_STATEMENT_WORDS + 1))
+# it is long enough to hold more than MAX_STATEMENT_WORDS words. The
+# lookbehind anchors a match at a boundary, so the search is one pass over
+# the text.
+_LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (MAX_STATEMENT_WORDS + 1))
+# A word as the lexer cuts them: a name, number, size or option (`k3`), `>=`,
+# a run of other characters, or one sign (`=`, `,`, `(`). `conv 1,2` has
+# four; `kernel=3` three.
+_WORD = re.compile(r"[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S")
 # What brace matching looks at: comments (skipped whole) and braces.
 _BRACES = re.compile(r"#[^\n]*|[{}]")
-_TWO_WORDS = re.compile(r"\S+[^\S\n]+\S+")
 
 
 def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:
     """The tokens of `text` (which starts at `offset` in the reporter's source).
 
-    A statement of more than MAX_STATEMENT_WORDS words is not lexed: it is
+    A statement of more than MAX_STATEMENT_WORDS words (names, numbers and
+    signs, as the lexer would cut them) is not lexed: it is
     reported (E0063) and stands as one placeholder token (a header's body
     with it), found by a regular expression before Lark sees the text. Cut
     at statement boundaries, the pieces lex exactly as the whole text would.
@@ -54,16 +58,16 @@ def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:
         line_start = text.rfind("\n", 0, start) + 1
         if "#" in text[line_start:start]:
             continue  # a comment's text, not a statement
-        words = segment.group().split()
-        if len(words) <= MAX_STATEMENT_WORDS:
+        count = sum(1 for _ in _WORD.finditer(text, start, end))
+        if count <= MAX_STATEMENT_WORDS:
             continue
-        first = start + len(segment.group()) - len(segment.group().lstrip())
-        last = start + len(segment.group().rstrip())
-        cut = last
+        head = _WORD.search(text, start, end)
+        first = head.start()
+        cut = start + len(segment.group().rstrip())
         if end < len(text) and text[end] == "{":  # a header: its body goes with it
             cut = _closing_brace(text, end)
         found.extend(_shifted(tokens(text[position:first]), position + offset))
-        _report_long_statement(reporter, offset + first, offset + first + len(words[0]), len(words))
+        _report_long_statement(reporter, offset + first, offset + head.end(), count)
         found.extend(_placeholder_for(text, first, cut, offset))
         position = cut
     if not position:
@@ -97,10 +101,16 @@ def _closing_brace(text: str, opening: int) -> int:
 def _placeholder_for(text: str, start: int, end: int, offset: int) -> list:
     """A BROKEN statement for text[start:end], as `placeholder` makes one for tokens."""
     filler = [Token("WORD", BROKEN, start_pos=offset + start, end_pos=offset + end)]
-    two_words = _TWO_WORDS.match(text, start)
-    head = _shifted(tokens(text[start : two_words.end()]), offset + start) if two_words else []
-    if len(head) > 1 and head[0].type == "BLOCK" and head[1].type == "WORD":
-        filler.append(Token("WORD", str(head[1]), start_pos=head[1].start_pos, end_pos=head[1].end_pos))
+    head = []
+    for word in _WORD.finditer(text, start, end):  # the first two words only
+        head.append(word)
+        if len(head) == 2:
+            break
+    if len(head) == 2 and head[0].group() == "block":
+        found = tokens(text[start : head[1].end()])
+        if len(found) > 1 and found[0].type == "BLOCK" and found[1].type == "WORD":
+            name = found[1]
+            filler.append(Token("WORD", str(name), start_pos=offset + start + name.start_pos, end_pos=offset + start + name.end_pos))
     return filler
 
 
