@@ -4,7 +4,7 @@ Importing this package is cheap: Lark, Jinja2, black and torch are imported
 only by the functions that need them.
 """
 
-from .compiler import Program, check_program, check_source, compile_file, compile_source, load
+from .compiler import Program, check_program, check_source, compile_file, compile_source, instantiate, load
 from .diagnostics.model import CompileError, Diagnostic
 
 __version__ = "0.1.0"
@@ -13,15 +13,23 @@ __all__ = [
     "CompileError",
     "Diagnostic",
     "Program",
+    "TransferReport",
+    "WeightTransferError",
     "__version__",
     "check_program",
     "check_source",
     "compile_file",
     "compile_source",
     "install_import_hook",
+    "instantiate",
     "load",
+    "match_parameters",
+    "transfer_weights",
     "uninstall_import_hook",
 ]
+
+# Weights by structure (backend/weights.py) need torch: loaded when first asked for.
+_WEIGHTS_NAMES = frozenset({"TransferReport", "WeightTransferError", "match_parameters", "transfer_weights"})
 
 
 def __getattr__(name: str):
@@ -32,4 +40,8 @@ def __getattr__(name: str):
         from . import importhook
 
         return getattr(importhook, name)
+    if name in _WEIGHTS_NAMES:
+        from .backend import weights
+
+        return getattr(weights, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

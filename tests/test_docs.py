@@ -17,7 +17,7 @@ import pytest
 import cnndsl
 from cnndsl.reports import docs
 from cnndsl.diagnostics.codes import CODES
-from cnndsl.layers.table import ACTIVATIONS, LAYERS
+from cnndsl.layers import ACTIVATIONS, LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
@@ -32,7 +32,7 @@ def generated() -> dict[Path, str]:
 
 @pytest.mark.parametrize(
     "relative",
-    ["docs/diagnostics.md", "docs/language.md", "docs/tutorial.md", *docs.IMAGES],
+    ["docs/diagnostics.md", "docs/language.md", "docs/tutorial.md", *docs.IMAGES, "editors/vscode/syntaxes/cnn.tmLanguage.json"],
 )
 def test_generated_file_is_fresh(generated, relative):
     path = ROOT / relative

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.layers.table import ACTIVATIONS, LAYERS
+from cnndsl.check.checker import STRUCTURE_WORDS
+from cnndsl.layers import ACTIVATIONS, LAYERS
+from cnndsl.reports import docs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSION = ROOT / "editors" / "vscode"
@@ -42,11 +44,20 @@ def test_grammar_knows_every_layer_option_and_flag():
     assert _alternatives(repository["activations"]["match"]) == set(ACTIVATIONS)
     flags = {flag for kind in LAYERS for flag in kind.flags}
     assert _alternatives(repository["flags"]["match"]) == flags
-    shorts = {option.short for kind in LAYERS for option in kind.options}
+    shorts = {option.short for kind in LAYERS for option in kind.options if option.short}
     longs = {option.name for kind in LAYERS for option in kind.options}
     short_pattern, long_pattern = (p["match"] for p in repository["options"]["patterns"])
     assert set(re.search(r"\[(\w+)\]", short_pattern).group(1)) == shorts
     assert _alternatives(long_pattern) == longs
+
+
+def test_grammar_word_lists_are_generated_from_the_layer_table():
+    """`python -m cnndsl.docs` writes the lists; a kind added to the table and not regenerated fails here."""
+    text = GRAMMAR.read_text(encoding="utf-8")
+    assert text == docs.vscode_grammar(text), "the VS Code grammar is stale: run `python -m cnndsl.docs`"
+    call = json.loads(text)["repository"]["block-call"]["match"]
+    every = {name for kind in LAYERS for name in kind.names} | set(STRUCTURE_WORDS)
+    assert set(re.search(r"\(\?!\(\?:([^)]*)\)", call).group(1).split("|")) == every
 
 
 def test_extension_manifest_wires_language_grammar_and_client():

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.layers.table import LAYERS
+from cnndsl.layers import LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
 

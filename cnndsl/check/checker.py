@@ -14,15 +14,16 @@ import operator
 import re
 
 from ..diagnostics.model import Reporter
-from ..layers.table import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, _range_check, lookup
+from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check
 from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
-from ..syntax.parser import BROKEN, show
+from ..diagnostics.wording import show
+from ..syntax.nodes import BROKEN
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
-from ..layers.values import IDENTIFIER, SIZE, Expect, Value, read_value
+from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
 
 # Checking costs tens of microseconds per layer; real networks have hundreds
 # to a few thousand leaf layers.
@@ -43,8 +44,8 @@ SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case
 
 
-class _Frame:
-    """Where statements are being checked: block parameters and call chain."""
+class _Frame(Site):
+    """Where statements are being checked: block parameters and call chain (the layers' `Site`)."""
 
     __slots__ = ("checker", "scope", "calls", "depth", "active", "light", "layer_name")
 
@@ -147,7 +148,6 @@ class Checker:
         self._configs: dict = {}
         # A layer kind, configuration and concrete input -> its inference.
         self._inferences: dict = {}
-        self._config_texts: dict = {}  # id(config) -> (config, repr(config)), for the key above
         # A block call (block, argument values, concrete input, depth, blocks
         # being expanded) -> its first expansion that reported nothing:
         # (its CallSite, typed nodes, output, leaf layers); later calls copy it.
@@ -184,7 +184,7 @@ class Checker:
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
             note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
-            self.reporter.diagnostics[-1] = dataclasses.replace(last, notes=(*last.notes, note))
+            self.reporter.diagnostics[-1] = last.replace(notes=(*last.notes, note))
         return TypedProgram(
             source=self.source,
             name=name,
@@ -661,7 +661,7 @@ class Checker:
             args = kind.read(statement, frame)
             if frame.light and args is not None and _uses_parameters(args):
                 # The layer's own checks need the arguments' values: range-check the literals.
-                _range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
+                range_check(kind, Args({k: v for k, v in args.values.items() if not v.origin}), frame)
                 return None
             config = kind.configure(args, frame, statement.span) if args is not None else None
             activation = None
@@ -691,12 +691,7 @@ class Checker:
         # An inference is a function of the kind, configuration and input; one
         # that reported nothing is reused (not for symbolic inputs, whose
         # checks move the symbols' bounds).
-        key = None
-        if not shape.symbolic:
-            known = self._config_texts.get(id(config))
-            if known is None or known[0] is not config:  # a reused configuration is one object
-                known = self._config_texts[id(config)] = (config, repr(config))
-            key = (kind, known[1], shape)
+        key = None if shape.symbolic else (kind, config, shape)
         inference = self._inferences.get(key) if key is not None else None
         if inference is None:
             reports = self.reports
@@ -1038,7 +1033,7 @@ def _follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool
     if not isinstance(previous, TypedLayer):
         return False, False
     repeated = kind.is_activation and previous.kind is kind and previous.config == config
-    return repeated, kind.can_run_inplace(config) and previous.kind.name in ("conv", "linear", "batchnorm")
+    return repeated, kind.can_run_inplace(config) and previous.kind.inplace_after
 
 
 def _leaf_count(node: Node) -> int:
@@ -1049,14 +1044,7 @@ def _leaf_count(node: Node) -> int:
 
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
-    for kind in dict.fromkeys(BY_NAME.values()):
-        if word in kind.flags:
-            return kind.name
-        for option in kind.options:
-            rest = word[len(option.short) :]
-            if word.startswith(option.short) and (rest.isdigit() or SIZE.match(rest)):
-                return kind.name
-    return None
+    return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
 
 
 def _uses_parameters(args) -> bool:

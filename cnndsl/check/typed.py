@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ..diagnostics.model import Diagnostic
-from ..layers.table import LayerKind
-from ..types.shapes import MapType, Shape
+from ..layers import Config, LayerKind
+from ..types.shapes import MapType, Shape, VectorType
 from ..syntax.source import SourceText, Span
 from ..types.symbolic import SizeSymbol
 
@@ -41,7 +41,7 @@ class TypedLayer:
     """One PyTorch leaf layer with its static type."""
 
     kind: LayerKind
-    config: dict
+    config: Config
     input: Shape
     output: Shape
     params: int
@@ -115,9 +115,9 @@ class TypedProgram:
 
     @property
     def split(self) -> int | None:
-        """Index in `nodes` of the top-level flatten that starts the classifier."""
+        """Index in `nodes` of the top-level layer that starts the classifier: the first from a map to a vector (flatten)."""
         for index, node in enumerate(self.nodes):
-            if isinstance(node, TypedLayer) and node.kind.name == "flatten" and isinstance(node.input, MapType):
+            if isinstance(node, TypedLayer) and isinstance(node.input, MapType) and isinstance(node.output, VectorType):
                 return index
         return None
 
@@ -161,13 +161,6 @@ class TypedProgram:
                 raise ValueError(f"{axis} {wanted} is below the bound {symbol.describe()}")
             values[symbol.name] = wanted
         return values
-
-    def instantiate(self, height: int, width: int) -> TypedProgram:
-        """This symbolic program checked again at one input size: every number concrete."""
-        from ..compiler import check_program
-
-        sizes = self.sizes_for(height, width)
-        return check_program(self.source.text, self.source.filename, sizes=sizes)
 
     def smallest_size(self) -> tuple[int, int]:
         """The smallest admissible input height and width."""

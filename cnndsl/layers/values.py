@@ -1,13 +1,20 @@
-"""Reading argument words as numbers and sizes, with block parameters resolved."""
+"""Reading argument words as numbers and sizes, with block parameters resolved.
+
+Also the `Site` protocol: everything a layer kind may ask of the place where
+its statement is checked (the checker's frame implements it).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-from ..types.shapes import MAX_VALUE
+from ..diagnostics.suggest import did_you_mean
+from ..diagnostics.wording import show
 from ..syntax.source import Span
+from ..types.shapes import MAX_VALUE
 
 INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
@@ -32,12 +39,40 @@ class Value:
 
 
 class Site(Protocol):
-    """Where a statement is checked: reporting, and the block parameters in scope."""
+    """Where a statement is checked: everything a layer kind may use.
 
-    scope: dict[str, Value]
-    inside_block: bool
+    Reporting, the block parameters in scope, the layer's name as written and,
+    for a symbolic input, the running lower bounds of the size symbols.
+    """
+
+    __slots__ = ()
+
+    scope: Mapping[str, Value]  # the block parameters' values
+    # The layer's name as the user wrote it (`fc` for linear), for messages; None outside a layer.
+    layer_name: str | None
+
+    @property
+    def inside_block(self) -> bool:
+        """Inside a block body (a name may be a parameter that is not there)."""
+        ...
 
     def report(self, code: str, span: Span, message: str, **details) -> None: ...
+
+    def size_bound(self, symbol: str) -> int:
+        """Where checking of a size symbol starts: its bound, as raised so far."""
+        ...
+
+    def stated_bound(self, symbol: str) -> int:
+        """The bound the program states (written, or computed), however far checking raised it."""
+        ...
+
+    def raise_bound(self, symbol: str, value: int) -> Span | None:
+        """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
+        ...
+
+    def line_of(self, span: Span) -> int:
+        """The 1-based line a span starts on."""
+        ...
 
 
 class Expect:
@@ -143,21 +178,13 @@ def read_value(text: str, span: Span, expect: Expect, site: Site, role: str) -> 
     return None
 
 
-def show(text: str) -> str:
-    from ..syntax.parser import show as quote
-
-    return quote(text)
-
-
 def _exceeds(value: Number) -> bool:
     if isinstance(value, tuple):
         return any(abs(v) > MAX_VALUE for v in value)
     return abs(value) > MAX_VALUE
 
 
-def _close_help(text: str, scope: dict) -> str | None:
-    from ..diagnostics.suggest import did_you_mean
-
+def _close_help(text: str, scope: Mapping) -> str | None:
     return did_you_mean(text, scope)
 
 
@@ -167,3 +194,20 @@ def _malformed_help(text: str, expect: Expect) -> str:
     if "." in text and not expect.decimal:
         return f"this takes a whole number, like {expect.example}"
     return f"write it like {expect.example}"
+
+
+# The expectations the kinds share.
+COUNT = Expect("a whole number", "16")
+WINDOW = Expect("a whole number or HxW", "3 or 3x5", size=True)
+DECIMAL_VALUE = Expect("a decimal number", "0.5", decimal=True)
+
+
+def literal_like(text: str) -> bool:
+    """Starts like a number: `3`, `-1`, `0.5`, `3x5`, or a malformed `130x`."""
+    stripped = text.lstrip("+-")
+    return bool(stripped) and (stripped[0].isdigit() or stripped[0] == ".")
+
+
+def looks_like_value(text: str, scope: Mapping) -> bool:
+    """A word that stands for a value: a literal, or a block parameter."""
+    return literal_like(text) or text in scope

@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from ..diagnostics.codes import CODES
 from ..diagnostics.model import Diagnostic
-from ..layers.table import ACTIVATIONS, LAYERS, LayerKind, lookup
+from ..layers import ACTIVATIONS, LAYERS, LayerKind, Role, classify, lookup
 from .positions import UTF16, LineIndex
 from ..syntax.nodes import BlockDef, Body, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..syntax.source import Span
@@ -35,8 +35,6 @@ STATEMENT_KEYWORDS = {
     "repeat": "repeat N { ... }: the statements N times",
     "residual": "residual { BODY } [shortcut { PATH }]: BODY + PATH (identity without a shortcut)",
 }
-# The value a completed option starts with (the user edits it): `k3`, `s2`, `p1`.
-TYPICAL_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "2"}
 TYPICAL_BOUND = 32
 COMMON_INPUTS = ("224x224x3", "HxWx3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")
 
@@ -267,7 +265,7 @@ class Analysis:
                 text = self._hover_network()
             elif lookup(name) is not None:
                 text = self._hover_layer(command, lookup(name), offset)
-                word = _word_doc(command, lookup(name), offset)
+                word = _word_doc(command, lookup(name), offset, _params(statement.block))
                 if word:
                     text = f"{word}\n\n---\n\n{text}"
             elif name in self.blocks:
@@ -298,9 +296,9 @@ class Analysis:
             bound = f"{symbol.name} >= {symbol.bound}"
             how = "written" if symbol.given else "computed: the smallest size every layer accepts"
             lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
-        from ..backend.codegen import _class_shape  # light: black and jinja2 load only when generating
+        from ..types.shapes import class_shape
 
-        lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {_class_shape(shape)}`",
+        lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {class_shape(shape)}`",
                   "", "`//` is floor division, as in Python: after `pool 2`, the height is `H//2`"]
         return "\n".join(lines)
 
@@ -622,21 +620,15 @@ class Analysis:
         return items
 
     def _option_items(self, kind: LayerKind, given: list[str], partial: str, block: BlockDef | None) -> list[types.CompletionItem]:
-        if given and given[-1] in ACTIVATIONS and ACTIVATIONS[given[-1]].positionals:
+        params = _params(block)
+        roles = [classify(kind, word, params, at_start=not index) for index, word in enumerate(given)]
+        if roles and roles[-1].role is Role.ACTIVATION and roles[-1].activation.positionals:
             return []  # `leakyrelu 0.2`: a number comes next
-        if kind.name in ("pool", "avgpool") and given and given[0] == "to":
-            return []
-        used: set[str] = set()
-        shorts = {o.short: o for o in kind.options}
-        for word in given:
-            if "=" in word:
-                used.add(word.split("=", 1)[0])
-            elif word in kind.flags or word in ACTIVATIONS:
-                used.add(word)
-            elif word[:1] in shorts and word[1:2].isdigit():
-                used.add(shorts[word[:1]].name)
+        if roles and roles[0].role is Role.FORM:
+            return []  # `pool to 7x7`: the size, then nothing
+        used = {role.option.name for role in roles if role.role is Role.OPTION}
+        used |= {word for word, role in zip(given, roles) if role.role is Role.FLAG}
         items = []
-        params = [p.text for p in block.params] if block is not None else []
         if "=" in partial:
             key = partial.split("=", 1)[0]
             return [
@@ -644,19 +636,18 @@ class Analysis:
                                      detail=f"block parameter {p}")
                 for p in params
             ]
-        if kind.name in ("pool", "avgpool") and not given:
-            items.append(types.CompletionItem(label="to", kind=types.CompletionItemKind.Keyword,
-                                              detail=f"{kind.name} to HxW: adaptive pooling to a fixed size"))
+        for form in kind.forms if not given else ():
+            items.append(types.CompletionItem(label=form.keyword, kind=types.CompletionItemKind.Keyword,
+                                              detail=f"{kind.name} {form.syntax}: {form.doc}"))
         for option in kind.options:
             if option.name in used:
                 continue
-            example = TYPICAL_VALUES.get(option.name) or option.expect.example.split()[0]
             items.append(
                 types.CompletionItem(
-                    label=f"{option.short}{example}",
+                    label=option.sample,
                     kind=types.CompletionItemKind.Property,
                     detail=f"{option.name}: {option.doc or option.role}",
-                    filter_text=f"{option.short}{example}",
+                    filter_text=option.sample,
                     sort_text=f"0{kind.options.index(option)}",
                 )
             )
@@ -672,7 +663,7 @@ class Analysis:
             if flag not in used:
                 items.append(types.CompletionItem(label=flag, kind=types.CompletionItemKind.EnumMember,
                                                   detail=meaning, sort_text="1" + flag))
-        if kind.takes_activation and not any(word in ACTIVATIONS for word in given):
+        if kind.takes_activation and not any(role.role is Role.ACTIVATION for role in roles):
             for name, act in ACTIVATIONS.items():
                 items.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Function,
                                                   detail=f"activation: {act.summary}", sort_text="2" + name))
@@ -868,20 +859,13 @@ class Analysis:
         option = next((o for o in kind.options if o.name == name), None)
         if option is None:
             return None
-        new = f"{option.short}{value}"
-        anchor = None
+        new = f"{option.short}{value}" if option.short else f"{option.name}={value}"
+        anchor = None  # a new option goes after the kind's first (a conv's kernel), else at the end
         for arg in command.args:
-            if isinstance(arg, KeywordArg):
-                key = arg.key.text
-                if key == name:
-                    return types.TextEdit(range=self.index.range(arg.span.start, arg.span.end), new_text=new)
-                if key == "kernel":
-                    anchor = arg.span
-                continue
-            letter, rest = arg.text[:1], arg.text[1:]
-            if letter == option.short and rest[:1].isdigit():
+            role = classify(kind, _snippet_word(arg))
+            if role.role is Role.OPTION and role.option is option:
                 return types.TextEdit(range=self.index.range(arg.span.start, arg.span.end), new_text=new)
-            if letter == "k" and rest[:1].isdigit():
+            if role.role is Role.OPTION and role.option is kind.options[0]:
                 anchor = arg.span
         at = anchor.end if anchor is not None else command.span.end
         return types.TextEdit(range=self.index.range(at, at), new_text=f" {new}")
@@ -935,23 +919,25 @@ def _size_items(partial: str) -> list[types.CompletionItem]:
     ]
 
 
-def _word_doc(command: Command, kind: LayerKind, offset: int) -> str | None:
-    """What the option or flag under the cursor means (`k3`: the kernel size)."""
+def _word_doc(command: Command, kind: LayerKind, offset: int, params: list[str]) -> str | None:
+    """What the option, flag or activation under the cursor means (`k3`: the kernel size)."""
     for arg in command.args:
         if not (arg.span.start <= offset <= arg.span.end):
             continue
-        if isinstance(arg, KeywordArg):
-            option = next((o for o in kind.options if o.name == arg.key.text), None)
-        else:
-            if arg.text in kind.flags:
-                return f"`{arg.text}`: {kind.flags[arg.text]}"
-            if arg.text in ACTIVATIONS:
-                act = ACTIVATIONS[arg.text]
-                return f"`{arg.text}`: activation after the {kind.name}, {act.summary} (`{act.torch}`)"
-            option = next((o for o in kind.options if o.short == arg.text[:1] and arg.text[1:]), None)
-        if option is not None:
-            return f"`{_snippet_word(arg)}`: {option.name}, {option.doc or option.role}"
+        role = classify(kind, _snippet_word(arg), params)
+        if role.role is Role.FLAG:
+            return f"`{arg.text}`: {kind.flags[arg.text]}"
+        if role.role is Role.ACTIVATION:
+            act = role.activation
+            return f"`{arg.text}`: activation after the {kind.name}, {act.summary} (`{act.torch}`)"
+        if role.role is Role.OPTION:
+            return f"`{_snippet_word(arg)}`: {role.option.name}, {role.option.doc or role.option.role}"
     return None
+
+
+def _params(block: BlockDef | None) -> list[str]:
+    """The names a word may stand for in a block body: its parameters."""
+    return [p.text for p in block.params] if block is not None else []
 
 
 def _snippet_word(arg) -> str:
@@ -959,7 +945,7 @@ def _snippet_word(arg) -> str:
 
 
 def _options_doc(kind: LayerKind) -> str:
-    rows = [f"- `{o.short}N` / `{o.name}=N`: {o.doc or o.role}" for o in kind.options]
+    rows = [f"- {f'`{o.short}N` / ' if o.short else ''}`{o.name}=N`: {o.doc or o.role}" for o in kind.options]
     rows += [f"- `{flag}`: {meaning}" for flag, meaning in kind.flags.items()]
     return ("\n\n" + "\n".join(rows)) if rows else ""
 

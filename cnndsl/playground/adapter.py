@@ -244,10 +244,11 @@ class Checked:
 
     def svg(self, max_width: float) -> str:
         """`cnnc draw`'s picture; a symbolic program at its smallest admissible size, as `cnnc draw` draws it."""
+        from ..compiler import instantiate
         from ..reports.draw import render_svg
 
         program = self.program
-        at = program.instantiate(*program.smallest_size()) if program.symbolic else None
+        at = instantiate(program, *program.smallest_size()) if program.symbolic else None
         if at is not None and not at.ok:
             raise ValueError("the network cannot be drawn at its smallest admissible size")
         return render_svg(program, max_width=max_width, at=at)
@@ -278,7 +279,7 @@ class Checked:
 
 def parse_cache():
     """A cache for one document: after an edit only the statements that changed are parsed again."""
-    from ..syntax.parser import ParseCache
+    from ..syntax.incremental import ParseCache
 
     return ParseCache()
 

@@ -12,6 +12,8 @@
   the repository root, without colour); `<!-- $ python FILE.cnn -->` is the
   module `cnnc build` would write for FILE.
 - `docs/images/*.svg`: the diagrams the docs and the README show.
+- `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
+  Code grammar (layers, activations, options, flags, form keywords).
 
 tests/test_docs.py fails when any of these differ from what this module
 generates, so the documentation cannot drift from the compiler.
@@ -29,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: cnndsl/reports/docs.py
 DOCS = ROOT / "docs"
+VSCODE_GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "cnn.tmLanguage.json"
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
 # A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
 IMAGE_SIZE = (224, 224)
@@ -69,17 +72,7 @@ def _cell(text: str) -> str:
 # docs/language.md: generated sections
 
 
-# Each layer kind's examples; the PyTorch column is what the compiler emits for them.
-EXAMPLES = {
-    "conv": ["conv 16 k3", "conv 16 k3 s2 p1", "conv 16 k3 same", "conv 16 k3x5 p1x2", "conv 16 kernel=3 stride=2",
-             "conv 15 k3 p2 d2 g3 nobias", "conv 16 k3 relu"],
-    "pool": ["pool 2", "pool 3 s2 p1", "pool 3 s2 ceil", "maxpool 2x1", "pool to 7x7", "maxpool to 1"],
-    "avgpool": ["avgpool 2", "avgpool 3 s1 p1", "avgpool to 1"],
-    "batchnorm": ["batchnorm", "bn", "flatten; bn"],
-    "dropout": ["dropout 0.5", "dropout 0.2"],
-    "flatten": ["flatten"],
-    "linear": ["flatten; linear 10", "flatten; fc 128 relu", "flatten; dense 10 nobias", "flatten; linear 10 logsoftmax"],
-}
+# The kinds' examples (`LayerKind.examples`) are checked on this input; the PyTorch column is what the compiler emits.
 EXAMPLE_INPUT = "32x32x3"
 
 
@@ -101,16 +94,8 @@ def example_rows(examples: list[str]) -> list[str]:
     return rows
 
 
-SAMPLE_VALUES = {"kernel": "3", "stride": "2", "padding": "1", "dilation": "2", "groups": "4"}
-
-
-def _option_words(option) -> tuple[str, str]:
-    value = SAMPLE_VALUES.get(option.name, option.expect.example.split()[0])
-    return f"{option.short}{value}", f"{option.name}={value}"
-
-
 def layers_markdown() -> str:
-    from ..layers.table import LAYERS
+    from ..layers import LAYERS
 
     kinds = [kind for kind in LAYERS if not kind.is_activation]
     out = [
@@ -128,8 +113,8 @@ def layers_markdown() -> str:
         if kind.options:
             out += ["", "| option | spelled out | meaning |", "| --- | --- | --- |"]
             for option in kind.options:
-                short, long = _option_words(option)
-                out.append(f"| `{short}` | `{long}` | {_cell(option.doc or option.role)} |")
+                short = f"`{option.sample}`" if option.short else "—"  # a long-only option: `eps=0.001`
+                out.append(f"| {short} | `{option.long_sample}` | {_cell(option.doc or option.role)} |")
         if kind.flags:
             out += ["", "| flag | meaning |", "| --- | --- |"]
             for flag, meaning in kind.flags.items():
@@ -137,7 +122,7 @@ def layers_markdown() -> str:
         if kind.takes_activation:
             out += ["", "An activation may follow on the same line: see [Activations](#5-activations)."]
         out += ["", f"| on a {EXAMPLE_INPUT} input | PyTorch | type |", "| --- | --- | --- |"]
-        out += example_rows(EXAMPLES.get(kind.name, [kind.example]))
+        out += example_rows(list(kind.examples or (kind.example,)))
         if kind.formulas:
             out += ["", "Rules (`cnnc summary --explain` shows them with your numbers):", ""]
             out += [f"- `{formula}`" for formula in kind.formulas]
@@ -145,24 +130,24 @@ def layers_markdown() -> str:
 
 
 def activations_markdown() -> str:
-    from ..layers.table import ACTIVATIONS
+    from ..layers import ACTIVATIONS
 
     out = ["| activation | PyTorch | computes | may run in place |", "| --- | --- | --- | --- |"]
     for kind in ACTIVATIONS.values():
-        inplace = "yes" if kind.can_run_inplace({}) else "no"
-        if kind.name == "leakyrelu":
-            inplace = "when SLOPE > 0"
-        out.append(f"| `{kind.syntax}` | `{kind.torch}` | {_cell(kind.summary)} | {inplace} |")
+        out.append(f"| `{kind.syntax}` | `{kind.torch}` | {_cell(kind.summary)} | {kind.inplace_doc} |")
     return "\n".join(out)
 
 
 def limits_markdown() -> str:
     from ..check import checker
+    from ..syntax.recovery import MAX_STATEMENT_WORDS
 
     return (
         f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
-        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062)."
+        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062).\n"
+        f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
+        "  without being read)."
     )
 
 
@@ -181,6 +166,55 @@ def language_markdown(current: str) -> str:
     for name, make in SECTIONS.items():
         current = splice(current, name, make())
     return current
+
+
+# ---------------------------------------------------------------------------
+# editors/vscode: the TextMate grammar's word lists
+
+
+def _alternation(words) -> str:
+    """`(a|b)` for a regex, each word before any earlier word that is its prefix (`relu6|relu`)."""
+    ordered: list[str] = []
+    for word in dict.fromkeys(words):
+        prefix = next((i for i, earlier in enumerate(ordered) if word.startswith(earlier)), len(ordered))
+        ordered.insert(prefix, word)
+    return "(" + "|".join(ordered) + ")"
+
+
+FORMS_COMMENT = "The keywords of the layers' special forms (pool to 7x7)."
+
+
+def vscode_grammar(current: str) -> str:
+    """The grammar with every layer, activation, option, flag and form keyword from the layer table.
+
+    The patterns around the lists (captures, scopes) are the grammar file's own.
+    """
+    import json
+
+    from ..check.checker import STRUCTURE_WORDS
+    from ..layers import ACTIVATIONS, LAYERS
+
+    grammar = json.loads(current)
+    repository = grammar["repository"]
+    kinds = [kind for kind in LAYERS if not kind.is_activation]
+    layers = [name for kind in kinds for name in kind.names]
+    activations = [name for kind in ACTIVATIONS.values() for name in kind.names]
+    options = [option for kind in LAYERS for option in kind.options]
+    shorts = "".join(dict.fromkeys(option.short for option in options if option.short))
+    forms = [form.keyword for kind in LAYERS for form in kind.forms]
+    repository["block-call"]["match"] = (
+        "(?:^|(?<=[;{]))\\s*(?!(?:" + _alternation(layers + activations + list(STRUCTURE_WORDS))[1:-1]
+        + ")\\b)([A-Za-z_][A-Za-z0-9_]*)\\b"
+    )
+    repository["layers"]["match"] = "\\b" + _alternation(layers) + "\\b"
+    repository["activations"]["match"] = "\\b" + _alternation(activations) + "\\b"
+    repository["flags"]["match"] = "\\b" + _alternation(flag for kind in LAYERS for flag in kind.flags) + "\\b"
+    short_pattern, long_pattern = repository["options"]["patterns"]
+    short_pattern["match"] = f"\\b([{shorts}])([0-9]+(?:x[0-9]+)?)\\b"
+    long_pattern["match"] = "\\b" + _alternation(option.name for option in options) + "\\s*(=)"
+    form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
+    form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
+    return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -237,11 +271,11 @@ def tutorial_markdown(current: str) -> str:
 
 
 def image_svg(source: str) -> str:
-    from ..compiler import check_program
+    from ..compiler import check_program, instantiate
     from .draw import render_svg
 
     program = check_program((ROOT / source).read_bytes(), source)
-    return render_svg(program, at=program.instantiate(*IMAGE_SIZE) if program.symbolic else None)
+    return render_svg(program, at=instantiate(program, *IMAGE_SIZE) if program.symbolic else None)
 
 
 def generated() -> dict[Path, str]:
@@ -253,6 +287,8 @@ def generated() -> dict[Path, str]:
             files[path] = make(path.read_text(encoding="utf-8"))
     for image, source in IMAGES.items():
         files[ROOT / image] = image_svg(source)
+    if VSCODE_GRAMMAR.exists():
+        files[VSCODE_GRAMMAR] = vscode_grammar(VSCODE_GRAMMAR.read_text(encoding="utf-8"))
     return files
 
 

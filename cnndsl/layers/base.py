@@ -1,0 +1,244 @@
+"""The base of every layer kind, and what kinds share.
+
+A kind is one object (a `LayerKind` subclass, instantiated once) that owns
+every facet of itself:
+
+- syntax: names and aliases, positionals, options, flags, whether an
+  activation may follow, special forms (`pool to 7x7`);
+- type rule: `configure` (range checks -> a frozen `Config`), `infer`
+  (output type, parameters, MACs, the arithmetic with the user's numbers);
+- emission: `emit`, the PyTorch constructor;
+- documentation: summary, syntax, example(s), formulas;
+- the diagram: `label` (the layer in the .cnn notation) and `diagram`
+  (its box colour and legend entry);
+- in place: `can_run_inplace` (an activation) and `inplace_after` (an
+  activation right after this layer may run in place).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..syntax.source import Span
+from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
+from .arguments import Args, Option, Positional, called, read_args
+from .registry import ACTIVATIONS
+from .values import Site
+from .words import Role, classify
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Base of every kind's configuration: a frozen dataclass of what the statement said.
+
+    Configurations are compared and hashed by value (the checker memoises
+    inferences by kind, configuration and input type).
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class NoConfig(Config):
+    """The configuration of a kind without arguments (flatten, relu)."""
+
+
+NO_CONFIG = NoConfig()
+
+
+@dataclass(frozen=True)
+class Inference:
+    """A layer's type rule applied to one input."""
+
+    output: Shape
+    params: int = 0
+    macs: int = 0
+    arithmetic: tuple[str, ...] = ()  # the formulas with the user's numbers
+
+
+@dataclass(frozen=True)
+class DiagramStyle:
+    """How `cnnc draw` shows a kind's boxes: the group's CSS name, colour and legend text.
+
+    Kinds with the same style share a legend entry.
+    """
+
+    group: str  # the box's class `step-GROUP`
+    colour: str  # the front face; the top is drawn lighter, the side darker
+    legend: str
+
+
+# Layers that keep the shape (and a box that starts a sequence with one of them).
+SHAPE_KEEPING = DiagramStyle("other", "#90a4ae", "bn, dropout, activation")
+
+
+@dataclass(frozen=True)
+class SpecialForm:
+    """A second syntax of a kind, introduced by a keyword right after its name: `pool to 7x7`.
+
+    Completion offers the keyword first after the name, and nothing after it;
+    the docs write `syntax` after the kind's name. The family module that
+    declares a form implements its `read`.
+    """
+
+    keyword: str
+    syntax: str  # after the kind's name: `to HxW`
+    doc: str  # what the form does, for completion
+
+    def read(self, kind: LayerKind, command, site: Site) -> Args | None:
+        """Resolve the words after the keyword into the kind's `Args` (or report, and give None)."""
+        raise NotImplementedError
+
+
+class LayerKind:
+    """Base of every layer kind. Subclasses fill in the class attributes."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    summary: ClassVar[str]
+    syntax: ClassVar[str]
+    example: ClassVar[str]
+    # The docs' examples, when more than `example` (each checked on a 32x32x3 input; `a; b` puts `a` before).
+    examples: ClassVar[tuple[str, ...]] = ()
+    torch: ClassVar[str]
+    positionals: ClassVar[tuple[Positional, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
+    flags: ClassVar[dict[str, str]] = {}  # flag -> what it does
+    forms: ClassVar[tuple[SpecialForm, ...]] = ()
+    takes_activation: ClassVar[bool] = False
+    is_activation: ClassVar[bool] = False
+    # The general rules, in the lesson's letters (`cnnc summary --explain`, docs).
+    formulas: ClassVar[tuple[str, ...]] = ()
+    diagram: ClassVar[DiagramStyle] = SHAPE_KEEPING
+    # An activation right after this layer may run in place, overwriting this
+    # layer's output (its backward does not need it): conv, linear and
+    # batchnorm, as torchvision's models do.
+    inplace_after: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._by_short = {o.short: o for o in self.options if o.short}
+        self._by_name = {o.name: o for o in self.options}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def option_named(self, name: str) -> Option | None:
+        return self._by_name.get(name)
+
+    def option_by_short(self, letter: str) -> Option | None:
+        return self._by_short.get(letter)
+
+    # -- syntax ---------------------------------------------------------
+    def read(self, command, site: Site) -> Args | None:
+        """Resolve the statement's words against this kind's syntax (a special form, or the generic one)."""
+        words = command.args
+        if self.forms and words:
+            first = words[0]
+            text = getattr(first, "text", None)
+            if text is not None:
+                role = classify(self, text, site.scope, at_start=True)
+                if role.role is Role.FORM:
+                    return role.form.read(self, command, site)
+        return read_args(self, words, command.span, site)
+
+    def option_words(self) -> list[str]:
+        """The words this kind accepts after its positionals (for suggestions)."""
+        words = [o.sample for o in self.options]
+        words += [f"{o.name}=" for o in self.options]
+        words += list(self.flags)
+        if self.takes_activation:
+            words += list(ACTIVATIONS)
+        return words
+
+    # -- types ----------------------------------------------------------
+    def configure(self, args: Args, site: Site, span: Span) -> Config | None:
+        """Range-check the arguments; return the layer's configuration."""
+        return NO_CONFIG
+
+    def infer(self, config: Config, shape: Shape, site: Site, span: Span) -> Inference | None:
+        raise NotImplementedError
+
+    def needs_map(self, shape: Shape, site: Site, span: Span) -> bool:
+        """E0031 unless the input is a feature map."""
+        if isinstance(shape, MapType):
+            return True
+        name = called(self, site)
+        site.report(
+            "E0031",
+            span,
+            f"{name} needs a feature map (HxWxC), but its input is the {describe(shape)}",
+            label=f"input is the {shape} vector",
+            notes=["a vector comes from flatten or linear; after it, only vector layers apply"],
+            help=f"move this {name} before the flatten",
+        )
+        return False
+
+    def needs_vector(self, shape: Shape, site: Site, span: Span) -> bool:
+        """E0032 unless the input is a vector."""
+        if isinstance(shape, VectorType):
+            return True
+        site.report(
+            "E0032",
+            span,
+            f"{called(self, site)} needs a vector, but its input is the {describe(shape)}",
+            label=f"input is {shape}",
+            notes=[
+                f"flatten would turn the {shape} map into {shape.area_text} = {shape.elements:,} features"
+                if not shape.symbolic
+                else f"its size depends on the input size ({shape}), so flatten alone cannot give a fixed vector"
+            ],
+            help="insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer",
+        )
+        return False
+
+    # -- PyTorch --------------------------------------------------------
+    def emit(self, config: Config, shape: Shape, inplace: bool = False) -> str:
+        raise NotImplementedError
+
+    def can_run_inplace(self, config: Config) -> bool:
+        """Whether this layer (an activation) may run in place, right after an `inplace_after` layer."""
+        return False
+
+    # -- the diagram ----------------------------------------------------
+    def label(self, config: Config) -> str:
+        """A short label in the .cnn notation: `conv 64 k3 s2 p1`, `pool 2`, `linear 10`."""
+        return self.name
+
+
+def check_size(shape: Shape, site: Site, span: Span) -> bool:
+    """E0061 when an output has more elements than PyTorch can index."""
+    if shape.symbolic:  # no upper bound on the input: the size is checked when built at a size
+        return True
+    if shape.elements > MAX_VALUE:
+        site.report(
+            "E0061",
+            span,
+            f"the output {describe(shape)} has {shape.elements:,} elements per sample, too many to build",
+            label="too large",
+            help="reduce the channels or the input size",
+        )
+        return False
+    return True
+
+
+# -- numbers as PyTorch and the .cnn notation write them
+
+
+def pair(value) -> tuple[int, int]:
+    """`3` -> (3, 3); `(3, 5)` stays."""
+    return value if isinstance(value, tuple) else (value, value)
+
+
+def torch_pair(pair: tuple[int, int]) -> str:
+    """(3, 3) -> `3`, (3, 5) -> `(3, 5)`."""
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def size_text(pair: tuple[int, int]) -> str:
+    """(3, 3) -> `3`, (3, 5) -> `3x5`, as in a .cnn file."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def decimal(value: float) -> str:
+    return repr(float(value))
+

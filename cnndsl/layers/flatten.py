@@ -1,0 +1,43 @@
+"""Flatten: `flatten`, a feature map to a vector."""
+
+from __future__ import annotations
+
+from ..types.shapes import VectorType, describe
+from ..types.symbolic import Axis
+from .base import DiagramStyle, Inference, LayerKind
+
+ORDER = 50  # after dropout
+
+
+class Flatten(LayerKind):
+    name = "flatten"
+    summary = "turn an HxWxC feature map into a vector of H*W*C features"
+    syntax = "flatten"
+    example = "flatten"
+    torch = "nn.Flatten"
+    formulas = ("features = H*W*C",)
+    diagram = DiagramStyle("flatten", "#81c784", "flatten")
+
+    def infer(self, config, shape, site, span):
+        if isinstance(shape, VectorType):
+            site.report("W0002", span, f"flatten of the {describe(shape)} does nothing", label="already flat", help="remove this flatten")
+            return Inference(shape)
+        if shape.symbolic:
+            symbols = sorted({s.symbol for s in (shape.height, shape.width) if isinstance(s, Axis)})
+            site.report(
+                "E0072",
+                span,
+                f"flatten of the {describe(shape)} gives {shape.area_text} features, which depends on the input size",
+                label="size not fixed",
+                notes=[f"a linear layer after it would need a different weight matrix for every {' and '.join(symbols)}"],
+                help="add avgpool to 1x1 before flatten, or fix the input size",
+            )
+            return None
+        out = VectorType(shape.elements)
+        return Inference(out, 0, 0, (f"features: {shape.area_text} = {out.features:,}",))
+
+    def emit(self, config, shape, inplace=False):
+        return "nn.Flatten()"
+
+
+KINDS = (Flatten(),)

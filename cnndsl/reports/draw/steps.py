@@ -1,0 +1,135 @@
+"""The steps of a diagram: what is drawn, in forward order, from the typed program."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ...layers import LAYERS, DiagramStyle
+from ...layers.base import SHAPE_KEEPING
+from ...types.shapes import Shape
+
+# The input's box; every other box has the style of the kind that made it.
+INPUT = DiagramStyle("input", "#b0bec5", "input")
+
+
+@dataclass(eq=False)
+class Step:
+    """One box (or one (+) node) and the layers that produce it."""
+
+    kind: str  # "input", "add", or the diagram group of the layer that made the box (LayerKind.diagram)
+    shape: Shape
+    layers: list[tuple[int, TypedLayer]] = field(default_factory=list)  # (index in program.layers, layer)
+    calls: tuple = ()  # the block calls it was expanded from, outermost first (CallSite)
+    opens: list[int] = field(default_factory=list)  # residuals whose body starts here
+    closes: int | None = None  # for "add": the residual it closes
+    residual: TypedResidual | None = None
+    shortcut: list[tuple[int, TypedLayer]] = field(default_factory=list)
+    drawn: Shape | None = None  # the shape at the drawn size (a symbolic program); else `shape`
+    style: DiagramStyle | None = None  # a box's colour and legend entry (None for a (+) node)
+    # Geometry, filled in by measure() and layout().
+    gap: float = 0.0
+    slot: float = 0.0
+    above: float = 0.0
+    below: float = 0.0
+    x: float = 0.0
+    axis: float = 0.0
+
+
+def _is_box(layer: TypedLayer) -> bool:
+    """A layer gets its own box when it computes a new map or changes the shape."""
+    return bool(layer.macs) or layer.output != layer.input  # macs: an int, or a symbolic Count
+
+
+def drawn_size(step: Step) -> Shape:
+    """The shape the box is drawn at: concrete even for a symbolic program."""
+    return step.drawn if step.drawn is not None else step.shape
+
+
+def _twins(nodes: list[Node], others: list[Node], table: dict[int, Node]) -> None:
+    """Pair each node of a symbolic program with the same node of an instance of it."""
+    if len(nodes) != len(others):
+        raise ValueError("the program at the drawn size does not have the same layers")
+    for node, other in zip(nodes, others):
+        if type(node) is not type(other):
+            raise ValueError("the program at the drawn size does not have the same layers")
+        table[id(node)] = other
+        if isinstance(node, TypedResidual):
+            _twins(node.body, other.body, table)
+            _twins(node.shortcut or [], other.shortcut or [], table)
+
+
+def build_steps(program: TypedProgram, at: TypedProgram | None = None) -> list[Step]:
+    """The steps of a program; `at`, an instance of a symbolic program, sizes the boxes."""
+    assert program.input is not None
+    index = {id(layer): i for i, layer in enumerate(program.layers)}
+    twin: dict[int, Node] = {}
+    if at is not None:
+        _twins(program.nodes, at.nodes, twin)
+
+    def drawn(node: Node) -> Shape | None:
+        return twin[id(node)].output if at is not None else None
+
+    steps = [Step("input", program.input, drawn=at.input if at is not None else None, style=INPUT)]
+    counter = [0]
+
+    def run(nodes: list[Node]) -> None:
+        last: Step | None = None  # the last step made in this sequence (shape-keeping layers join it)
+        for node in nodes:
+            if isinstance(node, TypedResidual):
+                counter[0] += 1
+                mark = len(steps)
+                run(node.body)
+                add = Step("add", node.output, calls=node.calls, closes=counter[0], residual=node, drawn=drawn(node))
+                add.shortcut = [(index[id(layer)], layer) for layer in _leaves(node.shortcut or [])]
+                steps.append(add)
+                steps[mark].opens.append(counter[0])  # the body's first step, or the (+) itself
+                last = add
+                continue
+            entry = (index[id(node)], node)
+            if last is not None and not _is_box(node) and _chain(last.calls) == _chain(node.calls):
+                last.layers.append(entry)
+                last.shape = node.output
+                last.drawn = drawn(node)
+                continue
+            style = node.kind.diagram
+            last = Step(style.group, node.output, [entry], calls=node.calls, drawn=drawn(node), style=style)
+            steps.append(last)
+
+    run(program.nodes)
+    return steps
+
+
+def _chain(calls) -> tuple[int, ...]:
+    """The identity of a call chain: one expansion of a block is one CallSite object."""
+    return tuple(id(call) for call in calls)
+
+
+def call_key(step: Step, level: int) -> int | None:
+    return id(step.calls[level]) if len(step.calls) > level else None
+
+
+def _leaves(nodes: list[Node]) -> list[TypedLayer]:
+    out: list[TypedLayer] = []
+    for node in nodes:
+        if isinstance(node, TypedLayer):
+            out.append(node)
+        else:
+            out.extend(_leaves(node.body))
+            out.extend(_leaves(node.shortcut or []))
+    return out
+
+
+def layer_words(layer: TypedLayer) -> str:
+    """A short label in the .cnn notation: `conv 64 k3 s2 p1`, `pool 2`, `linear 10` (the kind writes it)."""
+    return layer.kind.label(layer.config)
+
+
+def legend_styles() -> list[DiagramStyle]:
+    """Every box style in legend order: the input, the kinds' own styles in table order, shape-keeping layers last."""
+    styles = [INPUT]
+    for kind in LAYERS:
+        if kind.diagram != SHAPE_KEEPING and kind.diagram not in styles:
+            styles.append(kind.diagram)
+    return styles + [SHAPE_KEEPING]
+
