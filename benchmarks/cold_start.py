@@ -2,7 +2,9 @@
 
 What a user waits for before learning a network's shapes: with PyTorch, at
 least the import of torch; with cnndsl, the whole `cnnc` command. Every
-command is a new process. Target: cnnc at most 1/15 of the torch import.
+command is a new process. Target: cnnc at most 1/25 of the torch import
+(issue 17; it was 1/15 before the generated parser and the start-up work of
+docs/design.md, "Start-up").
 
 cnndsl runs from a byte-compiled copy (what a wheel install has); the
 editable install here recompiles cnndsl in every process (this environment
@@ -38,8 +40,8 @@ from _common import (  # noqa: E402
     verdict,
 )
 
-TARGET = 1 / 15
-HEAVY = ("torch", "black", "jinja2")
+TARGET = 1 / 25
+HEAVY = ("torch", "black", "jinja2", "lark")
 
 
 def import_profile(python: str, env: dict, runs: int, argv: list[str]) -> tuple[dict[str, float], set[str]]:
@@ -117,13 +119,15 @@ def main() -> None:
     heaviest = sorted(profile.items(), key=lambda item: -item[1])[:10]
     print(f"\nImports of `cnnc check` (python -X importtime, {runs_note}, self time summed per top-level package):\n")
     print(table(["package", "import time"], [[name, seconds(value)] for name, value in heaviest]))
-    print(f"\ntorch, black, jinja2 imported by `cnnc check`: {', '.join(leaked) if leaked else 'none'}")
+    print(f"\ntorch, black, jinja2, lark imported by `cnnc check`: {', '.join(leaked) if leaked else 'none'}")
 
     checks = []
     for name in ("cnnc check", "cnnc summary"):
         median = results[name].ratios.median
-        checks.append(verdict(median <= TARGET, f"{name} (byte-compiled) takes 1/{1 / median:.1f} of the torch import (at most 1/15)"))
-    checks.append(verdict(not leaked, "cnnc check imports none of torch, black, jinja2"))
+        checks.append(verdict(
+            median <= TARGET, f"{name} (byte-compiled) takes 1/{1 / median:.1f} of the torch import (at most 1/{1 / TARGET:.0f})"
+        ))
+    checks.append(verdict(not leaked, "cnnc check imports none of torch, black, jinja2, lark"))
     print("\n" + "\n".join(checks))
     report("cold_start", {"torch import": torch_times, "pairs": results, "imports": profile, "heavy imports": leaked, "verdicts": checks}, args)
 

@@ -186,7 +186,8 @@ def in_process(text: str, edits: int) -> dict:
     from cnndsl.diagnostics.model import Reporter
     from cnndsl.lsp.analysis import Analysis
     from cnndsl.syntax.source import SourceText
-    from cnndsl.syntax.parser import ParseCache, parse
+    from cnndsl.syntax.incremental import ParseCache
+    from cnndsl.syntax.parser import parse
 
     lines_list = text.splitlines()
     middle = middle_line(lines_list)

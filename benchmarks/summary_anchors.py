@@ -57,7 +57,7 @@ def main() -> None:
     import torchinfo
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cnndsl.compiler import check_program
+    from cnndsl.compiler import check_program, instantiate
     from cnndsl.reports.summary import render_table, summarize
 
     torch.set_grad_enabled(False)
@@ -76,7 +76,7 @@ def main() -> None:
         def static():
             program = check_program(text, str(path))
             if program.symbolic:  # what `cnnc summary --size 224x224` does
-                program = program.instantiate(*shape[2:])
+                program = instantiate(program, *shape[2:])
             summary = summarize(program)
             render_table(program, memory=summary.memory)
             found["static"] = (program.total_params, program.total_macs)

@@ -4,7 +4,7 @@ Importing this package is cheap: Lark, Jinja2, black and torch are imported
 only by the functions that need them.
 """
 
-from .compiler import Program, check_program, check_source, compile_file, compile_source, load
+from .compiler import Program, check_program, check_source, compile_file, compile_source, instantiate, load
 from .diagnostics.model import CompileError, Diagnostic
 
 __version__ = "0.1.0"
@@ -21,6 +21,7 @@ __all__ = [
     "compile_file",
     "compile_source",
     "install_import_hook",
+    "instantiate",
     "load",
     "match_parameters",
     "transfer_weights",

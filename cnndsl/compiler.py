@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import sys
 import types
-from pathlib import Path
 
 from .diagnostics.model import CompileError, Diagnostic, Reporter
 from .syntax.source import SourceText, Span
@@ -32,7 +32,18 @@ def decode(data: bytes | str, filename: str) -> tuple[str | None, Diagnostic | N
 
 
 def _default_name(filename: str) -> str:
-    return Path(filename).stem if filename and not filename.startswith("<") else "network"
+    return _stem(filename) if filename and not filename.startswith("<") else "network"
+
+
+def _stem(path: str) -> str:
+    """`pathlib.PurePath(path).stem`, without importing pathlib (a fresh `cnnc check` does not need it)."""
+    for separator in (os.sep, os.altsep):
+        if separator and separator != "/":
+            path = path.replace(separator, "/")
+    parts = [part for part in path.split("/") if part and part != "."]
+    name = parts[-1] if parts else ""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def check_program(
@@ -59,11 +70,35 @@ def check_program(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        module = parse(reporter) if parse_cache is None else parse_cache.parse(reporter)
+        if parse_cache is None:
+            module = parse(reporter, layer_arguments)
+        else:
+            module = parse_cache.parse(reporter, layer_arguments)
         return check_module(module, reporter, _default_name(filename), sizes)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def layer_arguments(name: str) -> str | None:
+    """What may follow a layer's name, in words, for syntax errors; None: not a layer.
+
+    The parser does not know the layers (cnndsl.syntax never imports
+    cnndsl.layers): the driver hands it the layer table's words.
+    """
+    from .layers import expected_words, lookup
+
+    kind = lookup(name)
+    return None if kind is None else expected_words(kind)
+
+
+def instantiate(program: TypedProgram, height: int, width: int) -> TypedProgram:
+    """A symbolic program checked again at one input size: every number concrete.
+
+    ValueError for a size the program does not admit (`program.sizes_for`).
+    """
+    sizes = program.sizes_for(height, width)
+    return check_program(program.source.text, program.source.filename, sizes=sizes)
 
 
 def check_source(text: bytes | str, filename: str = "<string>") -> list[Diagnostic]:
@@ -140,11 +175,13 @@ def compile_source(text: bytes | str, filename: str = "<string>") -> Program:
     return Program(typed)
 
 
-def compile_file(path: str | Path) -> Program:
+def compile_file(path: str | os.PathLike) -> Program:
+    from pathlib import Path
+
     path = Path(path)
     return compile_source(path.read_bytes(), str(path))
 
 
-def load(path: str | Path):
+def load(path: str | os.PathLike):
     """The generated `nn.Module` subclass for a .cnn file."""
     return compile_file(path).module_class()

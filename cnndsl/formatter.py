@@ -84,10 +84,10 @@ class _Line:
 
 
 def _tokens_by_line(text: str, starts: list[int]) -> list[list]:
-    from .syntax.parser import _parser
+    from .syntax.grammar import tokens
 
     lines: list[list] = [[] for _ in starts]
-    for token in _parser().lex(text):
+    for token in tokens(text):
         if token.type == "_SEP":
             if "\n" in token:
                 continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.cli.main import _parser, _split_size_lists, main
+from cnndsl.cli.main import COMMANDS, _parser, _split_size_lists, main
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIZ = ROOT / "examples" / "quiz.cnn"
@@ -209,3 +209,20 @@ def test_help_says_options_go_anywhere(command):
     assert "Options go before or after the file arguments." in text
     if command in ("summary", "build", "verify"):
         assert "'--size 224x224 97x131', '--size 224x224 --size 97x131'" in " ".join(text.split())
+
+
+def test_the_parser_of_one_command_reads_its_arguments_as_the_full_parser_does():
+    # `cnnc check ...` builds only the check subcommand (start-up); the
+    # answers (and the errors) must be the full parser's.
+    subparsers = next(a for a in _parser()._actions if a.dest == "command")
+    assert set(subparsers.choices) == set(COMMANDS)
+    samples = [
+        ["check", "a.cnn"], ["check", "a.cnn", "--format", "json", "b.cnn"], ["check", "--format=github", "a.cnn"],
+        ["summary", "a.cnn", "--size", "224x224", "97x131"], ["summary", "--explain", "--batch", "4", "a.cnn"],
+        ["summary", "a.cnn", "--dtype", "float16", "--format", "json"], ["build", "a.cnn", "-o", "b.py", "--no-verify"],
+        ["verify", "a.cnn", "--device", "cpu", "--max-memory", "1G"], ["draw", "a.cnn", "--format", "html", "--width", "900"],
+        ["explain", "E0001"], ["lsp"], ["fmt", "--check", "a.cnn", "-"], ["check", "a.cnn", "--bogus"], ["summary", "a.cnn", "extra"],
+    ]
+    for words in samples:
+        words = _split_size_lists(words)
+        assert _parser(words[0]).parse_known_args(words) == _parser().parse_known_args(words), words

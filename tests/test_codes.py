@@ -38,6 +38,7 @@ BUILT_EXAMPLES = {
         "input 32x32x3\n" + "repeat 1 {\n" * 65 + "relu\n" + "}\n" * 65,
         "input 32x32x3\n" + "repeat 1 {\n" * 3 + "relu\n" + "}\n" * 3,
     ),
+    "E0063": ("input 32x32x3\nconv 10" + " k3" * 1_000 + "\n", "input 32x32x3\nconv 10 k3\n"),
 }
 # Programs whose example must not get an `input` line added.
 NO_INPUT = {"E0020"}

@@ -17,6 +17,7 @@ import cnndsl
 from cnndsl.cli.main import main
 from cnndsl.reports.draw import layer_words, render_html, render_svg
 from cnndsl.check.typed import TypedResidual
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
@@ -247,7 +248,7 @@ def header_text(root) -> str:
 def test_a_symbolic_program_is_drawn_at_its_smallest_size_with_symbolic_labels():
     program = symbolic_program()
     assert program.smallest_size() == (32, 32)
-    at = program.instantiate(32, 32)
+    at = instantiate(program, 32, 32)
     root = parse(render_svg(program))
     boxes = boxes_of(root)
     # The labels and data-shape are the symbolic types; data-size is the type at 32x32.
@@ -273,7 +274,7 @@ def test_the_boxes_have_the_proportions_of_the_drawn_size():
     program = symbolic_program()
     fixed = cnndsl.check_program(SYMBOLIC.replace("HxWx3 where H >= 32, W >= 32", "224x160x3"), "fixed.cnn")
     assert fixed.ok
-    at = program.instantiate(224, 160)
+    at = instantiate(program, 224, 160)
     drawn = parse(render_svg(program, at=at))
     # Box for box, the symbolic program at 224x160 is the fixed-size program's picture
     # (to the 0.1 px the coordinates are written with).
@@ -303,9 +304,9 @@ def test_symbolic_programs_cannot_be_drawn_at_a_size_they_do_not_admit():
         render_svg(program, at=program)  # not an instance
     fixed = program_of(ROOT / "examples" / "quiz.cnn")
     with pytest.raises(ValueError):
-        render_svg(fixed, at=program.instantiate(32, 32))
+        render_svg(fixed, at=instantiate(program, 32, 32))
     with pytest.raises(ValueError):
-        program.instantiate(31, 32)  # below the bound: the command line turns this into a usage error
+        instantiate(program, 31, 32)  # below the bound: the command line turns this into a usage error
 
 
 SYMBOLIC_PIECES = ["conv 4 k3 p1", "conv 4 k3 s2 p1 relu", "pool 2", "pool 3 s2 ceil", "bn", "relu",
@@ -322,7 +323,7 @@ def test_random_symbolic_programs_draw_at_any_admissible_size(body, head, bound,
     assume(not any(d.code == "E0071" for d in program.diagnostics))  # a written bound too small for the strides
     assert program.ok, program.diagnostics
     height, width = program.smallest_size()
-    for at in (None, program.instantiate(height + extra[0], width + extra[1])):
+    for at in (None, instantiate(program, height + extra[0], width + extra[1])):
         root = parse(render_svg(program, max_width=900, at=at))
         indices = sorted(int(e.get("data-layer")) for e in root.iter() if "data-layer" in e.attrib)
         assert indices == list(range(len(program.layers)))

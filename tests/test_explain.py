@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import cnndsl
 from cnndsl.reports.summary import render_table
 from cnndsl.check.typed import TypedResidual
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
@@ -86,7 +87,7 @@ def test_every_formula_agrees_with_the_typed_layer(path):
                     assert rest.endswith(f"= {layer.macs:,}")
                 elif label in ("height", "width"):
                     assert rest.endswith(f"= {getattr(layer.output, label)}")
-        program = program.instantiate(*(2 * size + 1 for size in program.smallest_size()))
+        program = instantiate(program, *(2 * size + 1 for size in program.smallest_size()))
         assert program.ok and not program.symbolic
     out = render_table(program, explain=True)
     for layer in program.layers:

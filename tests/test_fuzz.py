@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 import cnndsl
 from cnndsl.cli import main as cli
 from cnndsl.diagnostics.render import render_all, render_github, render_json
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted(
@@ -187,6 +188,44 @@ def test_very_long_lines(piece, times, in_a_layer):
     check_sound(head + piece * times + "\nrelu\n", "long-line")
 
 
+def test_a_two_megabyte_statement_is_one_diagnostic_without_being_read():
+    # One line of 700,000 repeated options (2 MB): E0063 at its first word,
+    # found before Lark tokenizes it (it took 15 s and 470 MB when it was
+    # read; benchmarks/huge_inputs.py times it).
+    text = "input 32x32x3\nconv 10 " + "k3 " * 700_000 + "\nrelu\n"
+    assert len(text) > 2_000_000
+    program = check_sound(text, "huge")
+    assert [(d.code, d.line, d.column) for d in program.diagnostics] == [("E0063", 2, 1)]
+    assert "700,002 words" in program.diagnostics[0].message
+
+
+@pytest.mark.parametrize("word", ["1,", "(", "k=3", "@ "])
+def test_two_megabytes_of_signs_in_one_statement_are_one_diagnostic(word):
+    # Words are counted as the lexer cuts them: `1,1,1` is five, with no blank.
+    text = "input 32x32x3\nblock b(c) { relu }\nconv " + word * (2_000_000 // len(word)) + "\nb 3\n"
+    program = check_sound(text, "huge")
+    assert [(d.code, d.line, d.column, d.end_column) for d in program.diagnostics] == [("E0063", 3, 1, 5)]
+
+
+def test_two_megabytes_of_long_statements_are_one_diagnostic_each():
+    # Many statements, each over the limit: each is reported, none is read.
+    line = "relu " + "k3 " * 1_100 + "\n"
+    text = "input 32x32x3\n" + line * (2_000_000 // len(line) + 1)
+    assert len(text) > 2_000_000
+    program = check_sound(text, "huge")
+    assert program.diagnostics and {d.code for d in program.diagnostics} == {"E0063"}
+    assert [d.line for d in program.diagnostics[:3]] == [2, 3, 4]
+
+
+def test_two_megabytes_of_many_statements_are_reported_as_too_many_layers():
+    # 200,000 ordinary layers (2 MB) are read in full (benchmarks/huge_inputs.py
+    # times it): the layer limit answers, without typing them.
+    text = "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * 100_000
+    assert len(text) > 1_900_000
+    program = check_sound(text, "huge")
+    assert [d.code for d in program.diagnostics] == ["E0060"]
+
+
 OPENERS = ["repeat 1 {", "residual {", "block b(c) {", "repeat 2 {\n", "{", "shortcut {", "(", "residual { relu } shortcut {"]
 
 
@@ -287,7 +326,7 @@ def check_symbolic(text: str, kind: str) -> None:
     program = check_sound(text, kind)
     if program.ok and program.symbolic:
         height, width = program.smallest_size()
-        instance = program.instantiate(height, width)
+        instance = instantiate(program, height, width)
         assert_positions(instance.diagnostics, instance.source)
         render_all(instance.diagnostics, {"fuzz.cnn": instance.source}, colour=False)
     assert time.perf_counter() - start < 5.0, text  # generous: a hang is what this catches
@@ -399,9 +438,11 @@ def test_regression_sign_glued_to_an_option():
 
 
 def test_regression_diagnostics_are_capped():
-    program = cnndsl.check_program("input 8x8x3\nconv 3 k3 p1 " + "relu " * 2000 + "\n")
+    # 1,996 mistakes (each statement's first relu is its activation), in four
+    # statements: one statement of more than 1,000 words is E0063, not read.
+    program = cnndsl.check_program("input 8x8x3\n" + ("conv 3 k3 p1 " + "relu " * 500 + "\n") * 4)
     assert len(program.diagnostics) == 500
-    assert program.diagnostics[-1].notes[-1] == "1,499 more diagnostics are not shown"
+    assert program.diagnostics[-1].notes[-1] == "1,496 more diagnostics are not shown"
 
 
 def test_repeat_replication_equals_unrolling():

@@ -1,6 +1,6 @@
 """The language server's parse cache gives exactly what a full parse gives.
 
-`cnndsl.syntax.parser.ParseCache` re-parses only the top-level statements whose
+`cnndsl.syntax.incremental.ParseCache` re-parses only the top-level statements whose
 text changed and reuses the others with shifted spans. Over random edit
 sequences of the example programs and of random broken text, after every
 edit, the cached parse must equal a full parse: the same syntax tree (every
@@ -20,7 +20,10 @@ import cnndsl
 from cnndsl.diagnostics.model import Reporter
 from cnndsl.syntax.nodes import Command, Repeat
 from cnndsl.syntax.source import SourceText
-from cnndsl.syntax.parser import MAX_SYNTAX_ERRORS, ParseCache, parse, split_statements
+from cnndsl.syntax.incremental import ParseCache, split_statements
+from cnndsl.syntax.parser import parse
+from cnndsl.syntax.recovery import MAX_SYNTAX_ERRORS
+from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(path.read_text(encoding="utf-8") for path in ROOT.glob("examples/*.cnn"))
@@ -354,11 +357,11 @@ def _both_ways(monkeypatch, text: str):
     with monkeypatch.context() as patch:
         copied = _copies(patch)
         remembered = cnndsl.check_program(text, "doc.cnn")
-        instance = remembered.instantiate(*remembered.smallest_size()) if remembered.symbolic else None
+        instance = instantiate(remembered, *remembered.smallest_size()) if remembered.symbolic else None
     with monkeypatch.context() as patch:
         _without_memos(patch)
         forgotten = cnndsl.check_program(text, "doc.cnn")
-        plain_instance = forgotten.instantiate(*forgotten.smallest_size()) if forgotten.symbolic else None
+        plain_instance = instantiate(forgotten, *forgotten.smallest_size()) if forgotten.symbolic else None
     assert everything(remembered.diagnostics) == everything(forgotten.diagnostics)
     assert typed_summary(remembered) == typed_summary(forgotten)
     if instance is not None:
@@ -474,3 +477,29 @@ def test_a_copy_deeper_down_is_checked_for_depth(monkeypatch):
     program, _, copied = _both_ways(monkeypatch, text)
     assert copied == 1
     assert {d.code for d in program.diagnostics} == {"E0062"}
+
+
+LONG = " ".join(["k3"] * 1_500)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 8x8x3\nconv 4 " + LONG + "\nrelu\n",
+        "input 8x8x3\nblock b(c) { conv c " + LONG + " }\nb 3\n",
+        "input 8x8x3\nblock b(" + ", ".join(f"p{i}" for i in range(1_200)) + ") {\n relu\n conv 3 " + LONG + "\n}\nb 3\nrelu\n",
+        "input 8x8x3\nrepeat 2 " + LONG + " {\n relu\n",
+        "input 8x8x3\n# " + LONG + "\nrelu\n",
+        "input 8x8x3\nrelu # a; " + LONG + "\nrelu\n",
+        "input 8x8x3\r\nconv 4 " + LONG + "\r\nrelu\r\n",
+    ],
+    ids=["layer", "in-a-body", "block-header", "unclosed-header", "comment", "comment-after-semicolon", "crlf"],
+)
+def test_over_long_statements_match_a_full_parse(text):
+    # E0063 cuts statements before lexing; the cache cuts the same ones.
+    cache = ParseCache()
+    cached_parse(cache, "input 8x8x3\n")
+    assert_same(cache, text)
+    _, diagnostics = full_parse(text)
+    codes = [d.code for d in diagnostics]
+    assert codes == ([] if "#" in text else ["E0063"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 import cnndsl
 from cnndsl.formatter import format_source
+from cnndsl.compiler import instantiate
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOCS = "https://cnndsl.invalid/docs/diagnostics.md"
@@ -268,7 +270,7 @@ async def test_symbolic_program_hover_and_inlay_hints(client: LanguageClient):
     uri, published = await open_doc(client, "seg.cnn", SYMBOLIC)
     assert [d.code for d in published] == [d.code for d in cnndsl.check_source(SYMBOLIC, "seg.cnn")]
     program = cnndsl.check_program(SYMBOLIC, "seg.cnn")
-    smallest = program.instantiate(32, 3)
+    smallest = instantiate(program, 32, 3)
     # The input line: the symbolic type, each bound, written or computed.
     value = await hover_text(client, uri, 1, len("input HxWx3 where H"))
     assert "`HxWx3`" in value and "`H >= 32` (written)" in value
@@ -499,6 +501,83 @@ async def test_a_stream_of_broken_edits_keeps_the_server_answering(client: Langu
     ) is None
     status = await client.protocol.send_request_async("cnnc/status", None)
     assert status.version == cnndsl.__version__  # pygls turns unknown results into namedtuples
+
+
+class _Publishes:
+    """Every publishDiagnostics version for one document, recorded as each message is handled."""
+
+    def __init__(self, client: LanguageClient, uri: str) -> None:
+        self.protocol, self.uri, self.versions = client.protocol, uri, []
+        self.handle = self.protocol._handle_notification
+
+    def __enter__(self):
+        def record(method, params):
+            if method == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS and params.uri == self.uri:
+                self.versions.append(params.version)
+            return self.handle(method, params)
+
+        self.protocol._handle_notification = record
+        return self
+
+    def __exit__(self, *exc):
+        del self.protocol._handle_notification
+
+
+async def _analyses(client: LanguageClient, uri: str) -> int:
+    """How many analyses the server has run for a document."""
+    status = await client.protocol.send_request_async("cnnc/status", None)
+    return dict((name, count) for name, count in status.analyses).get(uri, 0)
+
+
+def _send_change(client: LanguageClient, uri: str, text: str) -> int:
+    _versions[uri] += 1
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=_versions[uri]),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+    return _versions[uri]
+
+
+async def test_a_burst_of_edits_publishes_only_the_last_version(client: LanguageClient):
+    lines = ["input 32x32x3"] + [f"conv {8 + i % 5} k3 p1\nrelu" for i in range(60)]
+    uri, _ = await open_doc(client, "burst.cnn", "\n".join(lines) + "\n")
+    before = await _analyses(client, uri)
+    with _Publishes(client, uri) as published:
+        for i in range(20):  # each version has its own mistake on its own line
+            lines[1 + i] = f"conv 0 k3 p{i}"
+            last = _send_change(client, uri, "\n".join(lines) + "\n")
+        diagnostics = await _published(client, uri, last)
+        await asyncio.sleep(0.5)  # a late publish of an older version would arrive by now
+    assert published.versions == [last]
+    assert sorted(d.range.start.line for d in diagnostics if d.severity == types.DiagnosticSeverity.Error) == list(range(1, 21))
+    # The newest text, and at most one analysis that an edit made obsolete.
+    assert 1 <= await _analyses(client, uri) - before <= 2
+
+
+async def test_requests_never_wait_for_an_analysis_that_an_edit_made_obsolete(client: LanguageClient):
+    small = "input 32x32x3\nconv 8 k3 p1\nrelu\n"
+    large = "input 32x32x3\n" + "conv 8 k3 p1\nrelu\n" * 20_000
+    from cnndsl.lsp.analysis import Analysis
+
+    started = time.perf_counter()
+    Analysis(large, "slow.cnn")
+    analysis_time = time.perf_counter() - started  # what the obsolete analysis costs the server
+    uri, _ = await open_doc(client, "slow.cnn", small)
+    with _Publishes(client, uri) as published:
+        obsolete = _send_change(client, uri, large)
+        await asyncio.sleep(0.2)  # past the debounce: the server is analysing the large text now
+        newest = _send_change(client, uri, small.replace("conv 8", "conv 9"))
+        started = time.perf_counter()
+        result = await client.text_document_hover_async(types.HoverParams(text_document=doc(uri), position=pos(1, 1)))
+        hover_time = time.perf_counter() - started
+        await _published(client, uri, newest)
+    # Answered from the newest completed analysis (the first text's) at once,
+    # not after the large text's analysis, which no one needs any more.
+    assert result is not None and "conv" in result.contents.value
+    assert hover_time < analysis_time / 2, (hover_time, analysis_time)
+    assert obsolete not in published.versions and published.versions == [newest]
 
 
 async def test_the_server_never_imports_torch(client: LanguageClient):

@@ -17,6 +17,7 @@ from lsprotocol import types
 
 from cnndsl.lsp.analysis import Analysis
 from cnndsl.lsp.positions import UTF8, UTF16, UTF32, LineIndex
+from cnndsl.compiler import instantiate
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
 
@@ -210,7 +211,7 @@ def test_symbolic_input_hover_names_each_bound_and_where_it_comes_from():
 def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_at_the_smallest_size():
     analysis = Analysis(SYMBOLIC, "seg.cnn")
     program = analysis.program
-    smallest = program.instantiate(32, 3)  # the checker's numbers at the smallest admissible size
+    smallest = instantiate(program, 32, 3)  # the checker's numbers at the smallest admissible size
     conv = program.layers[0]
     value = _hover(analysis, SYMBOLIC, "conv 64")
     assert "`HxWx3` → `(H+1)//2 x (W+1)//2 x 64`" in value and "1,792 params" in value
@@ -226,7 +227,7 @@ def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_
     deep = Analysis("network D\ninput HxWx3\nconv 8 k3 s2\nconv 8 k3 s2\nconv 8 k3 s2\n")
     text = _hover(deep, deep.text, "network")
     assert "MACs depend on H and W (" in text
-    assert f"{deep.program.instantiate(*deep.program.smallest_size()).total_macs:,} at " in text
+    assert f"{instantiate(deep.program, *deep.program.smallest_size()).total_macs:,} at " in text
     # A count with no terms is zero, never an empty string.
     from cnndsl.types.symbolic import Count
 

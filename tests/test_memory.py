@@ -10,6 +10,7 @@ import pytest
 import cnndsl
 from cnndsl.cli.main import main
 from cnndsl.reports.memory import DTYPES, estimate, megabytes
+from cnndsl.compiler import instantiate
 
 torch = pytest.importorskip("torch")
 torchinfo = pytest.importorskip("torchinfo")
@@ -34,7 +35,7 @@ def torchinfo_figures(path: Path, batch: int, dtype: str, device: str = "meta"):
     typed = program.typed
     if typed.symbolic:
         height, width = typed.smallest_size()
-        typed = typed.instantiate(max(height, 65), max(width, 50))
+        typed = instantiate(typed, max(height, 65), max(width, 50))
     with torch.device(device):
         model = module_class().to(TORCH_DTYPES[dtype])
     data = torch.rand((batch, *typed.input.torch_shape), device=device).to(TORCH_DTYPES[dtype])

@@ -7,6 +7,7 @@ import pytest
 import cnndsl
 from cnndsl.cli.main import main
 from cnndsl.backend.verify import default_sizes, verify
+from cnndsl.compiler import instantiate
 
 torch = pytest.importorskip("torch")
 
@@ -23,7 +24,7 @@ def test_resnet18_takes_any_size_from_32():
     assert str(stem.output) == "(H+1)//2 x (W+1)//2 x 64"
     assert str(last_stage.output) == "(H+31)//32 x (W+31)//32 x 512"
     # At ImageNet's size the instance is the ResNet-18 everyone knows.
-    at_224 = program.instantiate(224, 224)
+    at_224 = instantiate(program, 224, 224)
     assert str(at_224.layers[-4].output) == "7x7x512" and at_224.total_macs == 1_814_073_344
 
 

@@ -7,7 +7,7 @@ brute force:
 - at random admissible sizes (the bound itself, odd and even ones above it),
   every leaf layer's runtime output shape equals its symbolic type evaluated
   there, parameter counts are equal, and the symbolic MACs evaluated equal
-  the instance's (`program.instantiate(h, w)`) and FlopCounterMode's; the
+  the instance's (`cnndsl.compiler.instantiate(program, h, w)`) and FlopCounterMode's; the
   instance checks without errors and warns exactly where the symbolic
   program's W0001 condition says;
 - below a computed bound, PyTorch really fails (the bound is the smallest);
@@ -34,6 +34,7 @@ from test_property import Draft, _stage, draw_body, draw_classifier, runtime_lay
 import cnndsl
 from cnndsl.types.shapes import MapType, Window
 from cnndsl.types.symbolic import Axis, size_at, value_at
+from cnndsl.compiler import instantiate
 
 # -- drawing symbolic programs -------------------------------------------------
 
@@ -185,7 +186,7 @@ def test_symbolic_types_equal_pytorch_at_admissible_sizes(data):
     channels = typed.input.channels
     for height, width in admissible_sizes(data.draw, typed):
         sizes = typed.sizes_for(height, width)
-        instance = typed.instantiate(height, width)
+        instance = instantiate(typed, height, width)
         where = f"{text}at {height}x{width}: {[d.message for d in instance.diagnostics if d.is_error]}"
         assert instance.ok, where  # an admissible size is one every layer takes
         assert len(instance.layers) == len(typed.layers)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 
+from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
 from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
 
@@ -23,12 +24,6 @@ class _View:
 
 def _shape(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape.torch_shape) + ("," if len(shape.torch_shape) == 1 else "") + ")"
-
-
-def _class_shape(shape) -> str:
-    """`(3, 224, 224)`; a symbolic size is None, as PyTorch users write it: `(3, None, None)`."""
-    sizes = [d if isinstance(d, int) else None for d in shape.torch_shape]
-    return repr(tuple(sizes))
 
 
 def _macs_text(program: TypedProgram) -> str:
@@ -110,9 +105,9 @@ def generate(program: TypedProgram) -> str:
         name=program.name,
         source_name=source_name,
         uses_residual=_uses_residual(program.nodes),
-        input_shape=_class_shape(program.input),
+        input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
-        output_shape=_class_shape(program.output),
+        output_shape=class_shape(program.output),
         input_desc=f"(N, {', '.join(map(str, program.input.torch_shape))})",
         output_desc=f"(N, {', '.join(map(str, program.output.torch_shape))})",
         sizes=bounds_text(program.symbols.values(), " (the smallest every layer accepts)"),

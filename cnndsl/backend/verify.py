@@ -169,11 +169,13 @@ def verify(
     target = resolve_device(device)
     if not program.symbolic:
         return _verify_at(program, program, module_class, target, batch, budget, None, {})
+    from ..compiler import instantiate
+
     sizes = sizes or default_sizes(program)
     models: dict = {}  # one module per device, run at every size
     combined = Verification(device=str(target), batch=batch, total_params=program.total_params, sizes=list(sizes))
     for size in sizes:
-        instance = program.instantiate(*size)  # ValueError for a size below the bounds
+        instance = instantiate(program, *size)  # ValueError for a size below the bounds
         if not instance.ok:
             first = next(d for d in instance.diagnostics if d.is_error)
             combined.problems.append(f"at {size[0]}x{size[1]} the checker reports: {first.message}")

@@ -20,7 +20,8 @@ from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
-from ..syntax.parser import BROKEN, show
+from ..diagnostics.wording import show
+from ..syntax.nodes import BROKEN
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
 from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
 
@@ -183,7 +184,7 @@ class Checker:
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
             note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
-            self.reporter.diagnostics[-1] = dataclasses.replace(last, notes=(*last.notes, note))
+            self.reporter.diagnostics[-1] = last.replace(notes=(*last.notes, note))
         return TypedProgram(
             source=self.source,
             name=name,

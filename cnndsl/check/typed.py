@@ -162,13 +162,6 @@ class TypedProgram:
             values[symbol.name] = wanted
         return values
 
-    def instantiate(self, height: int, width: int) -> TypedProgram:
-        """This symbolic program checked again at one input size: every number concrete."""
-        from ..compiler import check_program
-
-        sizes = self.sizes_for(height, width)
-        return check_program(self.source.text, self.source.filename, sizes=sizes)
-
     def smallest_size(self) -> tuple[int, int]:
         """The smallest admissible input height and width."""
         bounds = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import re
 import sys
-import tempfile
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib, json and tempfile are imported by the commands that use them
+    from pathlib import Path
 
 from .. import __version__
 
@@ -28,8 +29,53 @@ SIZES = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, given the terminal width.
+
+    Without a width, argparse imports shutil (and with it bz2, lzma, fnmatch:
+    about 4 ms) for every command, to read the width it only needs for help.
+    The width is what shutil.get_terminal_size would give.
+    """
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        if kwargs.get("width") is None:
+            kwargs["width"] = _terminal_columns() - 2  # as argparse does
+        super().__init__(prog, **kwargs)
+
+
+def _terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Unused:
+    """A subcommand this run does not need: its arguments are not built."""
+
+    def add_argument(self, *args, **kwargs) -> None:
+        pass
+
+
+COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt")
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the other subcommands' arguments are left out.
+
+    Once the first word names the subcommand, argparse reads the rest with
+    that subcommand's parser alone; building the other seven costs a fresh
+    `cnnc check` about 2 ms.
+    """
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="cnnc",
         description="Check, summarise and compile .cnn network descriptions to PyTorch.",
         epilog=ANYWHERE + " " + SIZES,
@@ -37,11 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cnnc {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="parse and type-check; print diagnostics", epilog=ANYWHERE)
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return _Unused()
+        return commands.add_parser(name, formatter_class=_Formatter, **kwargs)
+
+    check = command("check", help="parse and type-check; print diagnostics", epilog=ANYWHERE)
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--format", choices=("text", "json", "github"), default="text")
 
-    summary = commands.add_parser(
+    summary = command(
         "summary", help="per-layer table of output shapes, parameters and MACs", epilog=ANYWHERE + " " + SIZES
     )
     summary.add_argument("file", metavar="FILE")
@@ -66,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         ("build", "generate FILE.py, then build and verify it on a device"),
         ("verify", "build and verify the module on a device without writing a file"),
     ):
-        sub = commands.add_parser(name, help=text, epilog=ANYWHERE + " " + SIZES)
+        sub = command(name, help=text, epilog=ANYWHERE + " " + SIZES)
         sub.add_argument("file", metavar="FILE")
         if name == "build":
             sub.add_argument("-o", "--output", metavar="OUT.py", help="where to write (default: FILE with .py)")
@@ -90,19 +141,33 @@ def _parser() -> argparse.ArgumentParser:
             ),
         )
 
-    draw = commands.add_parser("draw", help="draw the architecture as an SVG diagram (or an HTML page)", epilog=ANYWHERE)
+    draw = command("draw", help="draw the architecture as an SVG diagram (or an HTML page)", epilog=ANYWHERE)
     draw.add_argument("file", metavar="FILE")
     draw.add_argument("-o", "--output", metavar="OUT", help="where to write (default: FILE with .svg or .html; '-' for stdout)")
     draw.add_argument("--format", choices=("svg", "html"), help="svg (default) or html: the diagram and the summary table")
     draw.add_argument("--width", type=int, default=1500, metavar="PX", help="wrap into rows about PX wide (default 1500)")
     draw.add_argument("--size", metavar="HxW", help="a symbolic input: the size to draw it at (default: the smallest admissible)")
 
-    explain = commands.add_parser("explain", help="the long explanation of a diagnostic code")
+    explain = command("explain", help="the long explanation of a diagnostic code")
     explain.add_argument("code", metavar="CODE")
 
-    commands.add_parser("lsp", help="run the language server on stdio")
+    command("lsp", help="run the language server on stdio")
 
-    fmt = commands.add_parser("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
+    serve = command(
+        "serve",
+        help="the playground: a local page that types, draws and explains the network as you write it (docs/playground.md)",
+        epilog=ANYWHERE,
+    )
+    serve.add_argument("file", nargs="?", metavar="FILE", help="a .cnn file to open in the editor (read, never written)")
+    serve.add_argument("--port", type=int, default=8765, metavar="N", help="the port (default 8765; 0 picks a free one)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, this machine only; another one is reachable by others: a warning)",
+    )
+    serve.add_argument("--open", action="store_true", help="open the page in the default browser")
+
+    fmt = command("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
     fmt.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is not formatted")
     return parser
@@ -151,8 +216,8 @@ def _split_size_lists(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
     words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(words[0] if words and words[0] in COMMANDS else None)
     args, extra = parser.parse_known_args(_split_size_lists(words))
     if extra and getattr(args, "files", None) is not None and not any(word.startswith("-") and word != "-" for word in extra):
         # `cnnc check a.cnn --format json b.cnn`: argparse leaves files after an option over.
@@ -192,20 +257,13 @@ def main(argv: list[str] | None = None) -> int:
 def _short_lived_command() -> None:
     """Set up a `cnnc check` or `cnnc summary` process to answer at once.
 
-    Only the command's own process does this, never a caller of main(argv);
-    modules imported before stay as they are (benchmarks/cold_start.py):
-
-    - Lark imports `regex` and `interegular` whenever they are installed
-      (`regex` often is: transformers needs it), about 15% of the command.
-      The grammar needs neither: it has no Unicode categories, and the LALR
-      tables come from Lark's cache, where Lark skips the terminal-collision
-      check that interegular serves. An entry of None in sys.modules makes
-      their import fail as if they were not installed.
-    - Python's cyclic GC would walk every object of the modules just
-      imported, for a process that ends in a moment: it is switched off.
+    Only the command's own process does this, never a caller of main(argv).
+    Python's cyclic GC would walk every object of the modules the command
+    imports, for a process that ends in a moment: it is switched off
+    (measured: a few per cent of the command, benchmarks/cold_start.py).
+    Lark's `regex` import, which once had to be kept out here, is edited out
+    of the generated parser (cnndsl/syntax/standalone.py).
     """
-    for name in ("regex", "interegular"):
-        sys.modules.setdefault(name, None)
     gc.disable()
 
 
@@ -284,12 +342,14 @@ def _sizes(texts: list[str] | None) -> list[tuple[int, int]]:
 
 def _instances(program, sizes: list[tuple[int, int]]) -> list:
     """The program at each --size; a size the program does not admit is a usage error."""
+    from ..compiler import instantiate
+
     if sizes and not program.symbolic:
         raise UsageError(f"--size is for a symbolic input (like input HxWx3); this input is fixed at {program.input}")
     instances = []
     for height, width in sizes:
         try:
-            instances.append(program.instantiate(height, width))
+            instances.append(instantiate(program, height, width))
         except ValueError as error:
             raise UsageError(f"--size {height}x{width}: {error}") from None
     return instances
@@ -312,6 +372,8 @@ def _cmd_summary(args) -> int:
         instances = _instances(program, sizes)
         if instances:
             entry["instances"] = [summarize(instance, args.batch, args.dtype).to_dict() for instance in instances]
+        import json
+
         json.dump(entry, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
@@ -399,6 +461,8 @@ def _write_atomically(path: Path, text: str) -> None:
     """Write next to the target, then rename: readers never see half a file."""
     directory = _output_directory(path)
     try:
+        import tempfile
+
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
@@ -428,6 +492,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _output_directory(path: Path) -> Path:
     """The directory an output goes to; a usage error when it cannot hold files."""
+    from pathlib import Path
+
     directory = path.parent if str(path.parent) else Path(".")
     if directory.is_dir():
         if path.is_dir():
@@ -446,6 +512,8 @@ def _umask() -> int:
 
 
 def _cmd_build(args) -> int:
+    from pathlib import Path
+
     output = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
     if output.resolve() == Path(args.file).resolve():
         raise UsageError(f"the output '{output}' would overwrite the source")
@@ -458,6 +526,8 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_draw(args) -> int:
+    from pathlib import Path
+
     if args.width < 300:
         raise UsageError("--width must be at least 300 pixels")
     output = args.output
@@ -536,9 +606,30 @@ def _cmd_fmt(args) -> int:
                 print(f"would reformat {name}", file=sys.stderr)
                 status = max(status, EXIT_ERRORS)
             else:
+                from pathlib import Path
+
                 _write_atomically(Path(path), formatted)
                 print(f"reformatted {name}", file=sys.stderr)
     return status
+
+
+def _cmd_serve(args) -> int:
+    import errno
+    from pathlib import Path
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port takes a number from 0 to 65535 (0: any free port)")
+    file = None
+    if args.file is not None:
+        _read(args.file)  # unreadable, a directory, too large: a usage error now, not on the page
+        file = Path(args.file)
+    from ..playground.server import serve
+
+    try:
+        return serve(file, host=args.host, port=args.port, open_browser=args.open)
+    except OSError as error:
+        hint = " (another program uses it: pick another with --port N, or --port 0)" if error.errno == errno.EADDRINUSE else ""
+        raise UsageError(f"cannot listen on {args.host} port {args.port}: {error.strerror or error}{hint}") from None
 
 
 def _cmd_lsp(args) -> int:

@@ -13,17 +13,25 @@ what the compiler does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(Record):
     """One diagnostic code: its identifier, short name, summary and long form."""
 
+    __slots__ = ("code", "name", "summary", "explanation")
     code: str
     name: str
     summary: str
     explanation: str
+
+    def __init__(self, code: str, name: str, summary: str, explanation: str) -> None:
+        _set(self, "code", code)
+        _set(self, "name", name)
+        _set(self, "summary", summary)
+        _set(self, "explanation", explanation)
 
     @property
     def severity(self) -> str:
@@ -640,6 +648,30 @@ Right:
     repeat 1 { repeat 1 { repeat 1 { relu } } }
 
 Fix: flatten the structure, or use `repeat N` instead of nesting.
+""",
+        ),
+        _code(
+            "E0063",
+            "statement-too-long",
+            "a statement has more words than any statement needs",
+            """
+A statement is one layer, one block call or one header (`block`, `repeat`,
+`residual`): a handful of words. One with more than 1,000 words (names,
+numbers and options, and signs such as `=`, `,` or `(`: `kernel=3` is three) is almost
+surely generated text gone wrong (a loop that wrote its options again and
+again, a file with its line breaks lost). cnnc reports it at its first word
+and does not read it: the statement is not checked, and, as after a syntax
+error, the layers after it are not typed. A block or repeat header that long
+is skipped with its body. The limit keeps `cnnc check` quick on any input:
+reading a statement costs a few microseconds per word.
+
+Wrong (abbreviated: the same option 700,000 times):
+
+    conv 10 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 k3 ...
+
+Right:
+
+    conv 10 k3
 """,
         ),
         _code(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ..record import Record
 from .codes import CODES
 from ..syntax.source import Position, SourceText, Span
 
+_set = object.__setattr__
 
-@dataclass(frozen=True, slots=True)
-class Related:
+
+class Related(Record):
     """A secondary location: a block definition, a call site, the other branch."""
 
+    __slots__ = ("span", "message", "line", "column", "end_line", "end_column")
     span: Span
     message: str
     line: int
@@ -19,9 +20,16 @@ class Related:
     end_line: int
     end_column: int
 
+    def __init__(self, span: Span, message: str, line: int, column: int, end_line: int, end_column: int) -> None:
+        _set(self, "span", span)
+        _set(self, "message", message)
+        _set(self, "line", line)
+        _set(self, "column", column)
+        _set(self, "end_line", end_line)
+        _set(self, "end_column", end_column)
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+
+class Fix(Record):
     """A mechanical change that resolves a diagnostic (an editor's quick fix).
 
     It sets one option of the diagnostic's layer statement: `option` is the
@@ -29,19 +37,30 @@ class Fix:
     the option letter (`2`, `1x2`). The language server turns it into an edit.
     """
 
+    __slots__ = ("title", "option", "value")
     title: str
     option: str
     value: str
 
+    def __init__(self, title: str, option: str, value: str) -> None:
+        _set(self, "title", title)
+        _set(self, "option", option)
+        _set(self, "value", value)
 
-@dataclass(frozen=True)
-class Diagnostic:
+
+class Diagnostic(Record):
     """One problem in a source file.
 
     Lines and columns are 1-based; columns count code points. The end position
     is exclusive: it names the character just after the span.
     """
 
+    __slots__ = (
+        "file", "line", "column", "end_line", "end_column", "severity", "code", "message", "notes", "help",
+        # Not part of the JSON form, nor of equality: what renderers need beyond it.
+        "span", "label", "related", "fixes",
+    )
+    _compared = ("file", "line", "column", "end_line", "end_column", "severity", "code", "message", "notes", "help")
     file: str
     line: int
     column: int
@@ -50,13 +69,44 @@ class Diagnostic:
     severity: str
     code: str
     message: str
-    notes: tuple[str, ...] = ()
-    help: str | None = None
-    # Not part of the JSON form: what renderers need beyond it.
-    span: Span = field(default=Span(0, 0), compare=False)
-    label: str | None = field(default=None, compare=False)
-    related: tuple[Related, ...] = field(default=(), compare=False)
-    fixes: tuple[Fix, ...] = field(default=(), compare=False)
+    notes: tuple[str, ...]
+    help: str | None
+    span: Span
+    label: str | None
+    related: tuple[Related, ...]
+    fixes: tuple[Fix, ...]
+
+    def __init__(
+        self,
+        file: str,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        severity: str,
+        code: str,
+        message: str,
+        notes: tuple[str, ...] = (),
+        help: str | None = None,
+        span: Span = Span(0, 0),
+        label: str | None = None,
+        related: tuple[Related, ...] = (),
+        fixes: tuple[Fix, ...] = (),
+    ) -> None:
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "column", column)
+        _set(self, "end_line", end_line)
+        _set(self, "end_column", end_column)
+        _set(self, "severity", severity)
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "notes", notes)
+        _set(self, "help", help)
+        _set(self, "span", span)
+        _set(self, "label", label)
+        _set(self, "related", related)
+        _set(self, "fixes", fixes)
 
     @property
     def is_error(self) -> bool:

@@ -10,7 +10,6 @@ the span.
 
 from __future__ import annotations
 
-import json
 import os
 import unicodedata
 from collections.abc import Iterable
@@ -169,6 +168,8 @@ def render_all(diagnostics: list[Diagnostic], sources: dict[str, SourceText], co
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
     """The JSON array of LANGUAGE.md section 7 (ASCII-only, so any terminal shows it)."""
+    import json  # only for --format json: a plain `cnnc check` does not pay for it
+
     return json.dumps([d.to_dict() for d in diagnostics], indent=2) + "\n"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, Union
 
 from ..diagnostics.suggest import did_you_mean
-from ..syntax.parser import show
+from ..diagnostics.wording import show
 from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE
 

@@ -296,9 +296,9 @@ class Analysis:
             bound = f"{symbol.name} >= {symbol.bound}"
             how = "written" if symbol.given else "computed: the smallest size every layer accepts"
             lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
-        from ..backend.codegen import _class_shape  # light: black and jinja2 load only when generating
+        from ..types.shapes import class_shape
 
-        lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {_class_shape(shape)}`",
+        lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {class_shape(shape)}`",
                   "", "`//` is floor division, as in Python: after `pool 2`, the height is `H//2`"]
         return "\n".join(lines)
 

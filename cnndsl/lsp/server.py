@@ -1,11 +1,18 @@
 """`cnnc lsp`: the language server (pygls 2 on stdio).
 
-The server keeps one `Analysis` (cnndsl/lsp_features.py) per open document,
-rebuilt on every open and change, and publishes its diagnostics at once.
-Requests (hover, inlay hints, completion, symbols, definition, code actions,
-formatting) read the latest analysis. Every handler is guarded: whatever the
-text or the request, the server answers (an empty answer at worst) and keeps
-serving. It never imports torch, black or jinja2.
+The server keeps one `Analysis` (cnndsl/lsp/analysis.py) per open document:
+the newest one completed. Requests (hover, inlay hints, completion, symbols,
+definition, code actions, formatting) are answered from it at once, never
+after waiting for an analysis. Analyses run one at a time on a worker thread
+(`Scheduler`), so the event loop keeps reading messages and answering
+requests while one runs. An edit is analysed after DEBOUNCE seconds without
+a newer edit to the same document; an analysis whose document changed while
+it ran is kept for requests but its diagnostics are not published, and the
+newest text is analysed next. So a burst of edits costs at most one analysis
+that nobody asked for, and only the newest version's diagnostics are
+published. Every handler is guarded: whatever the text or the request, the
+server answers (an empty answer at worst) and keeps serving. It never
+imports torch, black or jinja2.
 
 Documents are synchronised in full (`TextDocumentSyncKind.Full`): .cnn files
 are small, and pygls' incremental sync splits lines with `str.splitlines`,
@@ -15,10 +22,12 @@ Position conversion lives in cnndsl/lsp_positions.py, nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lsprotocol import types
@@ -26,12 +35,15 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from .analysis import Analysis
-from ..syntax.parser import ParseCache
+from ..syntax.incremental import ParseCache
 
 logger = logging.getLogger("cnndsl.lsp")
 
 STATUS = "cnnc/status"
 DOCS_ENV = "CNNC_DIAGNOSTICS_DOCS"
+# How long an edit waits for the next one before it is analysed: keystrokes
+# of a burst (typing, an editor's multi-edit) come closer together than this.
+DEBOUNCE = 0.015
 
 
 def default_docs_url() -> str | None:
@@ -51,10 +63,12 @@ def default_docs_url() -> str | None:
 class CnnLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("cnnc", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        # Per document: the newest completed analysis, what requests read.
         self.analyses: dict[str, Analysis] = {}
         # Per document: re-parse only the statements an edit changed.
         self.parse_caches: dict[str, ParseCache] = {}
         self.docs_url: str | None = default_docs_url()
+        self.scheduler = Scheduler(self)
 
     @property
     def encoding(self) -> str:
@@ -63,22 +77,16 @@ class CnnLanguageServer(LanguageServer):
         except Exception:  # before initialize
             return "utf-16"
 
-    def analyse(self, uri: str) -> Analysis | None:
-        document = self.workspace.get_text_document(uri)
-        cache = self.parse_caches.setdefault(uri, ParseCache())
-        analysis = Analysis(document.source, document.path or uri, self.encoding, cache)
-        self.analyses[uri] = analysis
-        return analysis
-
-    def publish(self, uri: str, version: int | None) -> None:
+    def analyse(self, uri: str, text: str, path: str) -> tuple[Analysis | None, list]:
+        """One analysis and its diagnostics (run on the worker thread)."""
         try:
-            analysis = self.analyse(uri)
-            diagnostics = analysis.diagnostics(uri, self.docs_url) if analysis else []
+            cache = self.parse_caches.setdefault(uri, ParseCache())
+            analysis = Analysis(text, path, self.encoding, cache)
+            return analysis, analysis.diagnostics(uri, self.docs_url)
         except Exception as error:  # a bug in cnnc: say so in the editor, keep serving
             logger.exception("checking %s failed", uri)
-            self.analyses.pop(uri, None)
             self.parse_caches.pop(uri, None)
-            diagnostics = [
+            return None, [
                 types.Diagnostic(
                     range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
                     severity=types.DiagnosticSeverity.Error,
@@ -87,9 +95,71 @@ class CnnLanguageServer(LanguageServer):
                     "please report it with the file",
                 )
             ]
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
-        )
+
+
+class Scheduler:
+    """When documents are analysed: one at a time, off the event loop, newest text only.
+
+    Per document, one task loops: wait until the document has had no edit for
+    DEBOUNCE seconds, take its text and version, analyse them on the worker
+    thread, keep the analysis; publish its diagnostics if the document is
+    still at that version, else go round again for the newer text.
+    """
+
+    def __init__(self, server: CnnLanguageServer) -> None:
+        self.server = server
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnc-analysis")
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.quiet_from: dict[str, float] = {}  # per document: when it may be analysed
+        self.analysed: dict[str, int] = {}  # per document: analyses run (cnnc/status, tests)
+
+    def changed(self, uri: str, delay: float) -> None:
+        """The document changed (or opened): analyse it once it has been quiet for `delay`."""
+        loop = asyncio.get_running_loop()
+        self.quiet_from[uri] = loop.time() + delay
+        task = self.tasks.get(uri)
+        if task is None or task.done():
+            self.tasks[uri] = loop.create_task(self._run(uri))
+
+    def closed(self, uri: str) -> None:
+        task = self.tasks.pop(uri, None)
+        if task is not None:
+            task.cancel()  # an analysis already on the worker finishes; its result is dropped
+        self.quiet_from.pop(uri, None)
+        self.analysed.pop(uri, None)
+
+    async def _run(self, uri: str) -> None:
+        try:
+            await self._analyse_until_current(uri)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug in the scheduling itself: log it, keep serving
+            logger.exception("analysing %s failed", uri)
+
+    async def _analyse_until_current(self, uri: str) -> None:
+        loop = asyncio.get_running_loop()
+        server = self.server
+        while True:
+            while (wait := self.quiet_from.get(uri, 0) - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            document = server.workspace.get_text_document(uri)
+            version, text = document.version, document.source
+            analysis, diagnostics = await loop.run_in_executor(
+                self.worker, server.analyse, uri, text, document.path or uri
+            )
+            if self.tasks.get(uri) is not asyncio.current_task():
+                return  # closed (and maybe opened again) meanwhile
+            self.analysed[uri] = self.analysed.get(uri, 0) + 1
+            if analysis is not None:
+                server.analyses[uri] = analysis
+            else:
+                server.analyses.pop(uri, None)
+            if server.workspace.get_text_document(uri).version == version and self.quiet_from.get(uri, 0) <= loop.time():
+                server.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+                )
+                return
+            # Edited while it ran: its diagnostics are out of date; analyse the newest text.
 
 
 def _guarded(default=None):
@@ -122,17 +192,18 @@ def create_server() -> CnnLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @_guarded()
     def did_open(ls: CnnLanguageServer, params: types.DidOpenTextDocumentParams):
-        ls.publish(params.text_document.uri, params.text_document.version)
+        ls.scheduler.changed(params.text_document.uri, 0.0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @_guarded()
     def did_change(ls: CnnLanguageServer, params: types.DidChangeTextDocumentParams):
-        ls.publish(params.text_document.uri, params.text_document.version)
+        ls.scheduler.changed(params.text_document.uri, DEBOUNCE)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @_guarded()
     def did_close(ls: CnnLanguageServer, params: types.DidCloseTextDocumentParams):
         uri = params.text_document.uri
+        ls.scheduler.closed(uri)
         ls.analyses.pop(uri, None)
         ls.parse_caches.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
@@ -209,6 +280,8 @@ def create_server() -> CnnLanguageServer:
         return {
             "version": __version__,
             "documents": len(ls.analyses),
+            # Analyses run per open document: [[uri, count], ...].
+            "analyses": sorted([uri, count] for uri, count in ls.scheduler.analysed.items()),
             "torch_loaded": "torch" in sys.modules,
             "heavy_modules": sorted(m for m in ("torch", "black", "jinja2") if m in sys.modules),
         }

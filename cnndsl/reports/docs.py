@@ -140,11 +140,14 @@ def activations_markdown() -> str:
 
 def limits_markdown() -> str:
     from ..check import checker
+    from ..syntax.recovery import MAX_STATEMENT_WORDS
 
     return (
         f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
-        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062)."
+        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062).\n"
+        f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
+        "  without being read)."
     )
 
 
@@ -268,11 +271,11 @@ def tutorial_markdown(current: str) -> str:
 
 
 def image_svg(source: str) -> str:
-    from ..compiler import check_program
+    from ..compiler import check_program, instantiate
     from .draw import render_svg
 
     program = check_program((ROOT / source).read_bytes(), source)
-    return render_svg(program, at=program.instantiate(*IMAGE_SIZE) if program.symbolic else None)
+    return render_svg(program, at=instantiate(program, *IMAGE_SIZE) if program.symbolic else None)
 
 
 def generated() -> dict[Path, str]:

@@ -22,9 +22,10 @@ Megabytes are torchinfo's: 1 MB = 1,000,000 bytes, shown with two decimals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..check.typed import TypedProgram
+from ..record import Record
+
+_set = object.__setattr__
 
 # The dtypes `--dtype` accepts, and their element sizes in bytes.
 DTYPES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -32,18 +33,24 @@ DEFAULT_DTYPE = "float32"
 MEGABYTE = 1_000_000  # torchinfo's MB
 
 
-@dataclass(frozen=True)
-class MemoryEstimate:
+class MemoryEstimate(Record):
     """torchinfo's four sizes for one batch size and dtype, in bytes."""
 
+    __slots__ = ("batch", "dtype", "input_bytes", "forward_backward_bytes", "params_bytes", "largest_output_bytes")
     batch: int
     dtype: str
     input_bytes: int
     forward_backward_bytes: int
     params_bytes: int
-    # Not a torchinfo figure: the largest single layer output for the batch,
-    # counted or not above. The memory guard uses it as a floor.
-    largest_output_bytes: int = 0
+    largest_output_bytes: int
+
+    def __init__(self, batch: int, dtype: str, input_bytes: int, forward_backward_bytes: int, params_bytes: int, largest_output_bytes: int = 0) -> None:
+        _set(self, "batch", batch)
+        _set(self, "dtype", dtype)
+        _set(self, "input_bytes", input_bytes)
+        _set(self, "forward_backward_bytes", forward_backward_bytes)
+        _set(self, "params_bytes", params_bytes)
+        _set(self, "largest_output_bytes", largest_output_bytes)
 
     @property
     def bytes_per_element(self) -> int:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
 from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..record import Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True)
-class LayerSummary:
+class LayerSummary(Record):
     """One PyTorch leaf layer: where it came from, its type, its cost."""
 
+    __slots__ = ("line", "kind", "module", "input", "output", "output_type", "params", "macs", "called_at", "arithmetic", "depth")
     line: int
     kind: str
     module: str  # the PyTorch constructor, e.g. "nn.Conv2d(3, 10, 3)"
@@ -22,9 +24,22 @@ class LayerSummary:
     output_type: str  # the .cnn notation: "128x128x10", "5120"
     params: int
     macs: int
-    called_at: tuple[int, ...] = ()
-    arithmetic: tuple[str, ...] = ()
-    depth: int = 0  # residual nesting, for the table
+    called_at: tuple[int, ...]
+    arithmetic: tuple[str, ...]
+    depth: int  # residual nesting, for the table
+
+    def __init__(self, line: int, kind: str, module: str, input: tuple[int, ...], output: tuple[int, ...], output_type: str, params: int, macs: int, called_at: tuple[int, ...] = (), arithmetic: tuple[str, ...] = (), depth: int = 0) -> None:
+        _set(self, "line", line)
+        _set(self, "kind", kind)
+        _set(self, "module", module)
+        _set(self, "input", input)
+        _set(self, "output", output)
+        _set(self, "output_type", output_type)
+        _set(self, "params", params)
+        _set(self, "macs", macs)
+        _set(self, "called_at", called_at)
+        _set(self, "arithmetic", arithmetic)
+        _set(self, "depth", depth)
 
     def to_dict(self) -> dict:
         entry = {
@@ -39,19 +54,30 @@ class LayerSummary:
         return entry
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(Record):
+    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes")
     network: str
     input: tuple[int, ...]
     output: tuple[int, ...]
     layers: tuple[LayerSummary, ...]
     total_params: int
     total_macs: int
-    filename: str = "<string>"
-    memory: MemoryEstimate | None = None  # torchinfo's sizes (cnndsl/memory.py)
-    # A symbolic program: each symbol's bound; an instance: the symbols' values.
-    symbols: dict | None = None
-    sizes: dict | None = None
+    filename: str
+    memory: MemoryEstimate | None  # torchinfo's sizes (cnndsl/memory.py)
+    symbols: dict | None
+    sizes: dict | None
+
+    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None) -> None:
+        _set(self, "network", network)
+        _set(self, "input", input)
+        _set(self, "output", output)
+        _set(self, "layers", layers)
+        _set(self, "total_params", total_params)
+        _set(self, "total_macs", total_macs)
+        _set(self, "filename", filename)
+        _set(self, "memory", memory)
+        _set(self, "symbols", symbols)
+        _set(self, "sizes", sizes)
 
     def to_dict(self) -> dict:
         entry = {
@@ -93,7 +119,7 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
 
     For a symbolic program, types are symbolic, MACs are expressions (JSON:
     strings, total null) and there are no memory figures: summarise an
-    instance (`program.instantiate(224, 224)`) for numbers.
+    instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
     """
     layers: list[LayerSummary] = []
     _collect(program.nodes, 0, layers)

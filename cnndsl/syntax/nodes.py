@@ -1,111 +1,174 @@
 """The syntax tree: frozen nodes that carry their source spans.
 
-The parser (cnndsl/syntax.py) builds these; the checker (cnndsl/checker.py)
-gives them types. Nodes record what was written, not what it means: `conv 10
-k3` is a Command named `conv` with two Word arguments.
+The parser (cnndsl/syntax/builder.py) builds these; the checker
+(cnndsl/check/checker.py) gives them types. Nodes record what was written,
+not what it means: `conv 10 k3` is a Command named `conv` with two Word
+arguments. They are frozen records with slots (record.py): what a frozen
+dataclass is, without its cost at start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
 
+from ..record import Record
 from .source import Span
 
+_set = object.__setattr__
 
-@dataclass(frozen=True, slots=True)
-class Word:
+# The name of the placeholder statement that stands where a broken statement
+# was dropped (cnndsl/syntax/recovery.py). No source text can spell it (the
+# lexer's WORD has no '<'); the checker gives it an unknown type without a
+# second diagnostic, so that nothing after it is checked against a type the
+# user did not write.
+BROKEN = "<syntax error>"
+
+
+class Word(Record):
     """One token of text: a name, number, size, option or flag."""
 
+    __slots__ = ("text", "span", "stray")
     text: str
     span: Span
-    stray: bool = False  # a character the language does not use
+    stray: bool  # a character the language does not use
+
+    def __init__(self, text: str, span: Span, stray: bool = False) -> None:
+        _set(self, "text", text)
+        _set(self, "span", span)
+        _set(self, "stray", stray)
 
 
-@dataclass(frozen=True, slots=True)
-class KeywordArg:
+class KeywordArg(Record):
     """A long-form option: `kernel=3`, `stride=2x1`, `kernel=f`."""
 
+    __slots__ = ("key", "value", "span")
     key: Word
     value: Word
     span: Span
+
+    def __init__(self, key: Word, value: Word, span: Span) -> None:
+        _set(self, "key", key)
+        _set(self, "value", value)
+        _set(self, "span", span)
 
 
 Arg = Union[Word, KeywordArg]
 
 
-@dataclass(frozen=True, slots=True)
-class Bound:
+class Bound(Record):
     """A lower bound on a size symbol: `H >= 32` (for symbolic inputs)."""
 
+    __slots__ = ("symbol", "minimum", "span")
     symbol: Word
     minimum: Word
     span: Span
 
+    def __init__(self, symbol: Word, minimum: Word, span: Span) -> None:
+        _set(self, "symbol", symbol)
+        _set(self, "minimum", minimum)
+        _set(self, "span", span)
 
-@dataclass(frozen=True, slots=True)
-class Command:
+
+class Command(Record):
     """A statement `NAME arg*`: a layer, a block call, `input` or `network`."""
 
+    __slots__ = ("name", "args", "bounds", "span")
     name: Word
     args: tuple[Arg, ...]
     bounds: tuple[Bound, ...]
     span: Span
 
+    def __init__(self, name: Word, args: tuple[Arg, ...], bounds: tuple[Bound, ...], span: Span) -> None:
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "bounds", bounds)
+        _set(self, "span", span)
 
-@dataclass(frozen=True, slots=True)
-class Body:
+
+class Body(Record):
     """Statements between braces; `span` covers the braces."""
 
+    __slots__ = ("statements", "span")
     statements: tuple[Statement, ...]
     span: Span
 
+    def __init__(self, statements: tuple[Statement, ...], span: Span) -> None:
+        _set(self, "statements", statements)
+        _set(self, "span", span)
 
-@dataclass(frozen=True, slots=True)
-class BlockDef:
+
+class BlockDef(Record):
     """`block NAME(p1, p2) { ... }`; `header` spans `block NAME(...)`."""
 
+    __slots__ = ("name", "params", "body", "span", "header")
     name: Word
     params: tuple[Word, ...]
     body: Body
     span: Span
     header: Span
 
+    def __init__(self, name: Word, params: tuple[Word, ...], body: Body, span: Span, header: Span) -> None:
+        _set(self, "name", name)
+        _set(self, "params", params)
+        _set(self, "body", body)
+        _set(self, "span", span)
+        _set(self, "header", header)
 
-@dataclass(frozen=True, slots=True)
-class Repeat:
+
+class Repeat(Record):
     """`repeat N { ... }`; `header` spans `repeat N`."""
 
+    __slots__ = ("count", "body", "span", "header")
     count: Word
     body: Body
     span: Span
     header: Span
 
+    def __init__(self, count: Word, body: Body, span: Span, header: Span) -> None:
+        _set(self, "count", count)
+        _set(self, "body", body)
+        _set(self, "span", span)
+        _set(self, "header", header)
 
-@dataclass(frozen=True, slots=True)
-class Residual:
+
+class Residual(Record):
     """`residual { BODY } [shortcut { PATH }]`; `header` spans the keyword."""
 
+    __slots__ = ("body", "shortcut", "span", "header")
     body: Body
     shortcut: Body | None
     span: Span
     header: Span
 
+    def __init__(self, body: Body, shortcut: Body | None, span: Span, header: Span) -> None:
+        _set(self, "body", body)
+        _set(self, "shortcut", shortcut)
+        _set(self, "span", span)
+        _set(self, "header", header)
 
-@dataclass(frozen=True, slots=True)
-class Shortcut:
+
+class Shortcut(Record):
     """A `shortcut { ... }` that did not follow a residual (always an error)."""
 
+    __slots__ = ("body", "span", "header")
     body: Body
     span: Span
     header: Span
+
+    def __init__(self, body: Body, span: Span, header: Span) -> None:
+        _set(self, "body", body)
+        _set(self, "span", span)
+        _set(self, "header", header)
 
 
 Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut]
 
 
-@dataclass(frozen=True, slots=True)
-class Module:
+class Module(Record):
     """A whole .cnn file."""
 
+    __slots__ = ("statements",)
     statements: tuple[Statement, ...]
+
+    def __init__(self, statements: tuple[Statement, ...]) -> None:
+        _set(self, "statements", statements)

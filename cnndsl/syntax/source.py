@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+
+from ..record import Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(Record):
     """A half-open range of character (code point) offsets into a source text."""
 
+    __slots__ = ("start", "end")
     start: int
     end: int
+
+    def __init__(self, start: int, end: int) -> None:
+        _set(self, "start", start)
+        _set(self, "end", end)
 
     def cover(self, other: Span) -> Span:
         return Span(min(self.start, other.start), max(self.end, other.end))
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(Record):
     """A 1-based line and a 1-based column counted in code points."""
 
+    __slots__ = ("line", "column")
     line: int
     column: int
+
+    def __init__(self, line: int, column: int) -> None:
+        _set(self, "line", line)
+        _set(self, "column", column)
 
 
 class SourceText:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
 
 from .symbolic import Axis, Size, Step, count, factor_text, window_arithmetic
+from ..record import Record
+
+_set = object.__setattr__
 
 # PyTorch indexes many kernels with 32-bit integers; beyond this no model builds.
 MAX_VALUE = 2**31 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class MapType:
+class MapType(Record):
     """A feature map: height x width x channels (PyTorch: (N, C, H, W))."""
 
+    __slots__ = ("height", "width", "channels")
     height: Size  # an int, or an Axis for a symbolic input (`H`, `(H+1)//2`)
     width: Size
     channels: int
+
+    def __init__(self, height: Size, width: Size, channels: int) -> None:
+        _set(self, "height", height)
+        _set(self, "width", width)
+        _set(self, "channels", channels)
 
     def __str__(self) -> str:
         parts = (str(self.height), str(self.width), str(self.channels))
@@ -48,11 +55,14 @@ class MapType:
         return "feature map"
 
 
-@dataclass(frozen=True, slots=True)
-class VectorType:
+class VectorType(Record):
     """A vector of features (PyTorch: (N, F))."""
 
+    __slots__ = ("features",)
     features: int
+
+    def __init__(self, features: int) -> None:
+        _set(self, "features", features)
 
     def __str__(self) -> str:
         return str(self.features)
@@ -75,21 +85,38 @@ class VectorType:
 Shape = Union[MapType, VectorType]
 
 
+def class_shape(shape: Shape) -> str:
+    """`(3, 224, 224)`; a symbolic size is None, as PyTorch users write it: `(3, None, None)`.
+
+    What a generated class's `input_shape` says (the code generator and hover).
+    """
+    sizes = [d if isinstance(d, int) else None for d in shape.torch_shape]
+    return repr(tuple(sizes))
+
+
 def describe(shape: Shape) -> str:
     """A shape in the user's words: `16x16x20 feature map`, `5120 vector`."""
     return f"{shape} {shape.noun}"
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(Record):
     """One axis of a convolution or pooling window, with PyTorch's size rule."""
 
+    __slots__ = ("size", "kernel", "stride", "padding", "dilation", "ceil")
     size: Size
     kernel: int
-    stride: int = 1
-    padding: int = 0
-    dilation: int = 1
-    ceil: bool = False
+    stride: int
+    padding: int
+    dilation: int
+    ceil: bool
+
+    def __init__(self, size: Size, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, ceil: bool = False) -> None:
+        _set(self, "size", size)
+        _set(self, "kernel", kernel)
+        _set(self, "stride", stride)
+        _set(self, "padding", padding)
+        _set(self, "dilation", dilation)
+        _set(self, "ceil", ceil)
 
     @property
     def reach(self) -> int:

@@ -27,18 +27,27 @@ spaced separators: `(H+1)//2 x (W+1)//2 x 64`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable, Mapping, Union
 
+from ..record import Record
 
-@dataclass(frozen=True, slots=True)
-class Step:
+_set = object.__setattr__
+
+
+class Step(Record):
     """One window along one axis: PyTorch's output-size rule."""
 
+    __slots__ = ("reach", "stride", "padding", "ceil")
     reach: int  # D*(F - 1) + 1
     stride: int
     padding: int
-    ceil: bool = False
+    ceil: bool
+
+    def __init__(self, reach: int, stride: int, padding: int, ceil: bool = False) -> None:
+        _set(self, "reach", reach)
+        _set(self, "stride", stride)
+        _set(self, "padding", padding)
+        _set(self, "ceil", ceil)
 
     def apply(self, x: int) -> int:
         room = x + 2 * self.padding - self.reach
@@ -50,14 +59,20 @@ class Step:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Axis:
+class Axis(Record):
     """`floor((symbol + offset) / divisor)`, then the ceil-mode `tail` steps."""
 
+    __slots__ = ("symbol", "offset", "divisor", "tail")
     symbol: str
-    offset: int = 0
-    divisor: int = 1
-    tail: tuple[Step, ...] = ()
+    offset: int
+    divisor: int
+    tail: tuple[Step, ...]
+
+    def __init__(self, symbol: str, offset: int = 0, divisor: int = 1, tail: tuple[Step, ...] = ()) -> None:
+        _set(self, "symbol", symbol)
+        _set(self, "offset", offset)
+        _set(self, "divisor", divisor)
+        _set(self, "tail", tail)
 
     def then(self, step: Step) -> Axis:
         # Ceil mode, with PyTorch's rule that drops a last window starting in
@@ -201,18 +216,24 @@ def window_arithmetic(size: Axis, kernel: int, stride: int, padding: int, dilati
     return f"{core} + 1 = {size.then(Step(reach, stride, padding, ceil))}"
 
 
-@dataclass(frozen=True, slots=True)
-class SizeSymbol:
+class SizeSymbol(Record):
     """A size symbol of the input: `H` in `input HxWx3 where H >= 32`.
 
     `given` tells whether the bound was written; otherwise it is the smallest
     size every layer accepts, computed by the checker.
     """
 
+    __slots__ = ("name", "bound", "given", "axes")
     name: str
     bound: int
     given: bool
     axes: tuple[str, ...]  # "height", "width": where it stands in the input
+
+    def __init__(self, name: str, bound: int, given: bool, axes: tuple[str, ...]) -> None:
+        _set(self, "name", name)
+        _set(self, "bound", bound)
+        _set(self, "given", given)
+        _set(self, "axes", axes)
 
     def describe(self) -> str:
         how = "given" if self.given else "computed: the smallest size every layer accepts"

@@ -55,7 +55,7 @@ def _shade(colour: str, amount: float) -> str:
 class DrawnAt:
     """The size a symbolic program is drawn at, and the program checked at that size."""
 
-    program: TypedProgram  # TypedProgram.instantiate(height, width): every number concrete
+    program: TypedProgram  # compiler.instantiate(program, height, width): every number concrete
     height: int
     width: int
 
@@ -137,7 +137,9 @@ def drawn_at(program: TypedProgram, at: TypedProgram | None = None) -> DrawnAt |
             raise ValueError(f"the input size is fixed at {program.input}: there is no other size to draw it at")
         return None
     if at is None:
-        at = program.instantiate(*program.smallest_size())
+        from ...compiler import instantiate
+
+        at = instantiate(program, *program.smallest_size())
     if at.input is None or at.symbolic or not isinstance(at.input.height, int) or not isinstance(at.input.width, int):
         raise ValueError("not an instance of the program at one input size")
     size = f"{at.input.height}x{at.input.width}"
@@ -155,7 +157,7 @@ def _sizes_text(program: TypedProgram) -> str:
 def render_svg(program: TypedProgram, max_width: float = 1500, at: TypedProgram | None = None) -> str:
     """The diagram as an SVG document (a string).
 
-    A symbolic program is drawn at the size of `at` (`program.instantiate(h, w)`),
+    A symbolic program is drawn at the size of `at` (`cnndsl.compiler.instantiate(program, h, w)`),
     by default at its smallest admissible size.
     """
     if not program.ok or program.input is None:

@@ -1,0 +1,290 @@
+"""Statement-level error recovery: one parse reports every independent syntax error.
+
+Lark's LALR parser is driven token by token (`feed`). After an error the
+broken statement, from the last statement boundary to the next separator
+outside braces, is replaced by a placeholder statement (`nodes.BROKEN`,
+which the checker types as unknown without a second error) and the parse
+goes again from the broken top-level statement.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..diagnostics.model import Reporter
+from . import messages
+from .builder import attach_shortcuts
+from .grammar import Token, UnexpectedToken, lark_parser, tokens
+from .messages import LayerArguments
+from .nodes import BROKEN, Module
+from .source import Span
+
+MAX_SYNTAX_ERRORS = 100
+
+STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"})
+
+# More words than any real statement has (a layer takes a handful): a longer
+# one is generated text gone wrong, and reading it would cost Lark's lexer and
+# parser several microseconds per word (E0063).
+MAX_STATEMENT_WORDS = 1000
+# The text between two statement boundaries (';', a newline, a brace), when
+# it is long enough to hold more than MAX_STATEMENT_WORDS words. The
+# lookbehind anchors a match at a boundary, so the search is one pass over
+# the text.
+_LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (MAX_STATEMENT_WORDS + 1))
+# A word as the lexer cuts them: a name, number, size or option (`k3`), `>=`,
+# a run of other characters, or one sign (`=`, `,`, `(`). `conv 1,2` has
+# four; `kernel=3` three.
+_WORD = re.compile(r"[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S")
+# What brace matching looks at: comments (skipped whole) and braces.
+_BRACES = re.compile(r"#[^\n]*|[{}]")
+
+
+def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:
+    """The tokens of `text` (which starts at `offset` in the reporter's source).
+
+    A statement of more than MAX_STATEMENT_WORDS words (names, numbers and
+    signs, as the lexer would cut them) is not lexed: it is
+    reported (E0063) and stands as one placeholder token (a header's body
+    with it), found by a regular expression before Lark sees the text. Cut
+    at statement boundaries, the pieces lex exactly as the whole text would.
+    """
+    found: list = []
+    position = 0
+    for segment in _LONG_SEGMENT.finditer(text):
+        start, end = segment.span()
+        if start < position:
+            continue  # inside a header's body that was cut already
+        line_start = text.rfind("\n", 0, start) + 1
+        if "#" in text[line_start:start]:
+            continue  # a comment's text, not a statement
+        count = sum(1 for _ in _WORD.finditer(text, start, end))
+        if count <= MAX_STATEMENT_WORDS:
+            continue
+        head = _WORD.search(text, start, end)
+        first = head.start()
+        cut = start + len(segment.group().rstrip())
+        if end < len(text) and text[end] == "{":  # a header: its body goes with it
+            cut = _closing_brace(text, end)
+        found.extend(_shifted(tokens(text[position:first]), position + offset))
+        _report_long_statement(reporter, offset + first, offset + head.end(), count)
+        found.extend(_placeholder_for(text, first, cut, offset))
+        position = cut
+    if not position:
+        return _shifted(tokens(text), offset)
+    found.extend(_shifted(tokens(text[position:]), position + offset))
+    return found
+
+
+def _shifted(found: list, delta: int) -> list:
+    if delta:
+        for token in found:
+            token.start_pos += delta
+            token.end_pos += delta
+    return found
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    """The offset after the '}' that closes the '{' at `opening` (the end of the text if none)."""
+    depth = 0
+    for found in _BRACES.finditer(text, opening):
+        char = found.group()
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return found.end()
+    return len(text)
+
+
+def _placeholder_for(text: str, start: int, end: int, offset: int) -> list:
+    """A BROKEN statement for text[start:end], as `placeholder` makes one for tokens."""
+    filler = [Token("WORD", BROKEN, start_pos=offset + start, end_pos=offset + end)]
+    head = []
+    for word in _WORD.finditer(text, start, end):  # the first two words only
+        head.append(word)
+        if len(head) == 2:
+            break
+    if len(head) == 2 and head[0].group() == "block":
+        found = tokens(text[start : head[1].end()])
+        if len(found) > 1 and found[0].type == "BLOCK" and found[1].type == "WORD":
+            name = found[1]
+            filler.append(Token("WORD", str(name), start_pos=offset + start + name.start_pos, end_pos=offset + start + name.end_pos))
+    return filler
+
+
+def _report_long_statement(reporter: Reporter, start: int, end: int, count: int) -> None:
+    reporter.report(
+        "E0063",
+        Span(start, end),
+        f"this statement has {count:,} words; a statement may have at most {MAX_STATEMENT_WORDS:,}",
+        label="this statement is skipped",
+        notes=["a statement is one layer, block call or header: a handful of words; "
+               "this one is not checked, and nothing after it is typed"],
+        help="split it into statements, or look at what generated this text",
+    )
+
+
+def parse_tokens(tokens, reporter: Reporter, layer_arguments: LayerArguments | None = None) -> Module:
+    """Parse, and after each error drop the broken statement and parse again.
+
+    Restarting (instead of restoring a saved parser state) keeps the happy
+    path a single pass with no copies; Lark extends its child lists in place,
+    so saved states would share them. After an error the top-level
+    statements before it are final: they are parsed once more on their own
+    and set aside, so each retry starts at the broken top-level statement and
+    a long file with many errors stays linear.
+    """
+    tokens = list(tokens)
+    done: list = []  # top-level statements before the tokens still to parse
+    for _ in range(MAX_SYNTAX_ERRORS):
+        outcome = feed(tokens)
+        if isinstance(outcome, Module):
+            return Module(attach_shortcuts(done + list(outcome.statements)))
+        index, boundary, top, expected, previous, open_braces = outcome
+        if top > 0:  # everything before `top` parses: set it aside
+            prefix = feed(tokens[:top])
+            if isinstance(prefix, Module):
+                done.extend(prefix.statements)
+                tokens = tokens[top:]
+                index, boundary = index - top, boundary - top
+        if index == len(tokens):  # the input ended inside a statement or a body
+            messages.report_eof(reporter, tokens, expected, previous, open_braces)
+            closing = [
+                Token("RBRACE", "}", start_pos=brace.end_pos, end_pos=brace.end_pos)
+                for brace in reversed(open_braces)
+            ]
+            # Keep the unfinished statement when closing the braces completes it.
+            outcome = feed(tokens + closing)
+            if not isinstance(outcome, Module):
+                filler = placeholder(tokens, boundary, len(tokens))
+                outcome = feed(tokens[:boundary] + filler + closing)
+            rest = list(outcome.statements) if isinstance(outcome, Module) else []
+            return Module(attach_shortcuts(done + rest))
+        token = tokens[index]
+        if token.type == "RBRACE" and not open_braces:
+            messages.report_unmatched(reporter, token)
+            tokens = tokens[:index] + tokens[index + 1 :]
+            continue
+        if previous is not None and previous.type == "RBRACE" and "_SEP" in expected:
+            # `repeat 2 { relu } pool 2`: a statement after '}' needs its own line.
+            messages.report_missing_separator(reporter, token, previous)
+            if token.type in STATEMENT_STARTS:
+                separator = Token("_SEP", ";", start_pos=token.start_pos, end_pos=token.start_pos)
+                tokens = tokens[:index] + [separator] + tokens[index:]
+            else:  # not a statement either: skip to the end of the line
+                resume = max(index + 1, skip_statement(tokens, index, bool(open_braces)))
+                tokens = tokens[:index] + tokens[resume:]
+            continue
+        command = tokens[boundary] if boundary < index else None
+        resume = skip_statement(tokens, index, bool(open_braces))
+        following = next_token(tokens, index) if token.type == "_SEP" else None
+        if following is not None and tokens[following].type == "LBRACE":
+            # A header broken at the end of its line, its '{' on the next line
+            # (`repeat 2` / `{`): the body belongs to the broken statement.
+            if "LBRACE" in expected:
+                messages.report_brace_on_next_line(reporter, token, tokens[following], previous)
+            else:
+                messages.report_unexpected(reporter, token, expected, previous, bool(open_braces), command, layer_arguments)
+            resume = skip_statement(tokens, following, bool(open_braces))
+            tokens = tokens[:boundary] + placeholder(tokens, boundary, resume) + tokens[resume:]
+            continue
+        messages.report_unexpected(reporter, token, expected, previous, bool(open_braces), command, layer_arguments)
+        if resume == boundary:  # nothing would be dropped: drop the bad token
+            tokens = tokens[:index] + tokens[index + 1 :]
+            continue
+        tokens = tokens[:boundary] + placeholder(tokens, boundary, resume) + tokens[resume:]
+    reporter.report(
+        "E0001",
+        Span(tokens[-1].start_pos, tokens[-1].end_pos) if tokens else Span(0, 0),
+        f"too many syntax errors; stopped after {MAX_SYNTAX_ERRORS}",
+    )
+    return Module(())
+
+
+def feed(tokens):
+    """One pass: the module, or where it failed and the state at that point.
+
+    On failure: (index of the bad token, index after the last statement
+    boundary, index after the last top-level boundary, the expected
+    terminals, the token before the bad one, the braces open there).
+    """
+    interactive = lark_parser().parse_interactive()
+    open_braces: list = []
+    starts: list[int] = []  # the statement start outside each open brace
+    boundary = 0  # index of the first token of the current statement
+    top = 0  # index after the last separator outside every brace
+    previous = None
+    for index, token in enumerate(tokens):
+        try:
+            interactive.feed_token(token)
+        except UnexpectedToken as error:
+            return index, boundary, top, error.expected, previous, open_braces
+        previous = token
+        kind = token.type
+        if kind == "_SEP":
+            boundary = index + 1
+            if not open_braces:
+                top = boundary
+        elif kind == "LBRACE":
+            open_braces.append(token)
+            starts.append(boundary)
+            boundary = index + 1
+        elif kind == "RBRACE":
+            # The statement that owns the body goes on (`shortcut`, a separator).
+            open_braces.pop()
+            boundary = starts.pop()
+    last = tokens[-1] if tokens else None
+    try:
+        return interactive.feed_eof(last)
+    except UnexpectedToken as error:
+        return len(tokens), boundary, top, error.expected, previous, open_braces
+
+
+def placeholder(tokens, start: int, end: int) -> list:
+    """The tokens of a BROKEN statement standing for tokens[start:end].
+
+    A broken block definition keeps its name as the placeholder's argument,
+    so that calls to the block are not reported as unknown names.
+    """
+    while end > start and tokens[end - 1].type == "_SEP":
+        end -= 1
+    if end <= start:
+        return []
+    first, last = tokens[start], tokens[end - 1]
+    filler = [Token("WORD", BROKEN, start_pos=first.start_pos, end_pos=last.end_pos)]
+    if first.type == "BLOCK" and end - start > 1 and tokens[start + 1].type == "WORD":
+        name = tokens[start + 1]
+        filler.append(Token("WORD", str(name), start_pos=name.start_pos, end_pos=name.end_pos))
+    return filler
+
+
+def next_token(tokens, index: int) -> int | None:
+    """The index of the first token after `index` that is not a separator."""
+    for following in range(index + 1, len(tokens)):
+        if tokens[following].type != "_SEP":
+            return following
+    return None
+
+
+def skip_statement(tokens, index: int, inside_body: bool) -> int:
+    """Where to resume after a broken statement that failed at `index`.
+
+    At the next separator outside any brace opened while skipping, or at a
+    '}' that closes the body the statement stands in.
+    """
+    depth = 0
+    while index < len(tokens):
+        kind = tokens[index].type
+        if kind == "LBRACE":
+            depth += 1
+        elif kind == "RBRACE":
+            if depth > 0:
+                depth -= 1
+            elif inside_body:
+                return index
+        elif kind == "_SEP" and depth == 0:
+            return index
+        index += 1
+    return index
