@@ -22,6 +22,7 @@ from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
 from ..syntax.nodes import BROKEN
+from .fields import annotate
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
 from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
 
@@ -1145,4 +1146,10 @@ def _class_name(stem: str) -> str:
 
 
 def check_module(module: Module, reporter: Reporter, default_name: str, sizes: dict[str, int] | None = None) -> TypedProgram:
-    return Checker(module, reporter, default_name, sizes).check()
+    program = Checker(module, reporter, default_name, sizes).check()
+    # The receptive fields depend on each layer's path: computed once every layer is typed.
+    before = len(reporter.diagnostics)
+    annotate(program, reporter)
+    if len(reporter.diagnostics) != before:
+        program.diagnostics = reporter.sorted()
+    return program

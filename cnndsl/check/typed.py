@@ -12,6 +12,7 @@ from typing import Union
 
 from ..diagnostics.model import Diagnostic
 from ..layers import Config, LayerKind
+from ..types.fields import ReceptiveField
 from ..types.shapes import MapType, Shape, VectorType
 from ..syntax.source import SourceText, Span
 from ..types.symbolic import SizeSymbol
@@ -52,6 +53,10 @@ class TypedLayer:
     line: int
     calls: tuple[CallSite, ...] = ()
     inplace: bool = False
+    # The receptive field of an input unit and of an output unit (cnndsl/check/fields.py sets them
+    # once the program is checked: they depend on the path to the layer, not on the layer alone).
+    receptive_input: ReceptiveField | None = None
+    receptive_field: ReceptiveField | None = None
 
     @property
     def module(self) -> str:
@@ -70,6 +75,7 @@ class TypedResidual:
     span: Span
     line: int
     calls: tuple[CallSite, ...] = ()
+    receptive_field: ReceptiveField | None = None  # the union of the body's and the shortcut's
 
 
 Node = Union[TypedLayer, TypedResidual]

@@ -4,7 +4,7 @@ Codes are stable: a code, once published, keeps its meaning. `cnnc explain
 CODE` prints `explanation`; docs/diagnostics.md is generated from this table.
 
 Each explanation shows a small wrong and right example (`Wrong:`/`Right:`,
-for warnings `Warned:`/`Quiet:`), indented by four spaces. tests/test_codes.py
+for warnings `Warned:`/`Quiet:`, for notes `Noted:`/`Quiet:`), indented by four spaces. tests/test_codes.py
 runs every example through the checker (adding `input 32x32x3` when the
 example has no input line) and checks that the wrong one gives the code and
 the right one gives no diagnostic at all, so the examples cannot drift from
@@ -35,7 +35,8 @@ class Code(Record):
 
     @property
     def severity(self) -> str:
-        return "warning" if self.code.startswith("W") else "error"
+        """E: error; W: warning; N: note (a fact worth knowing, not a problem)."""
+        return {"W": "warning", "N": "note"}.get(self.code[0], "error")
 
 
 def _code(code: str, name: str, summary: str, explanation: str) -> Code:
@@ -829,6 +830,39 @@ Quiet:
 
     block stem(c) { conv c k3 p1 relu }
     stem 16
+""",
+        ),
+        _code(
+            "N0001",
+            "field-exceeds-input",
+            "one unit's receptive field is larger than the whole input",
+            """
+A note, not a warning. The receptive field of a unit is the input region it
+depends on: along each axis `r = r_prev + D*(F - 1)*jump` for every window
+on the way (kernel F, dilation D; the jump is the product of the strides
+before it). Once `r` is larger than the input, every unit's field reaches
+past the input's borders, so at the borders what later layers add is
+padding, not image. Deep networks do this on purpose at small inputs (the
+theoretical field of ResNet-50's last stage is 427 pixels, at any input
+size); the note tells you where it happens, once, at the first layer.
+`cnnc summary` prints every layer's field; whole-input fields (a linear
+layer after `flatten`, `avgpool to 1`) are not reported. The note is given
+for a fixed input size only: a symbolic input's field is a number, but
+whether it exceeds depends on the size (`cnnc summary --size` checks one).
+
+Noted (two 5x5 windows after a stride-2 pool see 18 pixels of a 12x12 input):
+
+    input 12x12x3
+    pool 2
+    conv 8 k5 p2
+    conv 8 k5 p2
+
+Quiet:
+
+    input 32x32x3
+    pool 2
+    conv 8 k5 p2
+    conv 8 k5 p2
 """,
         ),
     ]

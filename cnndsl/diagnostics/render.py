@@ -150,18 +150,16 @@ def _snippet(source, line, column, end_line, end_column, mark, style, label, gut
 
 
 def render_all(diagnostics: list[Diagnostic], sources: dict[str, SourceText], colour: bool = False) -> str:
-    """Every diagnostic, blank-line separated, then a count of errors and warnings."""
+    """Every diagnostic, blank-line separated, then a count of errors, warnings and notes."""
     blocks = [render_text(d, sources.get(d.file), colour) for d in diagnostics]
     if not blocks:
         return ""
-    errors = sum(1 for d in diagnostics if d.is_error)
     text = "\n\n".join(blocks) + "\n"
-    warnings = len(diagnostics) - errors
     parts = []
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    for severity in ("error", "warning", "note"):
+        found = sum(1 for d in diagnostics if d.severity == severity)
+        if found:
+            parts.append(f"{found} {severity}{'s' if found != 1 else ''}")
     text += "\n" + ", ".join(parts) + "\n"
     return text
 
@@ -179,6 +177,10 @@ def _escape_data(text: str) -> str:
 
 def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# GitHub's annotation levels: a note is a `notice`.
+_GITHUB_LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def render_github(diagnostics: Iterable[Diagnostic]) -> str:
@@ -199,5 +201,5 @@ def render_github(diagnostics: Iterable[Diagnostic]) -> str:
             f"file={_escape_property(visible(d.file))},line={d.line},col={d.column},"
             f"endLine={d.end_line},endColumn={d.end_column},title={_escape_property(f'{d.severity}[{d.code}]')}"
         )
-        lines.append(f"::{d.severity} {props}::{_escape_data(message)}")
+        lines.append(f"::{_GITHUB_LEVELS[d.severity]} {props}::{_escape_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..types.autograd import INPUT, SAVES_INPUT, SAVES_OUTPUT, Saves, Tensor
 from .arguments import Args, Positional, read_args
 from .base import Config, Inference, LayerKind, decimal
 from .values import DECIMAL_VALUE
@@ -19,6 +20,13 @@ class ActivationKind(LayerKind):
     module: str  # the PyTorch class: `ReLU`
     inplace_capable: bool = False
     vectors_only: bool = False
+    # What backward needs (measured: tests/test_oracles.py): "output" (ReLU,
+    # sigmoid, tanh, softmax compute their gradient from the result) or
+    # "input". In place, the input is overwritten: "output" (ReLU, LeakyReLU,
+    # ELU switch to their result, the input's storage) or "clone" (ReLU6,
+    # SiLU: autograd saves a copy of the input before overwriting it).
+    keeps: str = "input"
+    keeps_inplace: str = "output"
 
     @property
     def example(self) -> str:  # type: ignore[override]
@@ -59,16 +67,29 @@ class ActivationKind(LayerKind):
         """The constructor's arguments besides `inplace`."""
         return ["dim=1"] if self.vectors_only else []  # softmax over the features
 
+    def saves(self, config, input, output, flow):
+        if not flow.inplace:
+            return SAVES_OUTPUT if self.keeps == "output" else SAVES_INPUT
+        if self.keeps_inplace == "clone":
+            clone = Tensor("a clone of the input, made before it is overwritten", flow.batch * input.elements)
+            return Saves(tensors=(clone,), result=INPUT)
+        return Saves(output=True, result=INPUT)  # the output is the input's storage
+
 
 class Elementwise(ActivationKind):
     """An activation without arguments."""
 
-    def __init__(self, name: str, module: str, summary: str, *, inplace: bool = False, vectors_only: bool = False) -> None:
+    def __init__(
+        self, name: str, module: str, summary: str, *, inplace: bool = False, vectors_only: bool = False,
+        keeps: str = "input", keeps_inplace: str = "output",
+    ) -> None:  # fmt: skip
         self.name = name
         self.module = module
         self.summary = summary
         self.inplace_capable = inplace
         self.vectors_only = vectors_only
+        self.keeps = keeps
+        self.keeps_inplace = keeps_inplace
         super().__init__()
 
 
@@ -108,14 +129,16 @@ class LeakyReLU(ActivationKind):
 
 
 KINDS = (
-    Elementwise("relu", "ReLU", "max(0, x)", inplace=True),
-    Elementwise("relu6", "ReLU6", "min(max(0, x), 6)", inplace=True),
+    Elementwise("relu", "ReLU", "max(0, x)", inplace=True, keeps="output"),
+    Elementwise("relu6", "ReLU6", "min(max(0, x), 6)", inplace=True, keeps_inplace="clone"),
     LeakyReLU(),
     Elementwise("elu", "ELU", "x if x > 0 else exp(x) - 1", inplace=True),
     Elementwise("gelu", "GELU", "x * Phi(x), the Gaussian error linear unit"),
-    Elementwise("silu", "SiLU", "x * sigmoid(x), also called swish", inplace=True),
-    Elementwise("sigmoid", "Sigmoid", "1 / (1 + exp(-x))"),
-    Elementwise("tanh", "Tanh", "hyperbolic tangent"),
-    Elementwise("softmax", "Softmax", "softmax over the features (vectors only)", vectors_only=True),
-    Elementwise("logsoftmax", "LogSoftmax", "log of softmax over the features (vectors only)", vectors_only=True),
+    Elementwise("silu", "SiLU", "x * sigmoid(x), also called swish", inplace=True, keeps_inplace="clone"),
+    Elementwise("sigmoid", "Sigmoid", "1 / (1 + exp(-x))", keeps="output"),
+    Elementwise("tanh", "Tanh", "hyperbolic tangent", keeps="output"),
+    Elementwise("softmax", "Softmax", "softmax over the features (vectors only)", vectors_only=True, keeps="output"),
+    Elementwise(
+        "logsoftmax", "LogSoftmax", "log of softmax over the features (vectors only)", vectors_only=True, keeps="output"
+    ),
 )

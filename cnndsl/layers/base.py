@@ -12,7 +12,10 @@ every facet of itself:
 - the diagram: `label` (the layer in the .cnn notation) and `diagram`
   (its box colour and legend entry);
 - in place: `can_run_inplace` (an activation) and `inplace_after` (an
-  activation right after this layer may run in place).
+  activation right after this layer may run in place);
+- analyses: `window` (its receptive-field rule per axis), `parameter_tensors`
+  and `buffer_tensors` (named, for gradients, optimizer state and
+  torchinfo's mult-adds), `saves` (what autograd keeps for backward).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..syntax.source import Span
+from ..types.autograd import Flow, Saves, Tensor
+from ..types.fields import AxisRule
 from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
 from .arguments import Args, Option, Positional, called, read_args
 from .registry import ACTIVATIONS
@@ -203,6 +208,25 @@ class LayerKind:
     def label(self, config: Config) -> str:
         """A short label in the .cnn notation: `conv 64 k3 s2 p1`, `pool 2`, `linear 10`."""
         return self.name
+
+    # -- analyses (cnndsl/check/fields.py, saved.py, training.py, compute.py)
+    def window(self, config: Config) -> tuple[AxisRule, AxisRule] | None:
+        """The receptive-field rule along the height and the width; None: each output unit sees
+        the input unit at its own position (element-wise and per-position layers)."""
+        return None
+
+    def parameter_tensors(self, config: Config, shape: Shape) -> tuple[Tensor, ...]:
+        """The parameters, as PyTorch names them, for an input of this type (their sum is `params`)."""
+        return ()
+
+    def buffer_tensors(self, config: Config, shape: Shape) -> tuple[Tensor, ...]:
+        """The buffers (BatchNorm's running statistics): memory that training keeps, not parameters."""
+        return ()
+
+    def saves(self, config: Config, input: Shape, output: Shape, flow: Flow) -> Saves:
+        """What autograd saves for backward when this layer runs in train mode on a batch (CPU, measured
+        op by op against PyTorch: tests/test_oracles.py)."""
+        raise NotImplementedError(f"{self.name}: what autograd saves for it is not declared")
 
 
 def check_size(shape: Shape, site: Site, span: Span) -> bool:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 
 from ..diagnostics.model import Fix
+from ..types.autograd import SAVES_INPUT, Saves, Tensor
+from ..types.fields import AxisWindow
 from ..types.shapes import MapType, Window, same_padding
 from ..types.symbolic import count, factor_text
 from .arguments import Option, Positional, called, range_check
@@ -198,6 +200,29 @@ class Conv(LayerKind):
         if config.groups != 1:
             words.append(f"g{config.groups}")
         return " ".join(words)
+
+    def window(self, config: ConvConfig):
+        axes = []
+        for axis in range(2):
+            kernel, dilation = config.kernel[axis], config.dilation[axis]
+            before = same_padding(kernel, dilation)[0] if config.same else config.padding[axis]
+            axes.append(AxisWindow(kernel, config.stride[axis], before, dilation))
+        return tuple(axes)
+
+    def parameter_tensors(self, config: ConvConfig, shape):
+        kh, kw = config.kernel
+        weight = Tensor("weight", config.filters * shape.channels // config.groups * kh * kw)
+        return (weight, Tensor("bias", config.filters)) if config.bias else (weight,)
+
+    def saves(self, config: ConvConfig, input, output, flow):
+        # The input, for the weight's gradient. With `same` and an odd total
+        # padding on an axis, PyTorch pads one more at the end itself: it
+        # makes a zero-padded copy, and that copy is what it saves.
+        extra = [same_padding(k, d)[1] - same_padding(k, d)[0] for k, d in zip(config.kernel, config.dilation)]
+        if config.same and any(extra):
+            elements = flow.batch * input.channels * (input.height + extra[0]) * (input.width + extra[1])
+            return Saves(tensors=(Tensor("the input, zero-padded by one more at the end", elements),))
+        return SAVES_INPUT
 
 
 def _padding_fixes(config: ConvConfig, windows: list[Window], shape: MapType) -> tuple[Fix, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..types.autograd import INPUT, Saves, Tensor
 from .arguments import Positional
 from .base import Config, Inference, LayerKind, decimal
 from .values import DECIMAL_VALUE
@@ -48,6 +49,12 @@ class Dropout(LayerKind):
 
     def label(self, config: DropoutConfig) -> str:
         return f"dropout {config.p:g}"
+
+    def saves(self, config: DropoutConfig, input, output, flow):
+        if config.p == 0:
+            return Saves(result=INPUT)  # F.dropout returns its input
+        # The mask, scaled by 1/(1 - p), in the data type (not bool, on CPU).
+        return Saves(tensors=(Tensor("mask", flow.batch * input.elements),))
 
 
 KINDS = (Dropout(),)

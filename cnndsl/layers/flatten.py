@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..types.autograd import INPUT, NOTHING, Saves
 from ..types.shapes import VectorType, describe
 from ..types.symbolic import Axis
 from .base import DiagramStyle, Inference, LayerKind
@@ -38,6 +39,13 @@ class Flatten(LayerKind):
 
     def emit(self, config, shape, inplace=False):
         return "nn.Flatten()"
+
+    def saves(self, config, input, output, flow):
+        # A view of the input, unless its memory is channels-last with several
+        # channels and positions: then reshape copies (and saves nothing).
+        if isinstance(input, VectorType) or not flow.channels_last or input.channels == 1 or input.height * input.width == 1:
+            return Saves(result=INPUT)
+        return NOTHING
 
 
 KINDS = (Flatten(),)

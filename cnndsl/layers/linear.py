@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..types.autograd import SAVES_INPUT, Tensor
+from ..types.fields import WHOLE
 from ..types.shapes import VectorType
 from .arguments import Positional, range_check
 from .base import Config, DiagramStyle, Inference, LayerKind
@@ -60,6 +62,16 @@ class Linear(LayerKind):
 
     def label(self, config: LinearConfig) -> str:
         return f"linear {config.features}"
+
+    def window(self, config):
+        return WHOLE, WHOLE  # every output feature reads every input feature: the whole map before flatten
+
+    def parameter_tensors(self, config: LinearConfig, shape):
+        weight = Tensor("weight", shape.features * config.features)
+        return (weight, Tensor("bias", config.features)) if config.bias else (weight,)
+
+    def saves(self, config, input, output, flow):
+        return SAVES_INPUT  # for the weight's gradient (the weight itself is a parameter)
 
 
 KINDS = (Linear(),)

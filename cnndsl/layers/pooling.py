@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..types.autograd import INDEX_BYTES, NOTHING, SAVES_INPUT, Saves, Tensor
+from ..types.fields import AdaptiveWindow, AxisWindow
 from ..types.shapes import MapType, Window
 from .arguments import Args, Option, Positional, called, minimum_ok, range_check
 from .base import Config, DiagramStyle, Inference, LayerKind, SpecialForm, check_size, pair, size_text, torch_pair
@@ -70,6 +72,7 @@ class _Pool(LayerKind):
     """Max and average pooling, fixed window (`pool 2`) or adaptive (`pool to 7x7`)."""
 
     mode: ClassVar[str]
+    keeps_indices: ClassVar[bool]  # max pooling: backward routes each gradient to the input it picked
     formulas = (
         "each axis: out = floor((in + 2*P - F)/S) + 1 (ceil: rounded up); the channels stay; no parameters",
     )
@@ -154,11 +157,25 @@ class _Pool(LayerKind):
             words.append("ceil")
         return " ".join(words)
 
+    def window(self, config):
+        if isinstance(config, AdaptivePoolConfig):
+            return AdaptiveWindow(config.size[0]), AdaptiveWindow(config.size[1])
+        return tuple(AxisWindow(config.window[a], config.stride[a], config.padding[a]) for a in range(2))
+
+    def saves(self, config, input, output, flow):
+        if self.keeps_indices:  # the input, and int64 indices of the output's shape
+            indices = Tensor("indices (int64)", flow.batch * output.elements, INDEX_BYTES)
+            return Saves(input=True, tensors=(indices,))
+        if isinstance(config, AdaptivePoolConfig) and config.size == (1, 1):
+            return NOTHING  # PyTorch takes the mean, whose backward needs only the input's size
+        return SAVES_INPUT
+
 
 class MaxPool(_Pool):
     name = "pool"
     aliases = ("maxpool",)
     mode = "Max"
+    keeps_indices = True
     summary = "max pooling; the stride defaults to the window; `pool to HxW` is adaptive"
     example = "pool 2"
     examples = ("pool 2", "pool 3 s2 p1", "pool 3 s2 ceil", "maxpool 2x1", "pool to 7x7", "maxpool to 1")
@@ -169,6 +186,7 @@ class MaxPool(_Pool):
 class AvgPool(_Pool):
     name = "avgpool"
     mode = "Avg"
+    keeps_indices = False
     summary = "average pooling (padding counts, as in PyTorch); `avgpool to HxW` is adaptive"
     example = "avgpool 2"
     examples = ("avgpool 2", "avgpool 3 s1 p1", "avgpool to 1")

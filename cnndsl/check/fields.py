@@ -1,0 +1,100 @@
+"""The receptive field of every typed node, computed once the program is checked.
+
+A layer's field depends on the path that leads to it, not on the layer
+alone, so it cannot be inferred with the layer (the checker memoises and
+copies typed layers): this walk runs after the check, in forward order,
+carrying the field of the current units (cnndsl/types/fields.py has the
+algebra). Each layer kind gives its rule per axis (`LayerKind.window`); a
+residual's field is the union of its body's and its shortcut's (the input's,
+for an identity shortcut).
+
+It sets `receptive_input` and `receptive_field` on each TypedLayer and
+`receptive_field` on each TypedResidual, and reports N0001 (a note) at the
+first node whose unit sees more than the whole input, for a concrete input.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics.model import Reporter
+from ..types.fields import UNIT_FIELD, ReceptiveField, union
+from ..types.shapes import MapType, Shape
+from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+
+
+def annotate(program: TypedProgram, reporter: Reporter | None = None) -> None:
+    """Set the receptive fields of `program`'s nodes; with a reporter, the N0001 note where one exceeds the input."""
+    if program.input is None:
+        return
+    walk = _FieldWalk(program)
+    walk.sequence(program.nodes, UNIT_FIELD)
+    if reporter is not None and walk.exceeding is not None and program.ok:
+        _report_exceeding(reporter, program, *walk.exceeding)
+
+
+class _FieldWalk:
+    def __init__(self, program: TypedProgram) -> None:
+        shape = program.input
+        sizes = (shape.height, shape.width)
+        self.input_size = sizes if all(isinstance(size, int) for size in sizes) else None
+        self.exceeding: tuple[Node, ReceptiveField] | None = None
+
+    def sequence(self, nodes: list[Node], field: ReceptiveField) -> ReceptiveField:
+        for node in nodes:
+            if isinstance(node, TypedLayer):
+                field = self.layer(node, field)
+            else:
+                field = self.residual(node, field)
+        return field
+
+    def layer(self, layer: TypedLayer, field: ReceptiveField) -> ReceptiveField:
+        layer.receptive_input = field
+        shape = layer.input
+        if isinstance(shape, MapType):
+            field = field.through(layer.kind.window(layer.config), shape.height, shape.width)
+        else:  # a vector: only WHOLE rules (a linear layer) apply, whatever the sizes
+            field = field.through(layer.kind.window(layer.config), 1, 1)
+        layer.receptive_field = field
+        self._check(layer, field, units(layer.output, layer.input))
+        return field
+
+    def residual(self, node: TypedResidual, field: ReceptiveField) -> ReceptiveField:
+        body = self.sequence(node.body, field)
+        shortcut = self.sequence(node.shortcut, field) if node.shortcut is not None else field
+        joined = ReceptiveField(union([body.height, shortcut.height]), union([body.width, shortcut.width]))
+        node.receptive_field = joined
+        self._check(node, joined, units(node.output, node.input))
+        return joined
+
+    def _check(self, node: Node, field: ReceptiveField, output_size: tuple[int, int]) -> None:
+        if self.exceeding is None and self.input_size is not None and field.exceeds(self.input_size, output_size):
+            self.exceeding = (node, field)
+
+
+def units(output: Shape, input: Shape) -> tuple:
+    """The output units along each axis that a field's extent ranges over (a vector's are its map's)."""
+    for shape in (output, input):
+        if isinstance(shape, MapType):
+            return shape.height, shape.width
+    return 1, 1
+
+
+def _report_exceeding(reporter: Reporter, program: TypedProgram, node: Node, field: ReceptiveField) -> None:
+    shape = program.input
+    spatial = units(node.output, node.input)
+    text = field.text(spatial)
+    notes = [
+        "from here on every unit's field reaches past the input's borders: "
+        "at the borders, what the layers after this one add to it is padding",
+    ]
+    related = []
+    if node.calls:
+        notes.append(", ".join(f"in {c.text}, called at line {c.line}" for c in reversed(node.calls)))
+        related.append((node.calls[-1].span, f"in {node.calls[-1].text}, called here"))
+    reporter.report(
+        "N0001",
+        node.span,
+        f"one unit here sees more than the whole {shape.height}x{shape.width} input: receptive field {text}",
+        label=f"receptive field {text}",
+        notes=notes,
+        related=related,
+    )
