@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from ..check.typed import TypedProgram
 from ..record import Record
+from ..types.autograd import DEFAULT_DTYPE
+from ..types.autograd import DTYPE_BYTES as DTYPES
 
 _set = object.__setattr__
 
-# The dtypes `--dtype` accepts, and their element sizes in bytes.
-DTYPES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
-DEFAULT_DTYPE = "float32"
 MEGABYTE = 1_000_000  # torchinfo's MB
 
 

@@ -24,6 +24,9 @@ from ..record import Record
 _set = object.__setattr__
 
 INDEX_BYTES = 8  # int64: max pooling's indices, BatchNorm's num_batches_tracked
+# The data types of `--dtype`, and their bytes per element.
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
+DEFAULT_DTYPE = "float32"
 
 
 class Tensor(Record):

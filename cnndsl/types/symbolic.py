@@ -289,6 +289,13 @@ class Count:
 
     __radd__ = __add__
 
+    def __mul__(self, other):
+        if isinstance(other, int):
+            return Count({factors: c * other for factors, c in self.terms.items()})
+        return NotImplemented
+
+    __rmul__ = __mul__
+
     def __bool__(self) -> bool:
         return bool(self.terms)
 

@@ -1,0 +1,184 @@
+"""Saved bytes: what autograd keeps for backward during one train-mode forward pass.
+
+`saved_bytes` means exactly: the bytes of the distinct storages that autograd
+saves for backward during one forward pass in train mode, the parameters and
+buffers excluded: the figure that `torch.autograd.graph.saved_tensors_hooks`
+observes when saved tensors are deduplicated by storage (tests/oracles.py
+measures it; tests/test_oracles.py holds this walk to it on every example and
+on random programs). The rules are CPU's (docs/memory.md).
+
+The walk follows the typed program in forward order with a value per tensor:
+its storage, whether it requires grad, whether its memory is channels-last.
+Each layer kind says what its op saves (`LayerKind.saves`: the input's
+storage, the output's, new ones of its own) and whether its output is a new
+storage or the input's; the walk applies autograd's rule that an op records
+a node (and saves anything) only if its input requires grad or it has
+parameters, and counts each storage once, however many ops save it (an
+in-place ReLU's output is its convolution's output and the next layer's
+input: one storage). A residual's addition saves nothing.
+
+It also lists the autograd nodes in forward order with what their backward
+handles (`Step`), for the peak model (cnndsl/check/training.py).
+"""
+
+from __future__ import annotations
+
+from ..record import Record
+from ..types.autograd import DTYPE_BYTES, INPUT, Flow
+from ..types.shapes import MapType
+from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+
+_set = object.__setattr__
+
+
+class Value(Record):
+    """A tensor between layers, as autograd sees it."""
+
+    __slots__ = ("storage", "requires_grad", "channels_last")
+    storage: int
+    requires_grad: bool
+    channels_last: bool
+
+    def __init__(self, storage: int, requires_grad: bool, channels_last: bool = False) -> None:
+        _set(self, "storage", storage)
+        _set(self, "requires_grad", requires_grad)
+        _set(self, "channels_last", channels_last)
+
+
+class SavedStorage(Record):
+    """A storage saved for backward: its bytes, the node that saved it first and why.
+
+    `step` is the number of autograd nodes recorded before that node (its
+    index in `SavedBytes.steps`): backward runs in reverse, so the storage is
+    released once that node's backward has run.
+    """
+
+    __slots__ = ("storage", "nbytes", "node", "what", "step")
+    storage: int
+    nbytes: int
+    node: Node
+    what: str
+    step: int
+
+    def __init__(self, storage: int, nbytes: int, node: Node, what: str, step: int) -> None:
+        _set(self, "storage", storage)
+        _set(self, "nbytes", nbytes)
+        _set(self, "node", node)
+        _set(self, "what", what)
+        _set(self, "step", step)
+
+
+class Step(Record):
+    """One autograd node, in forward order: what its backward handles.
+
+    `grad_bytes`: the gradient arriving for its output plus the one it makes
+    for its input; `parameters`: the element counts of its parameters (their
+    gradients appear when it runs).
+    """
+
+    __slots__ = ("node", "grad_bytes", "parameters")
+    node: Node
+    grad_bytes: int
+    parameters: tuple[int, ...]
+
+    def __init__(self, node: Node, grad_bytes: int, parameters: tuple[int, ...] = ()) -> None:
+        _set(self, "node", node)
+        _set(self, "grad_bytes", grad_bytes)
+        _set(self, "parameters", parameters)
+
+
+class SavedBytes(Record):
+    """The saved storages of one forward pass, and the autograd nodes it recorded."""
+
+    __slots__ = ("batch", "dtype", "total", "saved", "steps", "input_storage")
+    batch: int
+    dtype: str
+    total: int
+    saved: tuple[SavedStorage, ...]
+    steps: tuple[Step, ...]
+    input_storage: int
+
+    def __init__(self, batch: int, dtype: str, total: int, saved: tuple, steps: tuple, input_storage: int) -> None:
+        _set(self, "batch", batch)
+        _set(self, "dtype", dtype)
+        _set(self, "total", total)
+        _set(self, "saved", saved)
+        _set(self, "steps", steps)
+        _set(self, "input_storage", input_storage)
+
+    def by_node(self) -> dict[int, int]:
+        """id(node) -> the bytes of the storages that node saved first."""
+        out: dict[int, int] = {}
+        for saved in self.saved:
+            key = id(saved.node)
+            out[key] = out.get(key, 0) + saved.nbytes
+        return out
+
+
+def saved_bytes(program: TypedProgram, batch: int = 1, dtype: str = "float32") -> SavedBytes:
+    """What one train-mode forward pass of a batch saves for backward (a program with a fixed input size)."""
+    if program.input is None or program.symbolic:
+        raise ValueError("saved bytes need a fixed input size: check an instance (`--size`)")
+    if batch < 1:
+        raise ValueError("the batch size must be at least 1")
+    walk = _SavedWalk(batch, dtype)
+    x = Value(walk.allocate(batch * program.input.elements), requires_grad=False)
+    walk.sequence(program.nodes, x)
+    saved = tuple(walk.saved.values())
+    return SavedBytes(batch, dtype, sum(s.nbytes for s in saved), saved, tuple(walk.steps), x.storage)
+
+
+class _SavedWalk:
+    def __init__(self, batch: int, dtype: str) -> None:
+        if dtype not in DTYPE_BYTES:
+            raise ValueError(f"unknown dtype '{dtype}' (use {', '.join(DTYPE_BYTES)})")
+        self.batch = batch
+        self.itemsize = DTYPE_BYTES[dtype]
+        self.storages: list[int] = []  # storage -> bytes
+        self.saved: dict[int, SavedStorage] = {}
+        self.steps: list[Step] = []
+
+    def allocate(self, elements: int, itemsize: int | None = None) -> int:
+        self.storages.append(elements * (itemsize or self.itemsize))
+        return len(self.storages) - 1
+
+    def save(self, storage: int, node: Node, what: str) -> None:
+        if storage not in self.saved:
+            self.saved[storage] = SavedStorage(storage, self.storages[storage], node, what, len(self.steps))
+
+    def sequence(self, nodes: list[Node], x: Value) -> Value:
+        for node in nodes:
+            x = self.layer(node, x) if isinstance(node, TypedLayer) else self.residual(node, x)
+        return x
+
+    def layer(self, layer: TypedLayer, x: Value) -> Value:
+        kind, config, shape, output = layer.kind, layer.config, layer.input, layer.output
+        parameters = kind.parameter_tensors(config, shape)
+        recorded = x.requires_grad or bool(parameters)
+        saves = kind.saves(config, shape, output, Flow(self.batch, x.channels_last, layer.inplace))
+        layout = x.channels_last if saves.channels_last is None else saves.channels_last
+        layout = layout and isinstance(output, MapType)
+        if saves.result == INPUT:
+            out = Value(x.storage, recorded, layout)
+        else:
+            out = Value(self.allocate(self.batch * output.elements), recorded, layout)
+        if not recorded:
+            return out  # no autograd node: nothing is saved
+        if saves.input:
+            self.save(x.storage, layer, "input")
+        if saves.output:
+            self.save(out.storage, layer, "output")
+        for tensor in saves.tensors:
+            self.save(self.allocate(tensor.elements, tensor.itemsize), layer, tensor.name)
+        grads = self.itemsize * self.batch * (shape.elements + output.elements)
+        self.steps.append(Step(layer, grads, tuple(p.elements for p in parameters)))
+        return out
+
+    def residual(self, node: TypedResidual, x: Value) -> Value:
+        body = self.sequence(node.body, x)
+        other = self.sequence(node.shortcut, x) if node.shortcut is not None else x
+        # `body + shortcut` saves nothing; the sum takes the first operand's memory format.
+        out = Value(self.allocate(self.batch * node.output.elements), body.requires_grad or other.requires_grad, body.channels_last)
+        if out.requires_grad:
+            self.steps.append(Step(node, self.storages[out.storage]))  # the sum's gradient, passed to both paths
+        return out
