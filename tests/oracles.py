@@ -336,7 +336,11 @@ class SavedBytes:
 
 
 def _storage_key(tensor: torch.Tensor) -> tuple[int, int]:
+    """(address, bytes) of the tensor's storage. On the meta device, which allocates nothing (every
+    address is 0), the storage object's own address: views and in-place results share that object."""
     storage = tensor.untyped_storage()
+    if tensor.device.type == "meta":
+        return (storage._cdata, storage.nbytes())
     return (storage.data_ptr(), storage.nbytes())
 
 
@@ -350,7 +354,9 @@ def measured_saved_bytes(
 
     Every tensor that reaches the pack hook is kept alive until the end (as
     autograd itself keeps it), so a storage's address identifies it for the
-    whole pass; storages are deduplicated by (address, size in bytes), the way
+    whole pass (on the meta device, which computes shapes only, the storage
+    object's address: tests/test_oracles.py checks that meta and CPU agree on
+    every example); storages are deduplicated by (address, size in bytes), the way
     a view of a tensor, the output of an in-place operation and the tensor
     itself all share one. The bytes counted are the storage's, not the
     view's: a saved view keeps its whole storage alive.
