@@ -169,8 +169,9 @@ def op_cases():
         cases.append((f"{name}, on the input", MAPS.format(op), (1, 3)))
     for name in ACTIVATIONS:
         cases.append((f"{name}, in place after conv", AFTER_CONV.format(name), (1, 3)))
-        cases.append((f"{name}, after bn", AFTER_CONV.format(f"bn\n{name}"), (1, 3)))
         cases.append((f"{name}, not in place", NOT_IN_PLACE.format(name), (1, 3)))
+    for name in ("relu", "relu6", "gelu"):  # an in-place output, an in-place clone, not in place
+        cases.append((f"{name}, after bn", AFTER_CONV.format(f"bn\n{name}"), (1, 3)))
         cases.append((f"{name}, on the input", MAPS.format(name), (1, 3)))
     cases.append(("flatten", "input 6x5x4\nconv 4 k1\nflatten\nlinear 3\n", (1, 3)))
     cases.append(("flatten on the input", "input 6x5x4\nflatten\nlinear 3\n", (1, 3)))
@@ -192,7 +193,7 @@ def test_each_op_saves_what_the_analysis_says(name, text, batches):
 HALF_CASES = [case for case in OP_CASES if "after" in case[0] or "in place" in case[0]]
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["float16", pytest.param("bfloat16", marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("name", "text", "batches"), HALF_CASES, ids=[case[0] for case in HALF_CASES])
 def test_each_op_saves_what_the_analysis_says_in_half_precision(name, text, batches, dtype):
     assert_saved_bytes_agree(text, 2, dtype)
@@ -230,10 +231,31 @@ def test_saved_bytes_of_every_example_on_cpu(path):
     assert_saved_bytes_agree(path.read_text(), 2, filename=str(path))
 
 
+# BatchNorm, in-place ReLU and ReLU6, max pooling, dropout, a projection and an identity residual.
+SMALL_NETWORK = """input 20x18x3
+conv 8 k3 s2 p1 nobias; bn; relu6
+pool 3 s2 p1
+residual { conv 8 k3 p1 nobias; bn; relu; conv 8 k3 p1 nobias; bn }
+relu
+residual { conv 16 k3 s2 p1 nobias; bn } shortcut { conv 16 k1 s2 nobias; bn }
+dropout 0.2
+avgpool to 1
+flatten
+linear 10
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_saved_bytes_by_batch_and_dtype(dtype, batch):
+    assert assert_saved_bytes_agree(SMALL_NETWORK, batch, dtype) > 0
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("name", ["quiz", "zoo/resnet18", "zoo/mobilenet_v2"])
-def test_saved_bytes_by_batch_and_dtype(name, dtype, batch):
+def test_saved_bytes_of_examples_by_batch_and_dtype(name, dtype, batch):
     path = ROOT / "examples" / f"{name}.cnn"
     text = path.read_text().replace("input HxWx3", "input 40x40x3")
     assert assert_saved_bytes_agree(text, batch, dtype, filename=str(path)) > 0
@@ -244,7 +266,7 @@ def test_saved_bytes_are_linear_in_the_batch_without_batchnorm():
     assert saved_bytes(program, 5).total == 5 * saved_bytes(program, 1).total
 
 
-@settings(max_examples=draws(12, 150), **SETTINGS)
+@settings(max_examples=draws(8, 150), **SETTINGS)
 @given(programs())
 def test_saved_bytes_of_random_programs_with_residuals(text):
     for batch in (1, 2):
@@ -285,7 +307,14 @@ def assert_compute_agrees(text: str, filename: str = "program.cnn") -> None:
     assert counter.get_total_flops() == sum(flops(layer) for layer in program.layers) == 2 * program.total_macs
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+COMPUTE_EXAMPLES = ("quiz", "lenet5", "resnet18", "mobilenet_v2")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p if p.stem in COMPUTE_EXAMPLES else pytest.param(p, marks=pytest.mark.slow) for p in EXAMPLES],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
 def test_flops_and_mult_adds_of_every_example(path):
     assert_compute_agrees(path.read_text(), str(path))
 
