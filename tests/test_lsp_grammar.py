@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.check.checker import STRUCTURE_WORDS
+from cnndsl.check.declarations import STRUCTURE_WORDS
 from cnndsl.layers import ACTIVATIONS, LAYERS
 from cnndsl.reports import docs
 

@@ -139,13 +139,13 @@ def activations_markdown() -> str:
 
 
 def limits_markdown() -> str:
-    from ..check import checker
+    from ..check import budgets
     from ..syntax.recovery import MAX_STATEMENT_WORDS
 
     return (
-        f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
+        f"- A program expands to at most {budgets.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
-        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062).\n"
+        f"- Blocks, repeats and residuals nest at most {budgets.MAX_DEPTH} levels deep (error E0062).\n"
         f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
         "  without being read)."
     )
@@ -191,7 +191,7 @@ def vscode_grammar(current: str) -> str:
     """
     import json
 
-    from ..check.checker import STRUCTURE_WORDS
+    from ..check.declarations import STRUCTURE_WORDS
     from ..layers import ACTIVATIONS, LAYERS
 
     grammar = json.loads(current)
