@@ -34,15 +34,16 @@ class Budget(Visitor):
         self.blocks = blocks  # the program's block definitions, by name
         self.sizes = sizes  # (block, argument values) -> layer count: the checker's memo
         self.expanded = 0  # leaf layers produced so far
+        self.limit = MAX_LAYERS
 
     def size_of(self, statements, scope: dict, active: tuple, depth: int) -> int:
         """How many layers statements expand to, computed without expanding them."""
         if depth > MAX_DEPTH:
             return 0
-        visit = self.visit
+        methods = self.methods
         total = 0
         for statement in statements:
-            total += visit(statement, scope, active, depth)
+            total += methods[statement.__class__](self, statement, scope, active, depth)
         return total
 
     def visit_Command(self, statement: Command, scope: dict, active: tuple, depth: int) -> int:
@@ -94,24 +95,21 @@ class Budget(Visitor):
         return True
 
     def fits(self, estimate: int, span: Span, frame: Frame, what: str) -> bool:
-        if self.expanded + estimate <= MAX_LAYERS:
+        if self.expanded + estimate <= self.limit:
             return True
         frame.report(
             "E0060",
             span,
-            f"{what} expands to {estimate:,} layers; the limit is {MAX_LAYERS:,} for the whole program",
+            f"{what} expands to {estimate:,} layers; the limit is {self.limit:,} for the whole program",
             label="too many layers",
             help="lower the repeat count; the layer count is checked before anything is expanded",
         )
         return False
 
-    def full(self, span: Span, frame: Frame) -> bool:
-        """Whether the program already has MAX_LAYERS layers (reported if so)."""
-        if self.expanded < MAX_LAYERS:
-            return False
-        # The estimate before each repeat and call should prevent this.
-        self.fits(MAX_LAYERS + 1, span, frame, "the program")
-        return True
+    def report_full(self, span: Span, frame: Frame) -> None:
+        """The program already has `limit` layers (the estimate before each
+        repeat and call should prevent this)."""
+        self.fits(self.limit + 1, span, frame, "the program")
 
 
 def _int_or_zero(text: str) -> int:

@@ -133,9 +133,9 @@ class Checker(Visitor):
     # -- statements: the checker walks them -------------------------------
     def sequence(self, statements, shape: Shape | None, frame: Frame, nodes: list[Node]) -> Shape | None:
         """Check statements in order from `shape`, appending their typed nodes; the type after them."""
-        visit = self.visit
+        methods = self.methods  # visit(), without a call per statement
         for statement in statements:
-            shape = visit(statement, shape, frame, nodes)
+            shape = methods[statement.__class__](self, statement, shape, frame, nodes)
         return shape
 
     def visit_BlockDef(self, statement: BlockDef, shape, frame: Frame, nodes: list[Node]):
@@ -218,7 +218,8 @@ class Checker(Visitor):
             self.source.text[start : statement.span.end],
             tuple([(name, type(value.value), value.value) for name, value in frame.scope.items()]) if frame.scope else (),
         )
-        known = self.memos.configs.get(key) if key is not None else None
+        memos = self.memos
+        known = memos.configs.get(key) if key is not None else None
         if known is not None:
             config, activation = known
             if activation is not None:
@@ -238,7 +239,7 @@ class Checker(Visitor):
                 act_config = act_kind.configure(act_args, frame, act_span)
                 activation = (act_kind, act_config, act_span) if act_config is not None else None
             if key is not None and config is not None and self.reports == reports:
-                self.memos.configs[key] = (
+                memos.configs[key] = (
                     config,
                     None if activation is None else (activation[0], activation[1], (activation[2].start - start, activation[2].end - start)),
                 )
@@ -252,18 +253,20 @@ class Checker(Visitor):
         return self._apply(act_kind, act_config, result, act_span, statement, frame, nodes)
 
     def _apply(self, kind, config, shape, span, statement, frame, nodes):
-        if self.budget.full(statement.span, frame):
+        budget, memos = self.budget, self.memos
+        if budget.expanded >= budget.limit:
+            budget.report_full(statement.span, frame)
             return None
         # An inference is a function of the kind, configuration and input; one
         # that reported nothing is reused (not for symbolic inputs, whose
         # checks move the symbols' bounds).
         key = None if shape.symbolic else (kind, config, shape)
-        inference = self.memos.inferences.get(key) if key is not None else None
+        inference = memos.inferences.get(key) if key is not None else None
         if inference is None:
             reports = self.reports
             inference = kind.infer(config, shape, frame, span)
             if key is not None and inference is not None and self.reports == reports:
-                self.memos.inferences[key] = inference
+                memos.inferences[key] = inference
         if inference is None:
             return None
         previous = nodes[-1] if nodes else None
@@ -293,7 +296,7 @@ class Checker(Visitor):
                 inplace=inplace,
             )
         )
-        self.budget.expanded += 1
+        budget.expanded += 1
         return inference.output
 
     def visit_Repeat(self, statement: Repeat, shape, frame: Frame, nodes: list[Node]):

@@ -59,25 +59,26 @@ class Visitor:
     # The node classes this walker must handle: every class of
     # `nodes.Statement` or of `typed.Node` (tests/test_visitor.py checks it).
     walks: tuple[type, ...] = ()
-    _dispatch: _Dispatch
+    # Node class -> this walker's function for it (called as `function(self,
+    # node, *args)`); hot loops may index it directly instead of calling `visit`.
+    methods: _Dispatch
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls._dispatch = _Dispatch(cls)
+        cls.methods = _Dispatch(cls)
 
     def visit(self, node, *args):
-        return self._dispatch[node.__class__](self, node, *args)
+        return self.methods[node.__class__](self, node, *args)
 
     def visit_all(self, nodes: Iterable, *args) -> None:
-        visit = self.visit
+        """Visit each node in turn (what the methods return is dropped)."""
+        methods = self.methods
         for node in nodes:
-            visit(node, *args)
+            methods[node.__class__](self, node, *args)
 
     def visit_children(self, node, *args) -> None:
         """Visit the node's children (its declared child fields, in order)."""
-        visit = self.visit
-        for child in children(node):
-            visit(child, *args)
+        self.visit_all(children(node), *args)
 
     def generic_visit(self, node, *args):
         raise UnhandledNode(
