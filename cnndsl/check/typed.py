@@ -90,7 +90,11 @@ class _Leaves(Visitor):
     def visit_TypedLayer(self, node: TypedLayer) -> None:
         self.found.append(node)
 
-    visit_TypedResidual = Visitor.visit_children
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        # visit_children, spelt out: program.layers is read after every check
+        self.visit_all(node.body)
+        if node.shortcut is not None:
+            self.visit_all(node.shortcut)
 
 
 def walk(nodes: Iterable[Node]) -> list[TypedLayer]:

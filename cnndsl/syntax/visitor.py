@@ -68,13 +68,19 @@ class Visitor:
         cls.methods = _Dispatch(cls)
 
     def visit(self, node, *args):
-        return self.methods[node.__class__](self, node, *args)
+        if args:
+            return self.methods[node.__class__](self, node, *args)
+        return self.methods[node.__class__](self, node)  # a plain call: no argument tuple to unpack
 
     def visit_all(self, nodes: Iterable, *args) -> None:
         """Visit each node in turn (what the methods return is dropped)."""
         methods = self.methods
-        for node in nodes:
-            methods[node.__class__](self, node, *args)
+        if args:
+            for node in nodes:
+                methods[node.__class__](self, node, *args)
+        else:
+            for node in nodes:
+                methods[node.__class__](self, node)
 
     def visit_children(self, node, *args) -> None:
         """Visit the node's children (its declared child fields, in order)."""
