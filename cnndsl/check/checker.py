@@ -385,7 +385,6 @@ class Checker(Visitor):
         return body_shape
 
 
-
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
     return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
@@ -396,8 +395,6 @@ def _uses_parameters(args) -> bool:
     if any(value.origin for value in args.values.values()):
         return True
     return args.activation is not None and any(value.origin for value in args.activation[1].values.values())
-
-
 
 
 def _difference(body: Shape, path: Shape, frame: Frame) -> list[str] | None:
@@ -454,8 +451,6 @@ def _projection_help(shape: Shape, body: Shape, has_shortcut: bool) -> str | Non
     stride = f" s{sh}" if sh == sw and sh > 1 else (f" s{sh}x{sw}" if (sh, sw) != (1, 1) else "")
     projection = f"shortcut {{ conv {body.channels} k1{stride} nobias; bn }}"
     return ("replace the shortcut with a 1x1 projection: " if has_shortcut else "add a 1x1 projection shortcut: ") + projection
-
-
 
 
 def check_module(module: Module, reporter: Reporter, default_name: str, sizes: dict[str, int] | None = None) -> TypedProgram:
