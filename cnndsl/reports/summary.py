@@ -123,7 +123,7 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
     instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
     """
     layers = _Layers()
-    layers.visit_all(program.nodes, 0)
+    layers.visit_all(program.nodes)
     return Summary(
         network=program.name,
         input=program.input.torch_shape if program.input else (),
@@ -139,18 +139,21 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
 
 
 class _Layers(Visitor):
-    """A LayerSummary per leaf layer, with its residual nesting."""
+    """A LayerSummary per leaf layer, with its residual nesting (`depth`)."""
 
     walks = NODES
 
     def __init__(self) -> None:
         self.found: list[LayerSummary] = []
+        self.depth = 0
 
-    def visit_TypedLayer(self, node: TypedLayer, depth: int) -> None:
-        self.found.append(layer_summary(node, depth))
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        self.found.append(layer_summary(node, self.depth))
 
-    def visit_TypedResidual(self, node: TypedResidual, depth: int) -> None:
-        self.visit_children(node, depth + 1)  # the body, then the shortcut
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.depth += 1
+        self.visit_children(node)  # the body, then the shortcut
+        self.depth -= 1
 
 
 def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
@@ -178,26 +181,29 @@ class _Rows(Visitor):
         self.explain = explain
         self.rows: list[tuple[str, str, str, str, str]] = []
         self.explanations: dict[int, tuple[str, ...]] = {}
+        self.indent = ""  # two spaces per residual around the node
 
-    def visit_TypedLayer(self, node: TypedLayer, depth: int) -> None:
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
         where = str(node.line)
         if node.calls:
             where += f" ({node.calls[0].line})"
-        self.rows.append((where, "  " * depth + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
+        self.rows.append((where, self.indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
         if self.explain and node.arithmetic:
             self.explanations[len(self.rows) - 1] = node.arithmetic
 
-    def visit_TypedResidual(self, node: TypedResidual, depth: int) -> None:
-        indent = "  " * depth
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        indent = self.indent
         where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
         self.rows.append((where, f"{indent}residual", str(node.output), "", ""))
         if self.explain:
             other = "shortcut" if node.shortcut is not None else "input (identity)"
             self.explanations[len(self.rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
-        self.visit_all(node.body, depth + 1)
+        self.indent = indent + "  "
+        self.visit_all(node.body)
         if node.shortcut is not None:
             self.rows.append(("", f"{indent}shortcut", "", "", ""))
-            self.visit_all(node.shortcut, depth + 1)
+            self.visit_all(node.shortcut)
+        self.indent = indent
 
 
 def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
@@ -205,7 +211,7 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
     table = _Rows(explain)
     if program.input is not None:
         table.rows.append(("", "input", str(program.input), "", ""))
-    table.visit_all(program.nodes, 0)
+    table.visit_all(program.nodes)
     rows, explanations = table.rows, table.explanations
     total = ("total", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
     header = ("line", "layer", "output", "params", "MACs")
