@@ -159,7 +159,6 @@ class Document:
                     pass
         return self._smallest  # type: ignore[return-value]
 
-
     def bounds_text(self) -> str:
         """`H >= 32, W >= 3`: every size symbol's bound (written, or computed)."""
         return bounds_text(self.program.symbols.values())
