@@ -55,6 +55,7 @@ def test_the_walkers_are_found():
         "cnndsl.lsp.symbols._Outline",
         "cnndsl.backend.codegen._Views",
         "cnndsl.reports.summary._Rows",
+        "cnndsl.reports.draw.steps._Steps",
     } <= names
 
 
