@@ -75,17 +75,24 @@ def test_the_node_unions_are_the_declared_tuples():
     assert set(typed.NODES) == TYPED_CLASSES
 
 
+def _fields(node_class) -> dict[str, str]:
+    """A node class's fields and their annotations (a dataclass, or a record listing them in __slots__)."""
+    if dataclasses.is_dataclass(node_class):
+        return {field.name: str(field.type) for field in dataclasses.fields(node_class)}
+    annotations = {}
+    for klass in reversed(node_class.__mro__):
+        annotations.update(getattr(klass, "__annotations__", {}))
+    return {name: str(annotations.get(name, "")) for name in node_class.__slots__}
+
+
 @pytest.mark.parametrize("node_class", [*nodes.STATEMENTS, nodes.Body, *typed.NODES], ids=lambda c: c.__name__)
 def test_children_name_fields(node_class):
     """`children` names fields of the class, each holding nodes (so generic walks need no code per class)."""
-    fields = {field.name for field in dataclasses.fields(node_class)}
+    fields = _fields(node_class)
     assert isinstance(node_class.children, tuple)
-    assert set(node_class.children) <= fields
+    assert set(node_class.children) <= set(fields)
     # and every field that holds statements, a body or typed nodes is declared
-    holding = {
-        field.name for field in dataclasses.fields(node_class)
-        if any(name in str(field.type) for name in ("Body", "Statement", "Node]"))
-    }
+    holding = {name for name, annotation in fields.items() if any(word in annotation for word in ("Body", "Statement", "Node]"))}
     assert holding == set(node_class.children)
 
 
