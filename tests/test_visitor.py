@@ -56,6 +56,7 @@ def test_the_walkers_are_found():
         "cnndsl.backend.codegen._Views",
         "cnndsl.reports.summary._Rows",
         "cnndsl.reports.draw.steps._Steps",
+        "cnndsl.syntax.incremental._Shift",
     } <= names
 
 
