@@ -10,7 +10,9 @@ processes. CPU time (`time.process_time`), the cyclic collector off while
 timing. Workloads: checking the examples, the language-server benchmark's
 500-line file and a flat 3,000-layer file; the summary table of ResNet-34;
 one analysis of the 500-line file as the server makes it (check, index,
-diagnostics); hovers, symbols, inlay hints and a completion on it.
+diagnostics), from scratch and after a one-line edit (with the document's
+parse cache: the statements after the edit are shifted); hovers, symbols,
+inlay hints and a completion on it.
 Target: AFTER is not slower beyond noise: every median ratio AFTER/BEFORE
 at most 1.05, or 1.0 at or above the lower quartile of its ratios.
 
@@ -57,8 +59,14 @@ def load(source: Path, name: str, place: Path):
     return importlib.import_module(name)
 
 
-def workloads(name: str, texts: dict[str, str], big: str) -> dict:
+def workloads(name: str, texts: dict[str, str], big: str, edits: list[str]) -> dict:
     package = importlib.import_module(name)
+    try:
+        incremental = importlib.import_module(f"{name}.syntax.incremental")
+    except ImportError:  # before the syntax package was split
+        incremental = importlib.import_module(f"{name}.syntax.parser")
+    cache = incremental.ParseCache()
+    turn = [0]
     analysis = importlib.import_module(f"{name}.lsp.analysis")
     summary = importlib.import_module(f"{name}.reports.summary")
     fixed = package.check_program(texts["resnet34"].replace("input HxWx3", "input 224x224x3"), "resnet34.cnn")
@@ -76,6 +84,12 @@ def workloads(name: str, texts: dict[str, str], big: str) -> dict:
     runs["summary table resnet34"] = lambda: (summary.summarize(fixed), summary.render_table(fixed, explain=True))
     runs["analysis lsp500"] = lambda: analysis.Analysis(big, "big.cnn").diagnostics("file:///big.cnn")
     runs["editor features lsp500"] = features
+
+    def edit() -> None:  # the server after an edit: the document's parse cache, statements after it shifted
+        turn[0] += 1
+        analysis.Analysis(edits[turn[0] % len(edits)], "big.cnn", parse_cache=cache).diagnostics("file:///big.cnn")
+
+    runs["analysis after an edit lsp500"] = edit
     return runs
 
 
@@ -125,10 +139,12 @@ def main() -> None:
         latency = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(latency)
         big = latency.program(500)
+        lines = big.splitlines()
+        edits = [latency.edited(lines, latency.middle_line(lines), number) for number in range(2)]
         texts = {key: (after_root / "examples" / f"{key}.cnn").read_text(encoding="utf-8") for key in EXAMPLES}
         texts["lsp500"] = big
         texts["flat3000"] = "input 64x64x3\n" + "conv 8 k3 p1\nbn\nrelu\n" * 1000 + "avgpool to 1\nflatten\nlinear 10\n"
-        results = measure(workloads("cnndsl_before", texts, big), workloads("cnndsl_after", texts, big), repeats)
+        results = measure(workloads("cnndsl_before", texts, big, edits), workloads("cnndsl_after", texts, big, edits), repeats)
     finally:
         shutil.rmtree(place, ignore_errors=True)
 
