@@ -73,24 +73,46 @@ def assert_unit_fields_agree(text: str, limit: int = 40) -> int:
     units = [(i, j) for i in range(height) for j in range(width)]
     units = units[:: max(1, len(units) // limit)]
     supports, _ = input_gradient_support(model, shape, units)
+    everything = _support_of_all_units(model, shape)
     exact = 0
     for unit, support in zip(units, supports):
+        if not support[0]:
+            # The unit reads only padding somewhere on the way (of this layer or an earlier one,
+            # whose padded positions the recurrence counts as virtual units): its field must reach
+            # into the padding along some axis.
+            assert any(_crosses_border(f, unit[axis], shape[1 + axis]) for axis, f in enumerate(field.axes)), (unit, text)
+            continue
         for axis, axis_field in enumerate(field.axes):
             seen, size = support[axis], shape[1 + axis]
             if axis_field.form == WHOLE_INPUT:
-                assert seen == list(range(size)), (unit, axis)
+                # Each unit depends on every unit before it: it sees what all the output sees together
+                # (the whole input, but for rows that strides never reach, which W0001 reports).
+                assert seen == everything[axis], (unit, axis, text)
                 continue
             if axis_field.form not in (ALIGNED, MISALIGNED):
                 continue  # uneven adaptive windows: no extent to compare
             first, last = axis_field.extent(unit[axis])
-            if not seen:  # the unit sees only padding along this axis
-                assert last < 0 or first > size - 1, (unit, axis)
-            elif 0 <= first and last <= size - 1:
+            if 0 <= first and last <= size - 1:
                 assert (seen[0], seen[-1]) == (first, last), (unit, axis, text)
                 exact += 1
             else:
                 assert max(first, 0) <= seen[0] and seen[-1] <= min(last, size - 1), (unit, axis, text)
     return exact
+
+
+def _support_of_all_units(model: nn.Module, shape) -> tuple[list[int], list[int]]:
+    x = torch.ones((1, *shape), dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x).sum(), x)
+    plane = grad[0].abs().sum(0)
+    return torch.nonzero(plane.sum(1)).flatten().tolist(), torch.nonzero(plane.sum(0)).flatten().tolist()
+
+
+def _crosses_border(axis_field, unit: int, size: int) -> bool:
+    """Whether the unit's field reaches into the padding (or is not one extent: whole, uneven)."""
+    if axis_field.form not in (ALIGNED, MISALIGNED):
+        return True
+    first, last = axis_field.extent(unit)
+    return first < 0 or last > size - 1
 
 
 # -- the oracle itself, on fields computed by hand --------------------------------------
@@ -239,7 +261,11 @@ def test_static_field_is_what_the_oracle_measures(text):
     output = program.features[-1].output
     if min(output.height, output.width) < 2:
         return  # one unit: no jump to measure at this size
-    measured = measured_receptive_field(module, program.input.torch_shape, max_size=512)
+    try:
+        measured = measured_receptive_field(module, program.input.torch_shape, max_size=1024)
+    except ValueError as error:  # what the oracle cannot measure: say which, and compare nothing
+        assert "no output unit near the centre" in str(error) or "still clipped" in str(error)
+        return
     for static, oracle in zip(field.axes, measured.axes()):
         assert (static.size, static.jump, static.padding) == (oracle.size, oracle.stride, oracle.padding)
 

@@ -16,9 +16,10 @@ first node whose unit sees more than the whole input, for a concrete input.
 from __future__ import annotations
 
 from ..diagnostics.model import Reporter
+from ..syntax.visitor import Visitor
 from ..types.fields import UNIT_FIELD, ReceptiveField, union
 from ..types.shapes import MapType, Shape
-from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+from .typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
 
 
 def annotate(program: TypedProgram, reporter: Reporter | None = None) -> None:
@@ -31,7 +32,11 @@ def annotate(program: TypedProgram, reporter: Reporter | None = None) -> None:
         _report_exceeding(reporter, program, *walk.exceeding)
 
 
-class _FieldWalk:
+class _FieldWalk(Visitor):
+    """Each node gets the field of its input units (the argument) and returns that of its output units."""
+
+    walks = NODES
+
     def __init__(self, program: TypedProgram) -> None:
         shape = program.input
         sizes = (shape.height, shape.width)
@@ -40,13 +45,10 @@ class _FieldWalk:
 
     def sequence(self, nodes: list[Node], field: ReceptiveField) -> ReceptiveField:
         for node in nodes:
-            if isinstance(node, TypedLayer):
-                field = self.layer(node, field)
-            else:
-                field = self.residual(node, field)
+            field = self.visit(node, field)
         return field
 
-    def layer(self, layer: TypedLayer, field: ReceptiveField) -> ReceptiveField:
+    def visit_TypedLayer(self, layer: TypedLayer, field: ReceptiveField) -> ReceptiveField:
         layer.receptive_input = field
         shape = layer.input
         if isinstance(shape, MapType):
@@ -57,7 +59,7 @@ class _FieldWalk:
         self._check(layer, field, units(layer.output, layer.input))
         return field
 
-    def residual(self, node: TypedResidual, field: ReceptiveField) -> ReceptiveField:
+    def visit_TypedResidual(self, node: TypedResidual, field: ReceptiveField) -> ReceptiveField:
         body = self.sequence(node.body, field)
         shortcut = self.sequence(node.shortcut, field) if node.shortcut is not None else field
         joined = ReceptiveField(union([body.height, shortcut.height]), union([body.width, shortcut.width]))

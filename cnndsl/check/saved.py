@@ -24,9 +24,10 @@ handles (`Step`), for the peak model (cnndsl/check/training.py).
 from __future__ import annotations
 
 from ..record import Record
+from ..syntax.visitor import Visitor
 from ..types.autograd import DTYPE_BYTES, INPUT, Flow
 from ..types.shapes import MapType
-from .typed import Node, TypedLayer, TypedProgram, TypedResidual
+from .typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
 
 _set = object.__setattr__
 
@@ -128,7 +129,11 @@ def saved_bytes(program: TypedProgram, batch: int = 1, dtype: str = "float32") -
     return SavedBytes(batch, dtype, sum(s.nbytes for s in saved), saved, tuple(walk.steps), x.storage)
 
 
-class _SavedWalk:
+class _SavedWalk(Visitor):
+    """Each node gets its input's value (the argument) and returns its output's."""
+
+    walks = NODES
+
     def __init__(self, batch: int, dtype: str) -> None:
         if dtype not in DTYPE_BYTES:
             raise ValueError(f"unknown dtype '{dtype}' (use {', '.join(DTYPE_BYTES)})")
@@ -148,10 +153,10 @@ class _SavedWalk:
 
     def sequence(self, nodes: list[Node], x: Value) -> Value:
         for node in nodes:
-            x = self.layer(node, x) if isinstance(node, TypedLayer) else self.residual(node, x)
+            x = self.visit(node, x)
         return x
 
-    def layer(self, layer: TypedLayer, x: Value) -> Value:
+    def visit_TypedLayer(self, layer: TypedLayer, x: Value) -> Value:
         kind, config, shape, output = layer.kind, layer.config, layer.input, layer.output
         parameters = kind.parameter_tensors(config, shape)
         recorded = x.requires_grad or bool(parameters)
@@ -174,7 +179,7 @@ class _SavedWalk:
         self.steps.append(Step(layer, grads, tuple(p.elements for p in parameters)))
         return out
 
-    def residual(self, node: TypedResidual, x: Value) -> Value:
+    def visit_TypedResidual(self, node: TypedResidual, x: Value) -> Value:
         body = self.sequence(node.body, x)
         other = self.sequence(node.shortcut, x) if node.shortcut is not None else x
         # `body + shortcut` saves nothing; the sum takes the first operand's memory format.
