@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..diagnostics.model import Reporter
 from ..syntax.visitor import Visitor
-from ..types.fields import UNIT_FIELD, ReceptiveField, union
+from ..types.fields import ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, WholeAxis, step_arithmetic, union
 from ..types.shapes import MapType, Shape
 from .typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
 
@@ -60,6 +60,7 @@ class _FieldWalk(Visitor):
         return field
 
     def visit_TypedResidual(self, node: TypedResidual, field: ReceptiveField) -> ReceptiveField:
+        node.receptive_input = field
         body = self.sequence(node.body, field)
         shortcut = self.sequence(node.shortcut, field) if node.shortcut is not None else field
         joined = ReceptiveField(union([body.height, shortcut.height]), union([body.width, shortcut.width]))
@@ -100,3 +101,44 @@ def _report_exceeding(reporter: Reporter, program: TypedProgram, node: Node, fie
         notes=notes,
         related=related,
     )
+
+
+def field_arithmetic(node: Node) -> tuple[str, ...]:
+    """How a node's receptive field follows from its input's, for `--explain` and hover.
+
+    `field: r = 6 + (5 - 1)*4 = 22, jump 4*1 = 4, padding 0 + 2*4 = 8` for a
+    window (one line per axis when the axes differ); the union for a
+    residual; nothing for a layer that keeps the field.
+    """
+    before, after = node.receptive_input, node.receptive_field
+    if before is None or after is None:
+        return ()
+    if isinstance(node, TypedResidual):
+        body = node.body[-1].receptive_field if node.body else before
+        other = node.shortcut[-1].receptive_field if node.shortcut else before
+        spatial = units(node.output, node.input)
+        which = "shortcut's" if node.shortcut is not None else "input's (identity)"
+        return (f"field: union of the body's {body.text(spatial)} and the {which} {other.text(spatial)} = {after.text(spatial)}",)
+    rules = node.kind.window(node.config)
+    if rules is None:
+        return ()
+    sizes = (node.input.height, node.input.width) if isinstance(node.input, MapType) else (None, None)
+    lines = []
+    for axis, (rule, was, now, size) in zip(("height", "width"), zip(rules, before.axes, after.axes, sizes)):
+        if was.form != ALIGNED:
+            continue  # the whole input, or not one extent: whatever the window, it stays so
+        if isinstance(rule, WholeAxis):
+            lines.append(f"field {axis}: every output unit reads every input unit: the whole input")
+        elif isinstance(rule, AdaptiveWindow):
+            if rule.size == 1:
+                lines.append(f"field {axis}: one window over all {size} units: the whole input")
+            elif now.form != ALIGNED:
+                lines.append(f"field {axis}: adaptive windows of {size} into {rule.size}: {now.text(1)}")
+            else:
+                window = size // rule.size
+                lines.append(f"field {axis}: windows of {size}/{rule.size} = {window}: " + step_arithmetic(was, AxisWindow(window, window)))
+        else:
+            lines.append(f"field {axis}: " + step_arithmetic(was, rule))
+    if len(lines) == 2 and lines[0].partition(": ")[2] == lines[1].partition(": ")[2]:
+        return ("field: " + lines[0].partition(": ")[2],)
+    return tuple(lines)

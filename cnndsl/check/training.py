@@ -71,8 +71,8 @@ class TrainingStep(Record):
 
     @property
     def phase(self) -> str:
-        """Where the peak is: `backward` or `optimizer step`."""
-        return "backward" if self.backward_peak >= self.optimizer_peak else "optimizer step"
+        """Where the peak is: `backward pass` or `optimizer step`."""
+        return "backward pass" if self.backward_peak >= self.optimizer_peak else "optimizer step"
 
     @property
     def always_bytes(self) -> int:

@@ -78,6 +78,7 @@ class TypedResidual:
     span: Span
     line: int
     calls: tuple[CallSite, ...] = ()
+    receptive_input: ReceptiveField | None = None
     receptive_field: ReceptiveField | None = None  # the union of the body's and the shortcut's
 
     children = ("body", "shortcut")

@@ -91,6 +91,7 @@ def summary_command(args) -> int:
         raise UsageError("--batch must be at least 1")
     sizes = parse_sizes(args.size)
     program = check_file(args.file)
+    optimizer = args.optimizer if args.train else None
     if args.format == "json":
         from ..diagnostics.render import render_json
 
@@ -99,10 +100,10 @@ def summary_command(args) -> int:
             return EXIT_ERRORS
         from ..reports.summary import summarize
 
-        entry = summarize(program, args.batch, args.dtype).to_dict()
+        entry = summarize(program, args.batch, args.dtype, optimizer).to_dict()
         instances = instances_at(program, sizes)
         if instances:
-            entry["instances"] = [summarize(instance, args.batch, args.dtype).to_dict() for instance in instances]
+            entry["instances"] = [summarize(instance, args.batch, args.dtype, optimizer).to_dict() for instance in instances]
         import json
 
         json.dump(entry, sys.stdout, indent=2)
@@ -113,14 +114,15 @@ def summary_command(args) -> int:
     print_diagnostics([program])
     if not program.ok:
         return EXIT_ERRORS
-    from ..reports.memory import estimate
     from ..reports.summary import render_table
 
     if not program.symbolic:
-        sys.stdout.write(render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype)))
+        sys.stdout.write(_summary_table(program, args, optimizer))
         return EXIT_OK
     if not instances:
         sys.stdout.write(render_table(program, explain=args.explain))
+        if args.train:
+            sys.stdout.write("--train: the training step's memory depends on the input size; add --size 224x224\n")
         return EXIT_OK
     tables = []
     for instance in instances:
@@ -128,9 +130,19 @@ def summary_command(args) -> int:
         if not instance.ok:
             print_diagnostics([instance])
         else:
-            tables.append(render_table(instance, explain=args.explain, memory=estimate(instance, args.batch, args.dtype)))
+            tables.append(_summary_table(instance, args, optimizer))
     sys.stdout.write("\n".join(tables))
     return EXIT_OK if all(instance.ok for instance in instances) else EXIT_ERRORS
+
+
+def _summary_table(program, args, optimizer: str | None) -> str:
+    """The table of a program with a fixed input size: its memory figures and, with --train, the training step."""
+    from ..check.training import training_step
+    from ..reports.memory import estimate
+    from ..reports.summary import render_table
+
+    training = training_step(program, args.batch, optimizer, args.dtype) if optimizer else None
+    return render_table(program, explain=args.explain, memory=estimate(program, args.batch, args.dtype), training=training)
 
 
 def memory_budget(text: str) -> int | None:

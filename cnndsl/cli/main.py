@@ -58,6 +58,9 @@ class _Unused:
         pass
 
 
+# The optimizers of `summary --train` (cnndsl/check/training.py's OPTIMIZERS; not imported here: a fresh
+# `cnnc check` reads this module).
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt")
 
 
@@ -87,17 +90,34 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json", "github"), default="text")
 
     summary = command(
-        "summary", help="per-layer table of output shapes, parameters and MACs", epilog=ANYWHERE + " " + SIZES
+        "summary",
+        help="per-layer table of output shapes, receptive fields, parameters and MACs",
+        epilog=ANYWHERE + " " + SIZES,
     )
     summary.add_argument("file", metavar="FILE")
     summary.add_argument("--format", choices=("text", "json"), default="text")
-    summary.add_argument("--explain", action="store_true", help="show the size, parameter and MAC formulas with your numbers")
-    summary.add_argument("--batch", type=int, default=1, metavar="N", help="batch size of the memory figures (default 1)")
+    summary.add_argument(
+        "--explain", action="store_true", help="show the size, receptive-field, parameter and MAC formulas with your numbers"
+    )
+    summary.add_argument(
+        "--batch", type=int, default=1, metavar="N", help="batch size of the memory and training figures (default 1)"
+    )
     summary.add_argument(
         "--dtype",
         choices=("float32", "float16", "bfloat16"),
         default="float32",
-        help="element type of the memory figures (default float32)",
+        help="element type of the memory and training figures (default float32)",
+    )
+    summary.add_argument(
+        "--train",
+        action="store_true",
+        help="add one training step's memory: what each layer saves for backward, gradients, optimizer state, the peak",
+    )
+    summary.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="sgd",
+        help="the optimizer of --train: sgd (default), momentum (SGD with momentum), adam or adamw",
     )
     summary.add_argument(
         "--size",

@@ -127,3 +127,22 @@ def render(memory: MemoryEstimate) -> str:
     for label, raw, mb in rows:
         lines.append(f"  {label.ljust(widths[0])}  {raw.rjust(widths[1])}  {mb.rjust(widths[2])}")
     return "\n".join(lines) + "\n"
+
+
+def render_training(step) -> str:
+    """One training step's memory (a `check.training.TrainingStep`), as lines under the summary table."""
+    rows = [
+        ("saved for backward", step.saved_bytes),
+        ("parameters", step.parameter_bytes),
+        ("gradients", step.gradient_bytes),
+        (f"optimizer state ({step.optimizer})", step.optimizer_bytes),
+        ("buffers", step.buffer_bytes),
+        ("input and target", step.input_bytes + step.target_bytes),
+        (f"peak ({step.phase})", step.peak_bytes),
+    ]
+    cells = [(label, f"{value:,} B", f"{value / MEGABYTE:,.2f} MB") for label, value in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    lines = [f"training step (batch {step.batch}, {step.dtype}, {step.optimizer}; CPU's rules, docs/memory.md):"]
+    for label, raw, mb in cells:
+        lines.append(f"  {label.ljust(widths[0])}  {raw.rjust(widths[1])}  {mb.rjust(widths[2])}")
+    return "\n".join(lines) + "\n"

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
+from .memory import render_training
+from ..check.compute import flops, mult_adds
+from ..check.fields import field_arithmetic, units
+from ..check.saved import SavedBytes, saved_bytes
+from ..check.training import TrainingStep, training_step
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
 from ..record import Record
 from ..syntax.visitor import Visitor
 
@@ -14,9 +19,12 @@ _set = object.__setattr__
 
 
 class LayerSummary(Record):
-    """One PyTorch leaf layer: where it came from, its type, its cost."""
+    """One PyTorch leaf layer: where it came from, its type, its cost, its receptive field."""
 
-    __slots__ = ("line", "kind", "module", "input", "output", "output_type", "params", "macs", "called_at", "arithmetic", "depth")
+    __slots__ = (
+        "line", "kind", "module", "input", "output", "output_type", "params", "macs", "called_at", "arithmetic", "depth",
+        "flops", "mult_adds", "receptive_field", "field", "saved_bytes",
+    )  # fmt: skip
     line: int
     kind: str
     module: str  # the PyTorch constructor, e.g. "nn.Conv2d(3, 10, 3)"
@@ -28,8 +36,18 @@ class LayerSummary(Record):
     called_at: tuple[int, ...]
     arithmetic: tuple[str, ...]
     depth: int  # residual nesting, for the table
+    flops: int  # 2 * macs (FlopCounterMode's)
+    mult_adds: int  # torchinfo's convention
+    receptive_field: dict | None  # {"size": [h, w], "jump": [h, w], "padding": [h, w], "form": [h, w]}
+    field: str  # the receptive field as the table writes it: `26 j8 p8`
+    saved_bytes: int | None  # what this layer saves for backward first (None: a symbolic input)
 
-    def __init__(self, line: int, kind: str, module: str, input: tuple[int, ...], output: tuple[int, ...], output_type: str, params: int, macs: int, called_at: tuple[int, ...] = (), arithmetic: tuple[str, ...] = (), depth: int = 0) -> None:
+    def __init__(
+        self, line: int, kind: str, module: str, input: tuple[int, ...], output: tuple[int, ...], output_type: str,
+        params: int, macs: int, called_at: tuple[int, ...] = (), arithmetic: tuple[str, ...] = (), depth: int = 0,
+        flops: int = 0, mult_adds: int = 0, receptive_field: dict | None = None, field: str = "",
+        saved_bytes: int | None = None,
+    ) -> None:  # fmt: skip
         _set(self, "line", line)
         _set(self, "kind", kind)
         _set(self, "module", module)
@@ -41,6 +59,11 @@ class LayerSummary(Record):
         _set(self, "called_at", called_at)
         _set(self, "arithmetic", arithmetic)
         _set(self, "depth", depth)
+        _set(self, "flops", flops)
+        _set(self, "mult_adds", mult_adds)
+        _set(self, "receptive_field", receptive_field)
+        _set(self, "field", field)
+        _set(self, "saved_bytes", saved_bytes)
 
     def to_dict(self) -> dict:
         entry = {
@@ -48,7 +71,11 @@ class LayerSummary(Record):
             "kind": self.kind,
             "output": _json_shape(self.output),
             "params": self.params,
-            "macs": self.macs if isinstance(self.macs, int) else str(self.macs),
+            "macs": _json_count(self.macs),
+            "flops": _json_count(self.flops),
+            "mult_adds": _json_count(self.mult_adds),
+            "receptive_field": self.receptive_field,
+            "saved_bytes": self.saved_bytes,
         }
         if self.called_at:
             entry["called_at"] = list(self.called_at)
@@ -56,7 +83,10 @@ class LayerSummary(Record):
 
 
 class Summary(Record):
-    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes")
+    __slots__ = (
+        "network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes",
+        "saved_bytes", "training",
+    )  # fmt: skip
     network: str
     input: tuple[int, ...]
     output: tuple[int, ...]
@@ -67,8 +97,15 @@ class Summary(Record):
     memory: MemoryEstimate | None  # torchinfo's sizes (cnndsl/memory.py)
     symbols: dict | None
     sizes: dict | None
+    saved_bytes: int | None  # what one forward pass saves for backward, at the memory figures' batch and dtype
+    training: TrainingStep | None  # `--train`: one training step's memory
 
-    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None) -> None:
+    def __init__(
+        self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...],
+        total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None,
+        symbols: dict | None = None, sizes: dict | None = None, saved_bytes: int | None = None,
+        training: TrainingStep | None = None,
+    ) -> None:  # fmt: skip
         _set(self, "network", network)
         _set(self, "input", input)
         _set(self, "output", output)
@@ -79,8 +116,12 @@ class Summary(Record):
         _set(self, "memory", memory)
         _set(self, "symbols", symbols)
         _set(self, "sizes", sizes)
+        _set(self, "saved_bytes", saved_bytes)
+        _set(self, "training", training)
 
     def to_dict(self) -> dict:
+        total_flops = sum((layer.flops for layer in self.layers), 0)
+        total_mult_adds = sum((layer.mult_adds for layer in self.layers), 0)
         entry = {
             "network": self.network,
             "input": _json_shape(self.input),
@@ -88,6 +129,9 @@ class Summary(Record):
             "layers": [layer.to_dict() for layer in self.layers],
             "total_params": self.total_params,
             "total_macs": self.total_macs if isinstance(self.total_macs, int) else None,
+            "total_flops": total_flops if isinstance(total_flops, int) else None,
+            "total_mult_adds": total_mult_adds if isinstance(total_mult_adds, int) else None,
+            "saved_bytes": self.saved_bytes,
         }
         if self.symbols:
             entry["symbols"] = self.symbols
@@ -95,6 +139,8 @@ class Summary(Record):
             entry["sizes"] = self.sizes
         if self.memory is not None:
             entry["memory"] = self.memory.to_dict()
+        if self.training is not None:
+            entry["training"] = self.training.to_dict()
         return entry
 
 
@@ -115,14 +161,23 @@ def _json_shape(shape: tuple) -> list:
     return [d if isinstance(d, int) else str(d) for d in shape]
 
 
-def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE) -> Summary:
-    """The summary; `batch` and `dtype` set the memory figures (default 1, float32).
+def _json_count(number):
+    """A count for JSON: a number, or a symbolic count's expression (`"1,728*H*W"`)."""
+    return number if isinstance(number, int) else str(number)
+
+
+def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE, optimizer: str | None = None) -> Summary:
+    """The summary; `batch` and `dtype` set the memory figures and the saved bytes (default 1, float32);
+    `optimizer` (sgd, momentum, adam, adamw) adds one training step's memory.
 
     For a symbolic program, types are symbolic, MACs are expressions (JSON:
     strings, total null) and there are no memory figures: summarise an
     instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
+    Receptive fields are numbers either way.
     """
-    layers = _Layers()
+    concrete = program.input is not None and not program.symbolic
+    saved = saved_bytes(program, batch, dtype) if concrete else None
+    layers = _Layers(program, saved)
     layers.visit_all(program.nodes)
     return Summary(
         network=program.name,
@@ -132,9 +187,11 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
         total_params=program.total_params,
         total_macs=program.total_macs,
         filename=program.source.filename,
-        memory=estimate(program, batch, dtype) if program.input is not None and not program.symbolic else None,
+        memory=estimate(program, batch, dtype) if concrete else None,
         symbols={s.name: {"bound": s.bound, "given": s.given} for s in program.symbols.values()} if program.symbolic else None,
         sizes=dict(program.sizes) or None,
+        saved_bytes=saved.total if saved is not None else None,
+        training=training_step(program, batch, optimizer, dtype, saved) if saved is not None and optimizer else None,
     )
 
 
@@ -143,12 +200,15 @@ class _Layers(Visitor):
 
     walks = NODES
 
-    def __init__(self) -> None:
+    def __init__(self, program: TypedProgram, saved: SavedBytes | None = None) -> None:
         self.found: list[LayerSummary] = []
         self.depth = 0
+        self.input_size = (program.input.height, program.input.width) if program.input is not None else (1, 1)
+        self.saved = saved.by_node() if saved is not None else None
 
     def visit_TypedLayer(self, node: TypedLayer) -> None:
-        self.found.append(layer_summary(node, self.depth))
+        saved = self.saved.get(id(node), 0) if self.saved is not None else None
+        self.found.append(layer_summary(node, self.depth, self.input_size, saved))
 
     def visit_TypedResidual(self, node: TypedResidual) -> None:
         self.depth += 1
@@ -156,7 +216,9 @@ class _Layers(Visitor):
         self.depth -= 1
 
 
-def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
+def layer_summary(layer: TypedLayer, depth: int = 0, input_size: tuple = (1, 1), saved: int | None = None) -> LayerSummary:
+    field = layer.receptive_field
+    spatial = units(layer.output, layer.input)
     return LayerSummary(
         line=layer.line,
         kind=layer.kind.name,
@@ -169,57 +231,86 @@ def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
         called_at=tuple(call.line for call in layer.calls),
         arithmetic=layer.arithmetic,
         depth=depth,
+        flops=flops(layer),
+        mult_adds=mult_adds(layer),
+        receptive_field=field.to_dict(input_size, spatial) if field is not None else None,
+        field=field.text(spatial) if field is not None else "",
+        saved_bytes=saved,
     )
 
 
+# The table's columns: header, right-aligned.
+COLUMNS = (("line", True), ("layer", False), ("output", False), ("field", False), ("params", True), ("MACs", True))
+SAVED_COLUMN = ("saved", True)
+# What the numbers are, under the title: tools disagree about "FLOPs" (fvcore and thop count MACs).
+CONVENTIONS = "MACs: multiply-accumulates per sample, 2 FLOPs each; field: receptive field in input pixels (size, jN jump, pN padding)"
+
+
 class _Rows(Visitor):
-    """The table's rows (line, layer, output, params, MACs) and, by row, what `--explain` adds."""
+    """The table's rows (line, layer, output, field, params, MACs, [saved]) and, by row, what `--explain` adds."""
 
     walks = NODES
 
-    def __init__(self, explain: bool) -> None:
+    def __init__(self, explain: bool, saved: SavedBytes | None = None) -> None:
         self.explain = explain
-        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.saved = saved.by_node() if saved is not None else None
+        self.rows: list[tuple[str, ...]] = []
         self.explanations: dict[int, tuple[str, ...]] = {}
         self.indent = ""  # two spaces per residual around the node
+
+    def add(self, where: str, layer: str, output: str = "", node: Node | None = None, params: str = "", macs: str = "") -> None:
+        field = ""
+        if node is not None and node.receptive_field is not None:
+            field = node.receptive_field.text(units(node.output, node.input))
+        row = (where, layer, output, field, params, macs)
+        if self.saved is not None:
+            row += (f"{self.saved[id(node)]:,}" if id(node) in self.saved else "",)
+        self.rows.append(row)
 
     def visit_TypedLayer(self, node: TypedLayer) -> None:
         where = str(node.line)
         if node.calls:
             where += f" ({node.calls[0].line})"
-        self.rows.append((where, self.indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
-        if self.explain and node.arithmetic:
-            self.explanations[len(self.rows) - 1] = node.arithmetic
+        self.add(where, self.indent + node.module.removeprefix("nn."), str(node.output), node, f"{node.params:,}", f"{node.macs:,}")
+        if self.explain and (node.arithmetic or node.receptive_field is not None):
+            self.explanations[len(self.rows) - 1] = node.arithmetic + field_arithmetic(node)
 
     def visit_TypedResidual(self, node: TypedResidual) -> None:
         indent = self.indent
         where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
-        self.rows.append((where, f"{indent}residual", str(node.output), "", ""))
+        self.add(where, f"{indent}residual", str(node.output), node)
         if self.explain:
             other = "shortcut" if node.shortcut is not None else "input (identity)"
-            self.explanations[len(self.rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
+            adds = f"adds: body {node.output} + {other} {node.output} = {node.output}"
+            self.explanations[len(self.rows) - 1] = (adds, *field_arithmetic(node))
         self.indent = indent + "  "
         self.visit_all(node.body)
         if node.shortcut is not None:
-            self.rows.append(("", f"{indent}shortcut", "", "", ""))
+            self.add("", f"{indent}shortcut")
             self.visit_all(node.shortcut)
         self.indent = indent
 
 
-def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
-    """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it."""
-    table = _Rows(explain)
+def render_table(
+    program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None, training: TrainingStep | None = None
+) -> str:
+    """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it, and with
+    `training` (`--train`) each layer's saved bytes and the training step's memory."""
+    saved = saved_bytes(program, training.batch, training.dtype) if training is not None else None
+    columns = COLUMNS + ((SAVED_COLUMN,) if saved is not None else ())
+    table = _Rows(explain, saved)
     if program.input is not None:
-        table.rows.append(("", "input", str(program.input), "", ""))
+        table.add("", "input", str(program.input))
     table.visit_all(program.nodes)
     rows, explanations = table.rows, table.explanations
-    total = ("total", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
-    header = ("line", "layer", "output", "params", "MACs")
-    widths = [max(len(r[i]) for r in [header, total, *rows]) for i in range(5)]
+    total = ("total", "", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
+    if saved is not None:
+        total += (f"{saved.total:,}",)
+    header = tuple(name for name, _ in columns)
+    widths = [max(len(r[i]) for r in [header, total, *rows]) for i in range(len(columns))]
 
     def line(row) -> str:
-        cells = [row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
-                 row[3].rjust(widths[3]), row[4].rjust(widths[4])]
+        cells = [cell.rjust(width) if right else cell.ljust(width) for cell, width, (_, right) in zip(row, widths, columns)]
         return "  ".join(cells).rstrip()
 
     rule = "-" * len(line(tuple("x" * w for w in widths)))
@@ -229,7 +320,7 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
     out = [title]
     if program.symbolic:
         out.append(sizes_line(program))
-    out += [line(header), rule]
+    out += [CONVENTIONS + (f"; saved: bytes kept for backward (batch {training.batch})" if training else ""), line(header), rule]
     labels = [f.partition(": ")[0] for lines in explanations.values() for f in lines]
     label_width = max(map(len, labels), default=0)
     margin = " " * (widths[0] + 4)
@@ -253,6 +344,8 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
         out.append(render_memory(memory).rstrip("\n"))
     elif program.symbolic:
         out.append("MACs and memory depend on the input size: `cnnc summary FILE --size 224x224` gives numbers")
+    if training is not None:
+        out.append(render_training(training).rstrip("\n"))
     if explain:
         out.extend(_formula_legend(program))
     return "\n".join(out) + "\n"
@@ -268,9 +361,17 @@ def _formula_legend(program: TypedProgram) -> list[str]:
     groups.pop((), None)
     if not groups:
         return []
+    groups[FIELD_FORMULAS] = ["field"]
     width = max(len(", ".join(names)) for names in groups.values())
     out = ["", "formulas (K filters, F kernel, S stride, P padding, D dilation, G groups, C channels):"]
     for formulas, names in groups.items():
         for index, formula in enumerate(formulas):
             out.append(f"  {(', '.join(names) if index == 0 else '').ljust(width)}  {formula}")
     return out
+
+
+# The receptive field's recurrence (Araujo, Norris and Sim, Distill 2019), per axis.
+FIELD_FORMULAS = (
+    "r = r_prev + D*(F - 1)*j_prev, j = j_prev*S, p = p_prev + P*j_prev (r size, j jump, p padding, in input pixels)",
+    "a residual: the union of its paths' fields; a linear layer or pooling to 1: the whole input",
+)
