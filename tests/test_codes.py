@@ -23,11 +23,11 @@ from cnndsl.diagnostics.codes import CODES, lookup
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cnndsl"
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diagnostics"
-CODE_PATTERN = re.compile(r"\A[EW]\d{4}\Z")
+CODE_PATTERN = re.compile(r"\A[EWN]\d{4}\Z")
 
 # Headings that introduce an example. The first kind must produce the code,
-# the second must not (and must produce no error at all).
-BAD_HEADINGS = ("Wrong", "Warned")
+# the second must not (and must produce no error or warning at all).
+BAD_HEADINGS = ("Wrong", "Warned", "Noted")
 GOOD_HEADINGS = ("Right", "Quiet")
 
 # Examples that cannot be written out in full (a non-UTF-8 file, 65 nested
@@ -63,7 +63,7 @@ def test_the_registry_is_well_formed():
     for code, entry in CODES.items():
         assert CODE_PATTERN.match(code), code
         assert entry.code == code
-        assert entry.severity == ("warning" if code.startswith("W") else "error")
+        assert entry.severity == {"W": "warning", "N": "note"}.get(code[0], "error")
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", entry.name), entry.name
         assert entry.name not in names, f"two codes are called {entry.name}"
         names.add(entry.name)
@@ -122,6 +122,8 @@ def test_explanation_examples_behave_as_explained(code):
         assert code in found, f"{code}: the wrong example gives {found}:\n{program}"
     for program in good:
         diagnostics = cnndsl.check_source(program, "example.cnn")
+        if not code.startswith("N"):  # a note says a fact, not a problem: a right example may have one
+            diagnostics = [d for d in diagnostics if d.severity != "note"]
         assert not diagnostics, f"{code}: the right example gives {[(d.code, d.message) for d in diagnostics]}:\n{program}"
 
 

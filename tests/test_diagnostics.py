@@ -52,8 +52,8 @@ def test_golden_layout(path: Path):
     text, diagnostics = rendered(path)
     blocks = text.rstrip("\n").split("\n\n")
     summary = blocks.pop()
-    errors = sum(d.is_error for d in diagnostics)
-    assert summary.startswith(f"{errors} error") or (errors == 0 and "warning" in summary)
+    counts = [(sum(d.severity == severity for d in diagnostics), severity) for severity in ("error", "warning", "note")]
+    assert summary == ", ".join(f"{n} {severity}{'s' if n != 1 else ''}" for n, severity in counts if n)
     assert len(blocks) == len(diagnostics)
     for block, d in zip(blocks, diagnostics):
         lines = block.splitlines()

@@ -68,7 +68,7 @@ def check_sound(data: str | bytes, kind: str):
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), "a control character reached the terminal text"
     render_json(program.diagnostics)
     for line in render_github(program.diagnostics).splitlines():
-        assert line.startswith(("::error ", "::warning "))
+        assert line.startswith(("::error ", "::warning ", "::notice "))
     if program.ok:
         assert program.output is not None and all(layer.output is not None for layer in program.layers)
     return program

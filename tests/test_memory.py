@@ -133,7 +133,10 @@ def test_summary_batch_and_dtype(capsys):
 def test_summary_json_adds_a_memory_key_and_keeps_the_others(capsys):
     assert main(["summary", "--format", "json", str(QUIZ), "--batch", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"network", "input", "output", "layers", "total_params", "total_macs", "memory"}
+    assert set(data) == {
+        "network", "input", "output", "layers", "total_params", "total_macs", "memory", "total_flops", "total_mult_adds",
+        "saved_bytes",
+    }  # fmt: skip
     program = cnndsl.check_program(QUIZ.read_bytes(), str(QUIZ))
     memory = estimate(program, 2)
     assert data["memory"] == {

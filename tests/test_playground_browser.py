@@ -155,7 +155,9 @@ def test_a_mistake_is_shown_at_its_line_until_it_is_fixed(page):
     page.type_at_end(" p2")
     page.expect(mark).to_have_count(0, timeout=WAIT)
     page.expect(page.page.locator(".cm-type-hint")).to_have_text("-> 3x3x20, 1,520 params")
-    page.expect(page.page.locator("#status")).to_have_text("Tiny: 1 layers, 1,520 params")
+    # What is left is a note (N0001): the 5x5 window sees more than the 3x3 input.
+    page.expect(page.page.locator("#status")).to_have_text("Tiny: 1 layers, 1,520 params · 1 note")
+    page.expect(page.page.locator(".cm-lintRange-info")).to_have_text("conv 20 k5 p2")
 
 
 def test_hover_explains_a_layer_with_the_users_numbers(page):

@@ -21,11 +21,11 @@ def check_file(path: str):
     return check_program(read_source(path), path)
 
 
-def print_diagnostics(programs, stream=None) -> None:
+def print_diagnostics(programs, stream=None, severities=("error", "warning", "note")) -> None:
     from ..diagnostics.render import render_all, use_colour
 
     stream = stream or sys.stderr
-    diagnostics = [d for p in programs for d in p.diagnostics]
+    diagnostics = [d for p in programs for d in p.diagnostics if d.severity in severities]
     if diagnostics:
         sources = {p.source.filename: p.source for p in programs}
         stream.write(render_all(diagnostics, sources, colour=use_colour(stream)))
@@ -130,6 +130,7 @@ def summary_command(args) -> int:
         if not instance.ok:
             print_diagnostics([instance])
         else:
+            print_diagnostics([instance], severities=("note",))  # a field larger than the input at this size
             tables.append(_summary_table(instance, args, optimizer))
     sys.stdout.write("\n".join(tables))
     return EXIT_OK if all(instance.ok for instance in instances) else EXIT_ERRORS

@@ -12,6 +12,12 @@ from ..diagnostics.model import Diagnostic
 from .document import Document
 
 SOURCE = "cnnc"
+# A note (N0001) is information, not a problem: editors show it without a squiggle of warning colour.
+SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "note": types.DiagnosticSeverity.Information,
+}
 
 
 def lsp_diagnostics(doc: Document, uri: str, docs: str | None = None) -> list[types.Diagnostic]:
@@ -35,7 +41,7 @@ def lsp_diagnostic(doc: Document, d: Diagnostic, uri: str, docs: str | None = No
     ]
     return types.Diagnostic(
         range=doc.index.range(d.span.start, d.span.end),
-        severity=types.DiagnosticSeverity.Error if d.is_error else types.DiagnosticSeverity.Warning,
+        severity=SEVERITIES[d.severity],
         code=d.code,
         code_description=types.CodeDescription(href=f"{docs}#{d.code.lower()}") if docs and d.code in CODES else None,
         source=SOURCE,

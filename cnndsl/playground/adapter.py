@@ -39,7 +39,7 @@ class Problem:
     end: int
     line: int
     column: int
-    severity: str  # "error" or "warning"
+    severity: str  # "error", "warning" or "note"
     code: str
     message: str
     label: str | None

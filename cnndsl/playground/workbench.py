@@ -104,7 +104,8 @@ class Workbench:
                 "layers": layers,
                 "params": params,
                 "errors": sum(1 for p in problems if p.severity == "error"),
-                "warnings": sum(1 for p in problems if p.severity != "error"),
+                "warnings": sum(1 for p in problems if p.severity == "warning"),
+                "notes": sum(1 for p in problems if p.severity == "note"),
                 "diagnostics": [{**asdict(p), "html": views.problem_html(p)} for p in problems],
                 "hints": [asdict(h) for h in checked.hints()],
             }

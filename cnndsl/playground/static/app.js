@@ -94,6 +94,7 @@ function showStatus(answer) {
   const parts = [];
   if (answer.errors) parts.push(`${answer.errors} error${answer.errors > 1 ? "s" : ""}`);
   if (answer.warnings) parts.push(`${answer.warnings} warning${answer.warnings > 1 ? "s" : ""}`);
+  if (answer.notes) parts.push(`${answer.notes} note${answer.notes > 1 ? "s" : ""}`);
   if (answer.ok) {
     parts.unshift(`${answer.network}: ${answer.layers} layers, ${answer.params.toLocaleString("en-US")} params`);
   }

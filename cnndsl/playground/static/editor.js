@@ -44,6 +44,8 @@ import {
 // is coloured as such; whether the word is a known layer is the checker's
 // business (a misspelt one is underlined with its diagnostic).
 
+// The compiler's severities as CodeMirror's lint severities: a note (N0001) is information.
+const LINT_SEVERITY = { error: "error", warning: "warning", note: "info" };
 const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "where"]);
 const HEADS = new Set(["network", "input"]);
 const NUMBER = /^[+-]?[0-9][0-9.]*(x[0-9.]+)*$/;
@@ -234,7 +236,7 @@ export function createEditor(parent, { text, onChange, onCursorLine, hover }) {
         return {
           from,
           to: Math.max(from, mapped(tracker, problem.end, 1)),
-          severity: problem.severity === "error" ? "error" : "warning",
+          severity: LINT_SEVERITY[problem.severity] || "warning",
           source: problem.code,
           message: `${problem.code}: ${problem.message}`,
           renderMessage() {
