@@ -1,7 +1,7 @@
 """Hover: what a statement, option, block or residual under the cursor is.
 
-On a layer: its PyTorch module, input and output types, parameters, MACs and
-the arithmetic, for each time it was typed (a block called three times gives
+On a layer: its PyTorch module, input and output types, parameters, MACs,
+receptive field and the arithmetic, for each time it was typed (a block called three times gives
 three rows); on a block call: the layers it expanded to; on `input` and
 `network`: the program's sizes and totals. All of it read from the typed
 program.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..types.shapes import class_shape
+from ..types.shapes import MapType, class_shape
+from ..check.fields import field_arithmetic, units
 from ..check.typed import CallSite
 from ..layers import LayerKind, Role, classify, lookup
 from ..syntax.nodes import BlockDef, Command, Word
@@ -122,27 +123,59 @@ def _layer_text(doc: Document, command: Command, kind: LayerKind, offset: int) -
     chosen = [inst[pick] if pick < len(inst) else inst[0] for inst in instances]
     layer = chosen[0]
     title = f"**{layer.kind.name}** · `{layer.module}`"
+    arithmetic = layer.arithmetic + field_arithmetic(layer)
     if len(chosen) == 1:
         body = [title, "", _type_line(layer.input, layer.output, layer.params, macs_text(doc, layer.macs))]
+        body += ["", field_text(doc, layer)]
         if layer.calls:
             body += ["", f"in {_chain(layer.calls)}"]
-        if layer.arithmetic:
-            body += ["", "```text", *layer.arithmetic, "```"]
+        if arithmetic:
+            body += ["", "```text", *arithmetic, "```"]
         body += ["", usage]
         return "\n".join(body)
     labels = _instance_labels([inst[0].calls for inst in instances])
     body = [f"**{layer.kind.name}** · typed {len(chosen)} times (each call and repetition)", ""]
-    body += ["| instance | layer | input | output | params | MACs |", "|---|---|---|---|---:|---:|"]
+    body += ["| instance | layer | input | output | field | params | MACs |", "|---|---|---|---|---|---:|---:|"]
     for label, item in list(zip(labels, chosen))[:MAX_ROWS]:
         body.append(
-            f"| {label} | `{item.module}` | {item.input} | {item.output} | {item.params:,} | {item.macs:,} |"
+            f"| {label} | `{item.module}` | {item.input} | {item.output} | {_field(item)} | {item.params:,} | {item.macs:,} |"
         )
     if len(chosen) > MAX_ROWS:
         body.append(f"\n… and {len(chosen) - MAX_ROWS} more")
-    if layer.arithmetic:
-        body += ["", f"Arithmetic of the first ({labels[0]}):", "```text", *layer.arithmetic, "```"]
+    body += ["", "field: the receptive field in input pixels: size, jN jump (effective stride), pN effective padding"]
+    if arithmetic:
+        body += ["", f"Arithmetic of the first ({labels[0]}):", "```text", *arithmetic, "```"]
     body += ["", usage]
     return "\n".join(body)
+
+
+def field_text(doc: Document, node) -> str:
+    """`receptive field 26 j8 p8`: in words, and whether it is larger than the input."""
+    field = node.receptive_field
+    if field is None:
+        return "_no receptive field: an error before this layer_"
+    text = _field(node)
+    if text == "whole":
+        return "receptive field: the **whole input** (every unit reads every unit before it)"
+    height, width = field.axes
+    if height.jump is not None and width.jump is not None:
+        size = height.size if height.size == width.size else f"{height.size}x{width.size}"
+        jump = height.jump if height.jump == width.jump else f"{height.jump}x{width.jump}"
+        padding = height.padding if height.padding == width.padding else f"{height.padding}x{width.padding}"
+        text = f"`{text}`: {size} pixels wide, {jump} pixels from one unit to the next, starting {padding} before the image"
+    else:
+        text = f"`{text}`"
+    shape = doc.program.input
+    if isinstance(shape, MapType) and isinstance(shape.height, int) and isinstance(shape.width, int):
+        if field.exceeds((shape.height, shape.width), units(node.output, node.input)):
+            text += f"; larger than the {shape.height}x{shape.width} input (N0001)"
+    return f"receptive field {text}"
+
+
+def _field(node) -> str:
+    """The field as the summary's column writes it: `26 j8 p8`."""
+    field = node.receptive_field
+    return field.text(units(node.output, node.input)) if field is not None else "?"
 
 
 def _in_uncalled_block(doc: Document, command: Command) -> bool:
@@ -211,11 +244,12 @@ def _structure_text(doc: Document, offset: int) -> tuple[str | None, Span | None
         if not on_keyword:
             continue
         typed = doc.typed_residuals.get(residual.span.start, [])
-        lines = ["**residual** · the body's output plus the shortcut's (identity without one)"]
+        lines = ["**residual** · the body's output plus the shortcut's (identity without one); "
+                 "its receptive field is the union of the two paths' fields"]
         rows: dict[str, int] = {}
         for node in typed:
             shortcut = "identity" if node.shortcut is None else str(_last_output(node.shortcut, node.input))
-            row = f"`{node.input}` → body `{node.output}`, shortcut `{shortcut}`" + (
+            row = f"`{node.input}` → body `{node.output}`, shortcut `{shortcut}`, field `{_field(node)}`" + (
                 f" (in {_chain(node.calls)})" if node.calls else ""
             )
             rows[row] = rows.get(row, 0) + 1

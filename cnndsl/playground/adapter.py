@@ -71,6 +71,7 @@ class LayerRow:
     macs: str
     depth: int
     arithmetic: tuple[str, ...]
+    field: str = ""  # the receptive field, as `cnnc summary` writes it: `26 j8 p8`
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,8 @@ class Verified:
 #
 # A hover section adds a paragraph (Markdown) to a layer's hover, after the
 # arithmetic: `section(program, layer)` gets the typed program and the typed
-# layer under the cursor and returns text or None. The receptive field goes
-# here when the analyses land: `HOVER_SECTIONS.append(receptive_field_section)`
-# with a function that reads it off the typed layer.
+# layer under the cursor and returns text or None. (The receptive field needs
+# none: the language server's hover, which the page shows, gives it.)
 
 HoverSection = Callable[[object, object], "str | None"]
 HOVER_SECTIONS: list[HoverSection] = []
@@ -195,6 +195,7 @@ class Checked:
                 macs=f"{entry.macs:,}",
                 depth=entry.depth,
                 arithmetic=tuple(entry.arithmetic),
+                field=entry.field,
             )
             for index, (entry, layer) in enumerate(zip(summary.layers, self.program.layers))
         ]

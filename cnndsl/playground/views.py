@@ -24,7 +24,7 @@ def summary_parts(overview: Overview) -> dict:
     total row, and the facts under the table (output, sizes, memory)."""
     rows = []
     if overview.input is not None:
-        rows.append(f'<tr class="input"><td></td><td>input</td><td>{escape(overview.input)}</td><td></td><td></td></tr>')
+        rows.append(f'<tr class="input"><td></td><td>input</td><td>{escape(overview.input)}</td><td></td><td></td><td></td></tr>')
     for row in overview.rows:
         where = str(row.line) + (f" ({row.calls[0]})" if row.calls else "")
         lines = " ".join(map(str, (row.line, *row.calls)))
@@ -33,11 +33,11 @@ def summary_parts(overview: Overview) -> dict:
         rows.append(
             f'<tr data-layer="{row.index}" data-lines="{lines}"{title}>'
             f'<td class="num">{where}</td><td{indent}>{escape(row.module.removeprefix("nn."))}</td>'
-            f"<td>{escape(row.output)}</td><td class=\"num\">{_number(row.params)}</td>"
+            f"<td>{escape(row.output)}</td><td>{escape(row.field)}</td><td class=\"num\">{_number(row.params)}</td>"
             f'<td class="num">{escape(row.macs)}</td></tr>'
         )
     total = (
-        f'<tr class="total"><td>total</td><td>{len(overview.rows)} layers</td><td></td>'
+        f'<tr class="total"><td>total</td><td>{len(overview.rows)} layers</td><td></td><td></td>'
         f'<td class="num">{_number(overview.total_params)}</td><td class="num">{escape(overview.total_macs)}</td></tr>'
     )
     facts = []
