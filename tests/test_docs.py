@@ -99,9 +99,9 @@ def test_language_examples_check_as_annotated(start, block):
         block = "input 32x32x3\n" + block
         prefix = 1
     expected = {
-        index + 1 + prefix: set(re.findall(r"\b([EW]\d{4})\b", line.partition("#")[2]))
+        index + 1 + prefix: set(re.findall(r"\b([EWN]\d{4})\b", line.partition("#")[2]))
         for index, line in enumerate(lines)
-        if re.search(r"#.*\b[EW]\d{4}\b", line)
+        if re.search(r"#.*\b[EWN]\d{4}\b", line)
     }
     program = cnndsl.check_program(block, "example.cnn")
     found: dict[int, set[str]] = {}
