@@ -21,6 +21,8 @@ import cnndsl.layers
 from cnndsl.check.frame import Frame
 from cnndsl.layers import ACTIVATIONS, BY_NAME, LAYERS, Role, Site, classify, lookup
 from cnndsl.lsp.analysis import Analysis
+from cnndsl.types.autograd import INPUT, NEW, Flow, Saves, Tensor
+from cnndsl.types.fields import AdaptiveWindow, AxisWindow, WholeAxis
 
 LAYERS_DIR = Path(cnndsl.layers.__file__).parent
 EXAMPLE_INPUT = "input 32x32x3\n"
@@ -91,6 +93,25 @@ def test_the_diagram_label_reads_back_as_the_same_layer(kind, example):
         if "bias" in {f.name for f in dataclasses.fields(expected)}:
             expected = dataclasses.replace(expected, bias=True)
         assert again.config == expected, label
+
+
+@pytest.mark.parametrize("kind,example", examples(), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_every_kind_declares_its_analysis_facets(kind, example):
+    """The receptive-field rule, the named parameters (adding up to `params`), the buffers, and what autograd
+    saves, in and out of place, at two batches: every kind answers (saved bytes against PyTorch: test_oracles)."""
+    for layer in shown_layers(example):
+        rules = layer.kind.window(layer.config)
+        assert rules is None or (
+            len(rules) == 2 and all(isinstance(rule, (AxisWindow, AdaptiveWindow, WholeAxis)) for rule in rules)
+        )
+        tensors = layer.kind.parameter_tensors(layer.config, layer.input)
+        assert all(isinstance(t, Tensor) and t.elements > 0 for t in tensors)
+        assert sum(t.elements for t in tensors) == layer.params
+        assert all(isinstance(t, Tensor) for t in layer.kind.buffer_tensors(layer.config, layer.input))
+        for flow in (Flow(1), Flow(3, channels_last=True), Flow(2, inplace=layer.inplace)):
+            saves = layer.kind.saves(layer.config, layer.input, layer.output, flow)
+            assert isinstance(saves, Saves) and saves.result in (NEW, INPUT)
+            assert all(t.elements > 0 for t in saves.tensors)
 
 
 def test_every_option_has_one_sample_used_by_messages_docs_and_completion():
