@@ -23,7 +23,7 @@ from ..types.symbolic import Axis
 from .frame import Frame, SymbolBound
 
 # The words that start a statement other than a layer or a block call.
-STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate")
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
 RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
