@@ -237,8 +237,8 @@ Right:
 Names become Python identifiers in the generated module. A name is ASCII: a
 letter or `_`, then letters, digits or `_`. It must not be a Python keyword
 (or soft keyword), must not start with `__`, and must not collide with a name
-the generated module imports or defines (`torch`, `nn`, `Residual`). A
-network name also must not shadow a Python builtin (`list`, `super`) or the
+the generated module imports or defines (`torch`, `nn`, and the helper
+classes `Residual`, `Concat`, `Split`, `Gate`). A network name also must not shadow a Python builtin (`list`, `super`) or the
 names its methods use (`self`, `x`). Names are never renamed silently: the
 help suggests a valid one.
 
