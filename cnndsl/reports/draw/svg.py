@@ -285,20 +285,28 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
         canvas.text(group, mid, y, f"{count_text(params)} params", COUNT_SIZE, fill=FAINT, attrs={"class": "params"})
 
 
+def _mark(kind: str, x: float, y: float, scale: float = 1.0) -> str:
+    """The path inside a node's circle: + (residual add), three bars (concat), x (gate)."""
+    a, b = 5 * scale, 4 * scale
+    if kind == "add":
+        return f"M{_n(x - a)},{_n(y)} H{_n(x + a)} M{_n(x)},{_n(y - a)} V{_n(y + a)}"
+    if kind == "concat":
+        return " ".join(f"M{_n(x - a)},{_n(y + d * scale)} H{_n(x + a)}" for d in (-3.5, 0, 3.5))
+    return f"M{_n(x - b)},{_n(y - b)} L{_n(x + b)},{_n(y + b)} M{_n(x - b)},{_n(y + b)} L{_n(x + b)},{_n(y - b)}"
+
+
 def _node_look(step: Step, x: float, y: float) -> tuple[str, str, str]:
     """A (+)-like node's class, title and mark: a residual's +, a join's stacked bars, a gate's x."""
     join = step.join
     if join is None:
         residual = step.residual
-        return "add", f"residual (line {residual.line}): body + " + ("shortcut" if residual.shortcut is not None else "identity"), (
-            f"M{_n(x - 5)},{_n(y)} H{_n(x + 5)} M{_n(x)},{_n(y - 5)} V{_n(y + 5)}")
+        title = f"residual (line {residual.line}): body + " + ("shortcut" if residual.shortcut is not None else "identity")
+        return "add", title, _mark("add", x, y)
     if isinstance(join, TypedConcat):
         channels = " + ".join(map(str, join.channels))
         what = "split: branches on equal parts of the channels, joined" if join.split else "concat: branches joined"
-        return "concat", f"{what} (line {join.line}), channels {channels}", "".join(
-            f"M{_n(x - 5)},{_n(y + dy)} H{_n(x + 5)} " for dy in (-3.5, 0, 3.5))
-    return "gate", f"gate (line {join.line}): input x {join.gate}", (
-        f"M{_n(x - 4)},{_n(y - 4)} L{_n(x + 4)},{_n(y + 4)} M{_n(x - 4)},{_n(y + 4)} L{_n(x + 4)},{_n(y - 4)}")
+        return "concat", f"{what} (line {join.line}), channels {channels}", _mark("concat", x, y)
+    return "gate", f"gate (line {join.line}): input x {join.gate}", _mark("gate", x, y)
 
 
 def _layer_attrs(index: int, layer: TypedLayer) -> dict:
@@ -401,8 +409,9 @@ def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: 
     for kind, words in (("add", "residual add"), ("concat", "concat (join on channels)"), ("gate", "gate (multiply)")):
         if kind not in nodes:
             continue
-        canvas.add(legend, "circle", {"cx": _n(x + 6), "cy": _n(y + 9), "r": "6", "fill": "#fff", "stroke": LINE,
-                                      "class": f"legend-{kind}"})
+        canvas.add(legend, "circle", {"cx": _n(x + 6), "cy": _n(y + 9), "r": "6", "fill": "#fff", "stroke": LINE})
+        if kind != "add":  # the residual's circle has always been plain in the legend
+            canvas.add(legend, "path", {"d": _mark(kind, x + 6, y + 9, 0.7), "stroke": LINE, "stroke-width": "1.2"})
         canvas.text(legend, x + 18, y + 13, words, 11, anchor="start", fill=MUTED, family=SANS)
         x += 18 + text_width(words, 11) + 14
     if any(s.calls for s in steps):
