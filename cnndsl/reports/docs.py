@@ -1,7 +1,7 @@
 """The generated parts of the documentation, from the code that they describe.
 
-    python -m cnndsl.docs           # rewrite every generated part
-    python -m cnndsl.docs --check   # exit 1 (and name the files) when one is stale
+    python -m cnndsl.reports.docs           # rewrite every generated part
+    python -m cnndsl.reports.docs --check   # exit 1 (and name the files) when one is stale
 
 - `docs/diagnostics.md`, whole, from the code registry `cnndsl/codes.py`.
 - `docs/language.md`, between `<!-- generated: NAME -->` and
@@ -47,7 +47,7 @@ def diagnostics_markdown() -> str:
     out = [
         "# Diagnostics",
         "",
-        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.docs`; edit the registry, not this file. -->",
+        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.reports.docs`; edit the registry, not this file. -->",
         "",
         "Every problem `cnnc` reports carries a stable code: `E` for errors (nothing",
         "is generated until they are fixed), `W` for warnings (the program still",
