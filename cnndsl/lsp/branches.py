@@ -54,7 +54,8 @@ def hover(doc: Document, offset: int) -> tuple[str | None, Span | None]:
     return None, None
 
 
-def _label(statement: Structural, typed: list) -> str | None:
+def _label(typed: list) -> str | None:
+    """The hint for a statement's typed nodes, when every expansion agrees."""
     labels = {_one_label(node) for node in typed}
     if len(labels) != 1:
         return None
@@ -83,7 +84,7 @@ def hints(doc: Document, start: int, end: int) -> list[types.InlayHint]:
             last = statement.body.statements[-1]
             if type(last) is Command and doc.index.line_of(last.span.end) == doc.index.line_of(statement.span.end):
                 continue
-        label = _label(statement, doc.typed_structures.get(statement.span.start, []))
+        label = _label(doc.typed_structures.get(statement.span.start, []))
         if label is None:
             continue
         found.append(
@@ -99,6 +100,6 @@ def hints(doc: Document, start: int, end: int) -> list[types.InlayHint]:
 
 def symbol_detail(doc: Document, statement: Structural) -> str | None:
     """The outline's detail for a join, branch or gate: its type when every expansion agrees."""
-    label = _label(statement, doc.typed_structures.get(statement.span.start, []))
+    label = _label(doc.typed_structures.get(statement.span.start, []))
     return label.removeprefix("-> ") if label else None
 
