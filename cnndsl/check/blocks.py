@@ -246,7 +246,7 @@ class _CalledNames(Visitor):
     def visit_Repeat(self, statement, owner: str | None) -> None:
         self.pending.extend((inner, owner) for inner in children(statement))
 
-    visit_Residual = visit_Shortcut = visit_Repeat
+    visit_Residual = visit_Shortcut = visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_Repeat
 
 
 def called_names(module: Module) -> set[str]:

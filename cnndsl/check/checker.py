@@ -18,12 +18,13 @@ from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
 from ..layers import BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check, read_value
-from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Command, Module, Repeat, Residual, Shortcut
+from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
 from ..types.shapes import MapType, Shape, describe
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from .blocks import Blocks, replicate
+from .branches import Gates, Joins
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .frame import Frame, SymbolBound
@@ -78,6 +79,8 @@ class Checker(Visitor):
         definitions: dict[str, BlockDef] = {}  # the blocks by name: Blocks defines them, the budget reads them
         self.budget = Budget(definitions, self.memos.sizes)
         self.blocks = Blocks(self, definitions, self.budget, self.memos.expansions)
+        self.joins = Joins(self)
+        self.gates = Gates(self)
         self.dropped = 0  # diagnostics beyond MAX_DIAGNOSTICS
         self.seen: set = set()
         # Every report made, shown or not: a step that made none is pure, and is memoised.
@@ -158,6 +161,17 @@ class Checker(Visitor):
             help="put it right after the closing brace of a residual",
         )
         return shape
+
+    def visit_Concat(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.joins.join(statement, shape, frame, nodes)
+
+    visit_Split = visit_Concat
+
+    def visit_Gate(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.gate(statement, shape, frame, nodes)
+
+    def visit_Branch(self, statement: Branch, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.stray_branch(statement, shape, frame)
 
     def visit_Command(self, statement: Command, shape, frame: Frame, nodes: list[Node]):
         name = statement.name.text

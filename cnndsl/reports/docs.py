@@ -212,6 +212,8 @@ def vscode_grammar(current: str) -> str:
     short_pattern, long_pattern = repository["options"]["patterns"]
     short_pattern["match"] = f"\\b([{shorts}])([0-9]+(?:x[0-9]+)?)\\b"
     long_pattern["match"] = "\\b" + _alternation(option.name for option in options) + "\\s*(=)"
+    # The keywords that open a body (repeat, residual, concat, gate, ...): the grammar's own.
+    repository["keywords"]["patterns"][0]["match"] = "\\b" + _alternation(w for w in STRUCTURE_WORDS if w not in ("network", "input")) + "\\b"
     form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
     form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
     return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"

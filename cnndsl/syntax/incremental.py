@@ -292,6 +292,7 @@ class _Shift(Visitor):
         return type(node)(*[self.moved(getattr(node, name)) for name in node.__slots__])
 
     visit_BlockDef = visit_Repeat = visit_Residual = visit_Shortcut = visit_statement
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_statement
 
     def moved(self, value):
         if value is None:

@@ -21,7 +21,7 @@ from .source import Span
 
 MAX_SYNTAX_ERRORS = 100
 
-STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"})
+STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "CONCAT", "SPLIT", "BRANCH", "GATE"})
 
 # More words than any real statement has (a layer takes a handful): a longer
 # one is generated text gone wrong, and reading it would cost Lark's lexer and
