@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Container
-from dataclasses import dataclass
 from typing import Any
 
+from ..record import Record
 from .registry import ACTIVATIONS
 from .values import literal_like, looks_like_value
 
@@ -27,17 +27,30 @@ class Role(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class WordRole:
+_set = object.__setattr__
+
+
+class WordRole(Record):
     """A word's role, with what it names (one of the object fields, by role)."""
 
+    __slots__ = ("role", "value", "positional", "option", "long", "activation", "form")
     role: Role
-    value: str = ""  # POSITIONAL: the word; OPTION: the value written after the letter or `=`
-    positional: Any = None  # arguments.Positional
-    option: Any = None  # arguments.Option
-    long: bool = False  # OPTION written `name=value`
-    activation: Any = None  # the activation's kind
-    form: Any = None  # base.SpecialForm
+    value: str  # POSITIONAL: the word; OPTION: the value written after the letter or `=`
+    positional: Any  # arguments.Positional
+    option: Any  # arguments.Option
+    long: bool  # OPTION written `name=value`
+    activation: Any  # the activation's kind
+    form: Any  # base.SpecialForm
+
+    def __init__(self, role: Role, value: str = "", *, positional: Any = None, option: Any = None, long: bool = False,
+                 activation: Any = None, form: Any = None) -> None:
+        _set(self, "role", role)
+        _set(self, "value", value)
+        _set(self, "positional", positional)
+        _set(self, "option", option)
+        _set(self, "long", long)
+        _set(self, "activation", activation)
+        _set(self, "form", form)
 
     @property
     def is_option_or_flag(self) -> bool:
