@@ -13,7 +13,7 @@ from ..diagnostics.suggest import closest
 from ..record import Record
 from ..syntax.nodes import KeywordArg, Word
 from ..syntax.source import Span
-from .registry import BY_NAME
+from .registry import is_layer_name
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, literal_like, read_value, show
 from .words import Role, classify
 
@@ -298,7 +298,7 @@ def _unknown_word(kind, word: Word, slot: Positional | None, args: Args, site: S
             word.span,
             f"{name} takes no arguments, found '{show(text)}'",
             label="unexpected argument",
-            help=f"write just: {name}" + (f"; put '{text}' on its own line" if text in BY_NAME else ""),
+            help=f"write just: {name}" + (f"; put '{text}' on its own line" if is_layer_name(text) else ""),
         )
         return
     if literal_like(text):

@@ -24,7 +24,7 @@ from ..record import Record
 from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
 from .arguments import Args, Option, Positional, called, read_args
-from .registry import ACTIVATIONS
+from .registry import activation_names
 from .values import Site
 from .words import Role, classify
 
@@ -169,7 +169,7 @@ class LayerKind:
         words += [f"{o.name}=" for o in self.options]
         words += list(self.flags)
         if self.takes_activation:
-            words += list(ACTIVATIONS)
+            words += activation_names()
         return words
 
     # -- types ----------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Container
 from typing import Any
 
 from ..record import Record
-from .registry import ACTIVATIONS
+from .registry import activation
 from .values import literal_like, looks_like_value
 
 
@@ -80,8 +80,10 @@ def classify(kind, word: str, scope: Container[str] = (), *, slot=None, at_start
         return WordRole(Role.POSITIONAL, word, positional=slot)
     if word in kind.flags:
         return WordRole(Role.FLAG)
-    if kind.takes_activation and word in ACTIVATIONS:
-        return WordRole(Role.ACTIVATION, activation=ACTIVATIONS[word])
+    if kind.takes_activation:
+        found = activation(word)
+        if found is not None:
+            return WordRole(Role.ACTIVATION, activation=found)
     letter, rest = word[:1], word[1:]
     option = kind.option_by_short(letter) if rest else None
     if option is not None and (literal_like(rest) or rest in scope):

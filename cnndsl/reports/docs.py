@@ -14,6 +14,8 @@
 - `docs/images/*.svg`: the diagrams the docs and the README show.
 - `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
   Code grammar (layers, activations, options, flags, form keywords).
+- `cnndsl/layers/index.py`: which family module defines each layer name, so
+  that a check imports only the families it uses (`cnndsl/layers/registry.py`).
 
 tests/test_docs.py fails when any of these differ from what this module
 generates, so the documentation cannot drift from the compiler.
@@ -29,9 +31,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..layers import registry
+
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: cnndsl/reports/docs.py
 DOCS = ROOT / "docs"
 VSCODE_GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "cnn.tmLanguage.json"
+LAYER_INDEX = Path(registry.__file__).with_name("index.py")
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
 # A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
 IMAGE_SIZE = (224, 224)
@@ -289,6 +294,7 @@ def generated() -> dict[Path, str]:
         files[ROOT / image] = image_svg(source)
     if VSCODE_GRAMMAR.exists():
         files[VSCODE_GRAMMAR] = vscode_grammar(VSCODE_GRAMMAR.read_text(encoding="utf-8"))
+    files[LAYER_INDEX] = registry.index_source()
     return files
 
 
