@@ -145,14 +145,17 @@ def activations_markdown() -> str:
 
 def limits_markdown() -> str:
     from ..check import budgets
-    from ..syntax.recovery import MAX_STATEMENT_WORDS
+    from ..syntax.recovery import MAX_READ_DEPTH, MAX_STATEMENT_WORDS, MAX_STATEMENTS
 
     return (
         f"- A program expands to at most {budgets.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
         f"- Blocks, repeats and residuals nest at most {budgets.MAX_DEPTH} levels deep (error E0062).\n"
         f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
-        "  without being read)."
+        "  without being read).\n"
+        f"- A file has at most {MAX_STATEMENTS:,} statements, counted inside braces too (error E0064), and\n"
+        f"  braces nested at most {MAX_READ_DEPTH:,} deep are read (E0062): past either, cnnc stops\n"
+        "  reading the file at the top-level statement where the limit is passed."
     )
 
 
