@@ -8,7 +8,7 @@ Nesting deeper than MAX_DEPTH is reported too (E0062).
 
 from __future__ import annotations
 
-from ..layers import ACTIVATIONS, lookup
+from ..layers import activation_names, lookup
 from ..layers.values import Value
 from ..syntax.nodes import STATEMENTS, BlockDef, Command, KeywordArg, Repeat, Residual, Shortcut, Structural, Word
 from ..syntax.source import Span
@@ -50,7 +50,7 @@ class Budget(Visitor):
         name = statement.name.text
         block = self.blocks.get(name) if lookup(name) is None else None
         if block is None:
-            return 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in ACTIVATIONS)
+            return 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in activation_names())
         if name in active or len(statement.args) != len(block.params):
             return 0
         values = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check, read_value
+from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lookup, range_check, read_value
 from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
@@ -202,7 +202,7 @@ class Checker(Visitor):
             return self.blocks.call(block, statement, shape, frame, nodes)
         if name in self.blocks.broken:  # its definition is already reported
             return None
-        candidates = list(BY_NAME) + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
+        candidates = [name for kind in all_kinds() for name in kind.names] + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
         match = closest(name, candidates)
         what = "layer or block" if self.blocks.definitions else "layer"
         if name[:1].isdigit() or name[:1] in "+-.":
@@ -210,7 +210,7 @@ class Checker(Visitor):
             help_text = f"did you forget the layer name, like 'conv {show(name)} k3'?"
         else:
             message = f"unknown {what} '{show(name)}'"
-            layers = ", ".join(kind.name for kind in dict.fromkeys(BY_NAME.values()) if not kind.is_activation)
+            layers = ", ".join(kind.name for kind in all_kinds() if not kind.is_activation)
             help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
             owner = _option_owner(name)
             if owner is not None and not match:
@@ -401,7 +401,7 @@ class Checker(Visitor):
 
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
-    return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
+    return next((kind.name for kind in all_kinds() if classify(kind, word).is_option_or_flag), None)
 
 
 def _uses_parameters(args) -> bool:

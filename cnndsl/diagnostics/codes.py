@@ -732,7 +732,9 @@ Right:
 Braces may nest up to 64 levels and block calls may chain up to 64 levels.
 Deeper structure is almost certainly a mistake (or generated text gone wrong)
 and would make the generated module unreadable; the limit also keeps the
-checker's work bounded for any input.
+checker's work bounded for any input. Braces nested more than 1,000 levels
+deep are not even read: cnnc reports the brace and stops reading the file at
+the top-level statement it is in, which is not checked, nor anything after it.
 
 Wrong (65 levels, abbreviated):
 
@@ -767,6 +769,33 @@ Wrong (abbreviated: the same option 700,000 times):
 Right:
 
     conv 10 k3
+""",
+        ),
+        _code(
+            "E0064",
+            "file-too-long",
+            "a file has more statements than any network needs",
+            """
+A network needs hundreds to a few thousand statements, even written out layer
+by layer; `repeat` and blocks write repeated layers once. A file with more
+than 20,000 statements (layers, block calls and headers, counted inside
+braces too) is almost surely generated text gone wrong. cnnc reports the first
+statement past the limit and stops reading there: the top-level statement it
+is in and everything after it are not checked, and, as after a syntax error,
+not typed. The limit keeps `cnnc check` within a second on any input:
+reading a statement costs tens of microseconds.
+
+Wrong (abbreviated: 200,000 layers written out):
+
+    conv 10 k3 p1
+    relu
+    conv 10 k3 p1
+    relu
+    ...
+
+Right:
+
+    repeat 1000 { conv 10 k3 p1; relu }
 """,
         ),
         _code(
