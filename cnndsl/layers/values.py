@@ -17,7 +17,8 @@ from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE
 
 INTEGER = re.compile(r"[+-]?[0-9]+\Z")
-DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+# `0.5`, `.5`, `1e-6`, `2.5E+3` (scientific notation: one word, grammar/cnn.lark).
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 SIZE = re.compile(r"[0-9]+(?:x[0-9]+)+\Z")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
