@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["cold_start", "summary_anchors", "fresh_summary", "scaling", "huge_inputs", "generated_code"]
-OPTIONAL = ["lsp_latency"]  # written separately; run when present
+OPTIONAL = ["lsp_latency", "playground_latency"]  # written separately; run when present (the playground's needs Chromium)
 
 
 def main() -> int:

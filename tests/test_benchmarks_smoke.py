@@ -53,6 +53,15 @@ def test_summary_anchors_agree(tmp_path):
     assert "56,510" in out and "9,594,880" in out
 
 
+def test_playground_latency(tmp_path, chromium):
+    out, data = run(tmp_path, "playground_latency", "--quick", "--keys", "4")
+    results = data["results"]
+    assert results["keys"] == 4 and results["lines"] == 100
+    assert results["labels"][1].startswith("-> 64x64x164")
+    assert 0 < results["keystroke_to_frame"]["median_ms"] < 10_000
+    assert "keystroke -> the frame showing the new type" in out
+
+
 def test_generated_code(tmp_path):
     out, data = run(tmp_path, "generated_code", "--models", "lenet5", "--no-compile", "--repeats", "1")
     assert list(data["results"]) == ["lenet5 eager"]

@@ -30,6 +30,10 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "cnndsl/grammar/cnn.lark" in names
     assert "cnndsl/templates/module.py.jinja" in names
+    # The playground (`cnnc serve`): its page, the CodeMirror bundle, the examples menu.
+    for name in ("index.html", "app.js", "editor.js", "share.js", "style.css", "vendor/codemirror.js"):
+        assert f"cnndsl/playground/static/{name}" in names
+    assert "cnndsl/examples/quiz.cnn" in names and "cnndsl/examples/zoo/resnet50.cnn" in names
 
     # A venv that gets cnndsl only from the wheel and its dependencies (torch,
     # lark, ...) from wherever this test's interpreter has them. Not
@@ -73,6 +77,18 @@ def test_wheel_installs_and_builds_from_another_directory(tmp_path):
     assert where.returncode == 0, where.stderr
     package_file, grammar_dir = where.stdout.split()
     assert str(env_dir) in package_file and str(env_dir) in grammar_dir
+
+    served = subprocess.run(
+        [str(python), "-c", "from cnndsl.playground.server import PlaygroundServer as S; s = S(port=0); "
+         "print(len(s.examples), len(s.assets), s.examples['quiz'].path); s.server_close()"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=60,
+    )
+    assert served.returncode == 0, served.stderr
+    examples, assets, quiz = served.stdout.split()
+    assert int(examples) >= 15 and int(assets) >= 7 and quiz.startswith(str(env_dir))
 
     cnnc = env_dir / "bin" / "cnnc"
     result = subprocess.run([str(cnnc), "build", "quiz.cnn", "--device", "cpu"], capture_output=True, text=True, cwd=work, timeout=300)

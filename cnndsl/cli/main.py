@@ -64,7 +64,7 @@ class _Unused:
         pass
 
 
-COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "fmt")
+COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt")
 
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -152,6 +152,20 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     explain.add_argument("code", metavar="CODE")
 
     command("lsp", help="run the language server on stdio")
+
+    serve = command(
+        "serve",
+        help="the playground: a local page that types, draws and explains the network as you write it (docs/playground.md)",
+        epilog=ANYWHERE,
+    )
+    serve.add_argument("file", nargs="?", metavar="FILE", help="a .cnn file to open in the editor (read, never written)")
+    serve.add_argument("--port", type=int, default=8765, metavar="N", help="the port (default 8765; 0 picks a free one)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, this machine only; another one is reachable by others: a warning)",
+    )
+    serve.add_argument("--open", action="store_true", help="open the page in the default browser")
 
     fmt = command("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
@@ -597,6 +611,25 @@ def _cmd_fmt(args) -> int:
                 _write_atomically(Path(path), formatted)
                 print(f"reformatted {name}", file=sys.stderr)
     return status
+
+
+def _cmd_serve(args) -> int:
+    import errno
+    from pathlib import Path
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port takes a number from 0 to 65535 (0: any free port)")
+    file = None
+    if args.file is not None:
+        _read(args.file)  # unreadable, a directory, too large: a usage error now, not on the page
+        file = Path(args.file)
+    from ..playground.server import serve
+
+    try:
+        return serve(file, host=args.host, port=args.port, open_browser=args.open)
+    except OSError as error:
+        hint = " (another program uses it: pick another with --port N, or --port 0)" if error.errno == errno.EADDRINUSE else ""
+        raise UsageError(f"cannot listen on {args.host} port {args.port}: {error.strerror or error}{hint}") from None
 
 
 def _cmd_lsp(args) -> int:
