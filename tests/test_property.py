@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import cnndsl
 
-ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh"]
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid"]
 
 
 class Draft:
@@ -86,7 +86,7 @@ def _pool(draw, draft, indent):
 
 
 def _simple(draw, draft, indent):
-    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "dropout 0.3", *ACTIVATIONS])), indent)
+    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "bn eps=0.001 momentum=0.01", "dropout 0.3", *ACTIVATIONS])), indent)
 
 
 def _residual(draw, draft, indent):

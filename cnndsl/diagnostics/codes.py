@@ -472,19 +472,22 @@ Filters, kernel, stride, dilation, groups, features, pooling windows and
 input sizes are at least 1; padding is at least 0 and, for pooling, at most
 half the window (PyTorch's limit); a repeat count is at least 0 (`repeat 0`
 is allowed, with warning W0002); a dropout probability `P` satisfies
-`0 <= P < 1`.
+`0 <= P < 1`; a normalisation's `eps=` is greater than 0 and batchnorm's
+`momentum=` is from 0 to 1.
 
 Wrong:
 
     conv 0 k3
     pool 2 s0
     dropout 1.0
+    bn momentum=1.5
 
 Right:
 
     conv 16 k3
     pool 2
     dropout 0.5
+    bn momentum=0.01
 """,
         ),
         _code(
