@@ -13,7 +13,8 @@
   module `cnnc build` would write for FILE.
 - `docs/images/*.svg`: the diagrams the docs and the README show.
 - `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
-  Code grammar (layers, activations, options, flags, form keywords).
+  Code grammar (layers, activations, options, flags, form keywords) and its
+  decimal number pattern (scientific notation included).
 
 tests/test_docs.py fails when any of these differ from what this module
 generates, so the documentation cannot drift from the compiler.
@@ -193,6 +194,7 @@ def vscode_grammar(current: str) -> str:
 
     from ..check.checker import STRUCTURE_WORDS
     from ..layers import ACTIVATIONS, LAYERS
+    from ..layers.values import DECIMAL_PATTERN
 
     grammar = json.loads(current)
     repository = grammar["repository"]
@@ -214,6 +216,8 @@ def vscode_grammar(current: str) -> str:
     long_pattern["match"] = "\\b" + _alternation(option.name for option in options) + "\\s*(=)"
     form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
     form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
+    decimal = next(p for p in repository["numbers"]["patterns"] if p["name"] == "constant.numeric.cnn")
+    decimal["match"] = "(?<![A-Za-z0-9_.])" + DECIMAL_PATTERN + "\\b"
     return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"
 
 
