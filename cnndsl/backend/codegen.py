@@ -60,6 +60,15 @@ def _views(nodes: list[Node]) -> tuple[_View, ...]:
     return tuple(views)
 
 
+def _helper_classes(program: TypedProgram) -> list[str]:
+    """The source of every class the layers' modules need (`LayerNorm2d`), once each, in order of first use."""
+    sources: dict[str, str] = {}
+    for layer in program.layers:
+        for helper in layer.kind.helpers(layer.config, layer.input):
+            sources.setdefault(helper.name, helper.source)
+    return list(sources.values())
+
+
 def _uses_residual(nodes: list[Node]) -> bool:
     # A nested residual always sits inside a top-level one.
     return any(isinstance(node, TypedResidual) for node in nodes)
@@ -105,6 +114,7 @@ def generate(program: TypedProgram) -> str:
         name=program.name,
         source_name=source_name,
         uses_residual=_uses_residual(program.nodes),
+        helper_classes=_helper_classes(program),
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

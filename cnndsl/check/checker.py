@@ -14,7 +14,7 @@ import operator
 import re
 
 from ..diagnostics.model import Reporter
-from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check
+from ..layers import ACTIVATIONS, BY_NAME, COUNT, HELPER_NAMES, Args, LayerKind, classify, lookup, range_check
 from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
 from ..types.shapes import MAX_VALUE, MapType, Shape, describe
 from ..syntax.source import Span
@@ -37,7 +37,7 @@ STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut"
 RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
 # Names the generated module imports or defines at its top level: no name in
 # a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn", "Residual"})
+GENERATED_NAMES = frozenset({"torch", "nn", "Residual", *HELPER_NAMES})
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -180,6 +180,7 @@ class Checker:
         top = _Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
+        self._placements(nodes, False)
         self._unexpanded_blocks()
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
@@ -199,6 +200,18 @@ class Checker:
             },
             sizes=dict(self.sizes or {}),
         )
+
+    def _placements(self, nodes: list[Node], residual_body: bool) -> None:
+        """The layers' placement rules (`LayerKind.check_placement`), on the expanded program."""
+        for index, node in enumerate(nodes):
+            if isinstance(node, TypedLayer):
+                if node.kind.checks_placement:
+                    at_end = residual_body and index == len(nodes) - 1
+                    node.kind.check_placement(node.config, at_end, _Frame(self, {}, node.calls, 0, ()), node.span)
+            elif isinstance(node, TypedResidual):
+                self._placements(node.body, True)
+                if node.shortcut is not None:
+                    self._placements(node.shortcut, False)
 
     def _misspelt_input(self) -> bool:
         """A top-level statement that looks like a misspelt `input` (E0010 says so)."""

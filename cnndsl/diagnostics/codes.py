@@ -411,6 +411,8 @@ Right:
 flattened first; the note says how many features `flatten` would give, and
 that is the input size cnnc gives the `nn.Linear`. This is PyTorch's
 `mat1 and mat2 shapes cannot be multiplied`, caught before anything runs.
+To apply a linear layer to the channels at every position of the map instead
+(ConvNeXt's pointwise layers), write `linear N pixelwise`: the map stays a map.
 
 Wrong:
 

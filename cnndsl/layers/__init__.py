@@ -4,7 +4,8 @@ One module per family of kinds (`conv`, `pooling`, `normalization`,
 `dropout`, `flatten`, `linear`, `activations`): each defines its kinds and
 its configurations and ends with `KINDS` (its kind objects) and `ORDER`
 (where they go in the table: the docs, the completion and the diagram
-legend list kinds in this order). Importing this package finds every such
+legend list kinds in this order), and `HELPERS` when its kinds need classes
+defined in the generated module (`base.HelperClass`). Importing this package finds every such
 module and installs its kinds in `registry`; a new family is a new module,
 nothing else to edit. The shared parts: `base` (LayerKind, Config,
 Inference), `arguments` (the declared arguments and the generic reader),
@@ -19,7 +20,7 @@ import os
 
 from . import registry
 from .arguments import Args, Option, Positional, expected_words, range_check, read_args
-from .base import NO_CONFIG, Config, DiagramStyle, Inference, LayerKind, NoConfig, SpecialForm
+from .base import NO_CONFIG, Config, DiagramStyle, HelperClass, Inference, LayerKind, NoConfig, SpecialForm
 from .registry import ACTIVATIONS, BY_NAME, LAYERS, lookup
 from .values import COUNT, DECIMAL_VALUE, WINDOW, Expect, Site, Value, read_value
 from .words import Role, WordRole, classify
@@ -33,12 +34,17 @@ def _families() -> list:
     return sorted((m for m in modules if hasattr(m, "KINDS")), key=lambda m: (m.ORDER, m.__name__))
 
 
+_FAMILIES = _families()
 if not LAYERS:
-    for _family in _families():
+    for _family in _FAMILIES:
         registry.install(_family.KINDS)
 
+# Every class a generated module may define for its layers (a family's `HELPERS`): no network may take a name of one.
+HELPER_NAMES = frozenset(helper.name for _family in _FAMILIES for helper in getattr(_family, "HELPERS", ()))
+
 __all__ = [
-    "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "Inference",
+    "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "HELPER_NAMES",
+    "HelperClass", "Inference",
     "LAYERS", "LayerKind", "NO_CONFIG", "NoConfig", "Option", "Positional", "Role", "Site", "SpecialForm", "Value",
     "WINDOW", "WordRole", "classify", "expected_words", "lookup", "range_check", "read_args", "read_value",
 ]
