@@ -432,8 +432,9 @@ Right:
             "the group count does not divide the channels",
             """
 A grouped convolution splits its input and output channels into `g` groups,
-so `g` must divide both the input channels and the number of filters. The
-help names the nearest group count that does.
+so `g` must divide both the input channels and the number of filters; a
+channel shuffle (`shuffle G`) splits its channels into `G` equal groups, so
+`G` must divide them. The help names the nearest group count that does.
 
 Wrong (24 input channels, 32 filters: 5 divides neither):
 
@@ -781,8 +782,8 @@ its input unused`.
             "no-op-layer",
             "a layer or statement that does nothing",
             """
-Some layers leave their input unchanged: `dropout 0`, `flatten` of something
-that is already a vector; `repeat 0 { ... }` (written with a literal 0)
+Some layers leave their input unchanged: `dropout 0`, `stochdepth 0`,
+`shuffle 1`, `flatten` of something that is already a vector; `repeat 0 { ... }` (written with a literal 0)
 removes its body. They cost nothing at run time but usually mean a typo.
 The body of `repeat 0` is still checked for mistakes.
 
@@ -834,6 +835,31 @@ Quiet:
 
     block stem(c) { conv c k3 p1 relu }
     stem 16
+""",
+        ),
+        _code(
+            "W0005",
+            "misplaced-stochastic-depth",
+            "stochastic depth outside the end of a residual body",
+            """
+`stochdepth P` (`droppath`) zeroes the whole input of a sample while
+training, with probability P. At the end of a residual body that drops only
+the body: the shortcut still carries the input on, so the block is skipped
+(the "stochastic depth" of Huang et al., as torchvision's EfficientNet and
+ConvNeXt use it). Anywhere else it drops the whole map, and every layer
+after it sees zeros for that sample. The warning is given for the program as
+expanded: a block whose body ends in `stochdepth` may be called as the last
+statement of a residual body.
+
+Warned:
+
+    conv 16 k3 p1 relu
+    stochdepth 0.1
+
+Quiet:
+
+    conv 16 k3 p1 relu
+    residual { conv 16 k3 p1; bn; stochdepth 0.1 }
 """,
         ),
     ]

@@ -21,7 +21,7 @@ import os
 from . import registry
 from .arguments import Args, Option, Positional, expected_words, range_check, read_args
 from .base import NO_CONFIG, Config, DiagramStyle, HelperClass, Inference, LayerKind, NoConfig, SpecialForm
-from .registry import ACTIVATIONS, BY_NAME, LAYERS, lookup
+from .registry import ACTIVATIONS, BY_NAME, HELPER_NAMES, LAYERS, lookup
 from .values import COUNT, DECIMAL_VALUE, WINDOW, Expect, Site, Value, read_value
 from .words import Role, WordRole, classify
 
@@ -34,13 +34,9 @@ def _families() -> list:
     return sorted((m for m in modules if hasattr(m, "KINDS")), key=lambda m: (m.ORDER, m.__name__))
 
 
-_FAMILIES = _families()
 if not LAYERS:
-    for _family in _FAMILIES:
-        registry.install(_family.KINDS)
-
-# Every class a generated module may define for its layers (a family's `HELPERS`): no network may take a name of one.
-HELPER_NAMES = frozenset(helper.name for _family in _FAMILIES for helper in getattr(_family, "HELPERS", ()))
+    for _family in _families():
+        registry.install(_family.KINDS, getattr(_family, "HELPERS", ()))
 
 __all__ = [
     "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "HELPER_NAMES",

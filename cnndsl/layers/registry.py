@@ -20,8 +20,13 @@ BY_NAME: dict[str, Any] = {}
 ACTIVATIONS: dict[str, Any] = {}
 
 
-def install(kinds) -> None:
-    """Add kinds to the table; a name may belong to one kind only."""
+# Every class a generated module may define for its layers (the families' `HELPERS`): no network may take one's name.
+HELPER_NAMES: set[str] = set()
+
+
+def install(kinds, helpers=()) -> None:
+    """Add a family's kinds (and its helper classes) to the table; a name may belong to one kind only."""
+    HELPER_NAMES.update(helper.name for helper in helpers)
     for kind in kinds:
         for name in kind.names:
             if name in BY_NAME:
