@@ -17,15 +17,30 @@ from .values import COUNT
 
 ORDER = 60  # after flatten
 
-# nn.Linear works on the last dimension: the map goes channels-last and back.
+# nn.Linear works on the last dimension: the map goes channels-last and back,
+# and stays a channels-last view, as torchvision's permutes leave it (a conv
+# after it then computes as torchvision's does). Before an activation the
+# output is copied into the default layout instead: GELU's CPU kernel rounds
+# differently on a channels-last view than on contiguous memory, and
+# torchvision applies it to contiguous channels-last tensors.
 PIXELWISE_LINEAR = HelperClass(
     "PixelwiseLinear",
     '''
 class PixelwiseLinear(nn.Linear):
-    """nn.Linear applied to the channels at every position of an (N, C, H, W) map."""
+    """nn.Linear applied to the channels at every position of an (N, C, H, W) map.
+
+    The output is a view of channels-last memory; with `contiguous=True` (an
+    activation follows) it is copied into PyTorch's default layout, where an
+    activation computes exactly as on a channels-last (N, H, W, C) tensor.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, contiguous: bool = False) -> None:
+        super().__init__(in_features, out_features, bias)
+        self.contiguous = contiguous
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        out = super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return out.contiguous() if self.contiguous else out
 '''.strip(),
 )
 HELPERS = (PIXELWISE_LINEAR,)
@@ -36,6 +51,8 @@ class LinearConfig(Config):
     features: int  # the output features
     bias: bool = True
     pixelwise: bool = False  # on a map: applied to the channels at every position
+    # pixelwise, with an activation on the same line: the output in the default layout (see PIXELWISE_LINEAR)
+    activated: bool = False
 
 
 class Linear(LayerKind):
@@ -50,6 +67,7 @@ class Linear(LayerKind):
         "flatten; dense 10 nobias",
         "flatten; linear 10 logsoftmax",
         "linear 12 pixelwise",
+        "linear 12 pixelwise gelu",
     )
     torch = "nn.Linear"
     formulas = (
@@ -69,7 +87,9 @@ class Linear(LayerKind):
     def configure(self, args, site, span):
         if not range_check(self, args, site):
             return None
-        return LinearConfig(args.values["features"].value, "nobias" not in args.flags, "pixelwise" in args.flags)
+        pixelwise = "pixelwise" in args.flags
+        activated = pixelwise and args.activation is not None
+        return LinearConfig(args.values["features"].value, "nobias" not in args.flags, pixelwise, activated)
 
     def infer(self, config: LinearConfig, shape, site, span):
         if config.pixelwise:
@@ -113,7 +133,8 @@ class Linear(LayerKind):
     def emit(self, config: LinearConfig, shape, inplace=False):
         bias = "" if config.bias else ", bias=False"
         if config.pixelwise:
-            return f"PixelwiseLinear({shape.channels}, {config.features}{bias})"
+            layout = ", contiguous=True" if config.activated else ""
+            return f"PixelwiseLinear({shape.channels}, {config.features}{bias}{layout})"
         return f"nn.Linear({shape.features}, {config.features}{bias})"
 
     def helpers(self, config: LinearConfig, shape):
