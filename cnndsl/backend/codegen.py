@@ -8,7 +8,8 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
+from ..syntax.visitor import Visitor
 
 
 @dataclass(frozen=True)
@@ -34,30 +35,35 @@ def _macs_text(program: TypedProgram) -> str:
     return f"multiply-accumulates that depend on {symbols} (cnnc summary --size)"
 
 
-def _comment(node: Node) -> str:
+def _comment(node: Node, what: str) -> str:
     where = f"line {node.line}"
     if node.calls:
         where += " (" + ", ".join(f"{call.text} at line {call.line}" for call in node.calls) + ")"
-    if isinstance(node, TypedResidual):
-        return f"{where}: residual -> {_shape(node.output)}"
-    return f"{where}: -> {_shape(node.output)}, {node.params:,} params"
+    return f"{where}: {what}"
+
+
+class _Views(Visitor):
+    """What the template sees of each typed node."""
+
+    walks = NODES
+
+    def views(self, nodes: list[Node]) -> tuple[_View, ...]:
+        return tuple([self.visit(node) for node in nodes])
+
+    def visit_TypedLayer(self, node: TypedLayer) -> _View:
+        return _View(False, _comment(node, f"-> {_shape(node.output)}, {node.params:,} params"), module=node.module)
+
+    def visit_TypedResidual(self, node: TypedResidual) -> _View:
+        return _View(
+            True,
+            _comment(node, f"residual -> {_shape(node.output)}"),
+            body=self.views(node.body),
+            shortcut=self.views(node.shortcut) if node.shortcut is not None else None,
+        )
 
 
 def _views(nodes: list[Node]) -> tuple[_View, ...]:
-    views = []
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            views.append(_View(False, _comment(node), module=node.module))
-        else:
-            views.append(
-                _View(
-                    True,
-                    _comment(node),
-                    body=_views(node.body),
-                    shortcut=_views(node.shortcut) if node.shortcut is not None else None,
-                )
-            )
-    return tuple(views)
+    return _Views().views(nodes)
 
 
 def _helper_classes(program: TypedProgram) -> list[str]:
