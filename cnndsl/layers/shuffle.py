@@ -31,7 +31,7 @@ class Shuffle(LayerKind):
     example = "shuffle 3"
     examples = ("shuffle 3", "conv 8 k1; shuffle 2")
     torch = "nn.ChannelShuffle"
-    formulas = ("output channel g*(C/G) + i becomes channel i*G + g: C/G channels per group, G groups",)
+    formulas = ("input channel g*(C/G) + i becomes output channel i*G + g (G groups of C/G channels); no parameters",)
     positionals = (Positional("groups", COUNT, "the number of groups"),)
 
     def configure(self, args, site, span):
@@ -56,7 +56,7 @@ class Shuffle(LayerKind):
                 help=f"use shuffle {nearest_divisor(channels, groups)}, the nearest group count that divides {channels}",
             )
             return None
-        return Inference(shape, 0, 0, (f"{groups} groups of {channels // groups} channels, interleaved",))
+        return Inference(shape, 0, 0, (f"channels: {groups} groups of {channels // groups}, interleaved",))
 
     def emit(self, config: ShuffleConfig, shape, inplace=False):
         return f"nn.ChannelShuffle({config.groups})"
