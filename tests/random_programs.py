@@ -1,4 +1,4 @@
-"""Random .cnn programs for the oracle tests: windows of every kind, and residuals of every shape.
+"""Random .cnn programs for the oracle tests: windows of every kind, joins of every shape.
 
 `programs()` is a hypothesis strategy that draws program text while
 tracking the exact height, width and channels (PyTorch's size rule, from
@@ -7,7 +7,12 @@ come in three shapes: an identity or 1x1 shortcut around a body that keeps
 the size; ResNet's downsampling (a stride-2 3x3 convolution in the body, a
 stride-2 1x1 projection as the shortcut: aligned paths); and paths whose
 jumps differ (`pool 2` against a convolution that reaches the same size:
-possible only at a concrete size). Validity is still the compiler's call:
+possible only at a concrete size). Concatenations, splits (whose branches
+get views of their part of the channels) and gates (squeeze-and-excitation,
+spatial, the input squared, a whole body) join branches that keep the size.
+The shape-keeping kinds (normalisations, layer scales, shuffles, pixel-wise
+linear layers that leave channels-last memory behind, stochastic depth at the
+end of a residual body) come in too. Validity is still the compiler's call:
 the tests skip what does not check.
 """
 
@@ -17,7 +22,9 @@ from hypothesis import strategies as st
 
 from cnndsl.types.shapes import Window
 
-ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh"]
+ACTIVATIONS = [
+    "relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
+]  # fmt: skip
 
 
 class Draft:
@@ -110,7 +117,22 @@ def pool(d: Draft, keep_size: bool = False, adaptive: bool = True) -> None:
 
 
 def elementwise(d: Draft) -> None:
-    d.emit(d.draw(st.sampled_from(["bn", "dropout 0.3", "dropout 0", *ACTIVATIONS])))
+    draw = d.draw
+    choice = draw(st.sampled_from(["plain", "layernorm", "layerscale", "shuffle", "pixelwise"]))
+    if choice == "plain":
+        d.emit(draw(st.sampled_from(["bn", "dropout 0.3", "dropout 0", *ACTIVATIONS])))
+    elif choice == "layernorm":
+        d.emit("layernorm")
+    elif choice == "layerscale":
+        d.emit("layerscale 0.5")
+    elif choice == "shuffle":
+        groups = [g for g in (2, 3) if d.channels % g == 0]
+        if groups:
+            d.emit(f"shuffle {draw(st.sampled_from(groups))}")
+    else:  # channels-last memory after it (or the default layout, with an activation on its line)
+        features = draw(st.integers(1, 6))
+        d.emit(f"linear {features} pixelwise" + draw(st.sampled_from(["", " gelu", " relu"])))
+        d.channels = features
 
 
 def residual(d: Draft, depth: int) -> None:
@@ -122,6 +144,8 @@ def residual(d: Draft, depth: int) -> None:
     for _ in range(draw(st.integers(1, 3))):
         stage(d, depth + 1, keep_size=True)
     d.indent -= 1
+    if draw(st.integers(0, 3)) == 0:  # drops the body (torchvision's stochastic depth)
+        d.emit("  " * (d.indent + 1) + f"stochdepth {draw(st.sampled_from(['0.2', '0']))}" + draw(st.sampled_from(["", " batch"])))
     if d.channels != before or draw(st.integers(0, 3)) == 0:
         d.emit("} shortcut {")
         d.emit(f"  conv {d.channels} k1")
@@ -154,8 +178,55 @@ def misaligned(d: Draft) -> None:
     d.height, d.width = d.height // 2, d.width // 2
 
 
+def join(d: Draft, depth: int, split: bool) -> None:
+    """`concat` or `split` of two or three branches that keep the size (an empty one is the input)."""
+    draw = d.draw
+    count = draw(st.integers(2, 3))
+    if split and d.channels % count:
+        return
+    part = d.channels // count if split else d.channels
+    d.emit("split {" if split else "concat {")
+    total = 0
+    d.indent += 1
+    for _ in range(count):
+        d.channels = part
+        d.emit("branch {")
+        d.indent += 1
+        for _ in range(draw(st.integers(0, 2))):
+            stage(d, depth + 1, keep_size=True)
+        d.indent -= 1
+        d.emit("}")
+        total += d.channels
+    d.indent -= 1
+    d.emit("}")
+    d.channels = total
+
+
+def gate(d: Draft, depth: int, adaptive: bool) -> None:
+    """`x * body(x)`: squeeze-and-excitation, a weight per position, the input squared, or a whole body."""
+    draw = d.draw
+    channels = d.channels
+    squash = draw(st.sampled_from(["sigmoid", "hardsigmoid"]))
+    kind = draw(st.sampled_from(["se", "spatial", "square", "body"] if adaptive else ["spatial", "square", "body"]))
+    if kind == "se":
+        d.emit(f"gate {{ avgpool to 1; conv {draw(st.integers(1, 4))} k1 relu; conv {channels} k1; {squash} }}")
+    elif kind == "spatial":
+        d.emit(f"gate {{ conv 1 k3 p1; {squash} }}")
+    elif kind == "square":
+        d.emit("gate { }")  # W0005: allowed, and what autograd saves is well defined
+    else:
+        d.emit("gate {")
+        d.indent += 1
+        for _ in range(draw(st.integers(1, 2))):
+            stage(d, depth + 1, keep_size=True)
+        d.emit(f"conv {channels} k1 {squash}")
+        d.indent -= 1
+        d.emit("}")
+        d.channels = channels
+
+
 def stage(d: Draft, depth: int, keep_size: bool = False, adaptive: bool = True, odd_paths: bool = True) -> None:
-    choice = d.draw(st.integers(0, 9 if depth < 2 else 5))
+    choice = d.draw(st.integers(0, 12 if depth < 2 else 5))
     if choice <= 2:
         conv(d, keep_size)
     elif choice == 3:
@@ -164,9 +235,13 @@ def stage(d: Draft, depth: int, keep_size: bool = False, adaptive: bool = True, 
         elementwise(d)
     elif choice <= 7:
         residual(d, depth)
+    elif choice <= 9:
+        join(d, depth, split=choice == 9)
+    elif choice == 10:
+        gate(d, depth, adaptive)
     elif keep_size:
         return
-    elif choice == 8:
+    elif choice == 11:
         downsampling(d)
     elif odd_paths:
         misaligned(d)

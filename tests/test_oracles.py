@@ -156,9 +156,24 @@ MAP_OPS = {
     "residual, projection": "residual { conv 8 k3 s2 p1 nobias; bn } shortcut { conv 8 k1 s2 nobias; bn }",
     "residual, paths of different jumps": "residual { pool 2 } shortcut { conv 4 k4 }",
     "residual, empty body": "residual { }",
+    "residual, stochastic depth": "residual { conv 4 k3 p1; stochdepth 0.2 }",
+    "residual, stochastic depth per batch": "residual { conv 4 k3 p1; stochdepth 0.2 batch }",
+    "residual, stochastic depth 0": "residual { conv 4 k3 p1; stochdepth 0 }",
+    "layernorm": "layernorm",
+    "layerscale": "layerscale 0.5",
+    "shuffle": "shuffle 2",
+    "linear pixelwise": "linear 5 pixelwise",
+    "linear pixelwise, gelu": "linear 5 pixelwise gelu",
+    "linear pixelwise, relu in place": "linear 5 pixelwise relu",
+    "linear pixelwise after layernorm": "layernorm\nlinear 5 pixelwise gelu\nlinear 4 pixelwise",
+    "concat": "concat { branch { } branch { pool 3 s1 p1 } branch { conv 2 k3 p1 relu } }",
+    "split": "split { branch { } branch { conv 2 k1; bn; relu } }",
+    "gate, squeeze and excitation": "gate { avgpool to 1; conv 2 k1 relu; conv 4 k1; hardsigmoid }",
+    "gate, per position": "gate { conv 1 k3 p1; sigmoid }",
+    "gate, the input squared": "gate { }",
 }
-ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh"]
-VECTOR_OPS = ["linear 4", "bn", "softmax", "logsoftmax", "relu", "dropout 0.3", "sigmoid"]
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid"]
+VECTOR_OPS = ["linear 4", "bn", "layernorm", "softmax", "logsoftmax", "relu", "dropout 0.3", "sigmoid"]
 
 
 def op_cases():
@@ -197,6 +212,28 @@ HALF_CASES = [case for case in OP_CASES if "after" in case[0] or "in place" in c
 @pytest.mark.parametrize(("name", "text", "batches"), HALF_CASES, ids=[case[0] for case in HALF_CASES])
 def test_each_op_saves_what_the_analysis_says_in_half_precision(name, text, batches, dtype):
     assert_saved_bytes_agree(text, 2, dtype)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+@pytest.mark.parametrize("before", ["", "layernorm"])
+def test_a_pixelwise_linear_layer_copies_only_nchw_memory_with_several_samples(batch, before):
+    assert_saved_bytes_agree(f"input 6x5x4\nconv 4 k1\n{before}\nlinear 5 pixelwise gelu\nlinear 4 pixelwise\n", batch)
+
+
+def test_channels_last_strides_survive_a_one_channel_map():
+    """A 1-channel LayerNorm2d output keeps channels-last strides; the convolution after it follows them, and
+    the pixel-wise linear layer further on reads its input without a copy (found by hypothesis in phase 1)."""
+    text = "input 6x6x2\nresidual { conv 1 k1; layernorm; conv 2 k1 }\nrelu\nconcat { branch { } branch { linear 1 pixelwise } }\n"
+    assert_saved_bytes_agree(text, 2)
+
+
+def test_a_sum_of_one_channel_maps_takes_the_default_layout():
+    """With one channel a channels-last map and a default one are both contiguous: their sum takes the default
+    layout (TensorIterator's fast set-up), the convolution after it too, and flatten is then a view (found by
+    hypothesis)."""
+    text = "input 6x6x1\nresidual { layernorm; stochdepth 0.2 } shortcut { conv 1 k1 }\nconv 2 k1 relu\nflatten\nlinear 2\n"
+    for batch in (1, 2):
+        assert_saved_bytes_agree(text, batch)
 
 
 def test_what_the_table_says_for_the_main_ops():

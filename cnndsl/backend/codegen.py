@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 from ..syntax.visitor import Visitor
 
 
@@ -21,6 +21,8 @@ class _View:
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
+    helper: str = ""  # a join or gate: the generated class (Concat, Split, Gate)
+    branches: tuple = ()  # a join's: (comment, views) per branch; empty views: the input itself
 
 
 def _shape(shape) -> str:
@@ -62,13 +64,63 @@ class _Views(Visitor):
         )
 
 
+    def visit_TypedConcat(self, node: TypedConcat) -> _View:
+        helper = "Split" if node.split else "Concat"
+        channels = " + ".join(map(str, node.channels))
+        return _View(
+            False,
+            _comment(node, f"{node.keyword} -> {_shape(node.output)}, channels {channels}"),
+            helper=helper,
+            branches=tuple([self.visit(branch) for branch in node.branches]),
+        )
+
+    def visit_TypedBranch(self, node: TypedBranch) -> _View:
+        what = f"-> {_shape(node.output)}" if node.body else "the input itself"
+        return _View(False, f"branch at line {node.line}: {what}", body=self.views(node.body))
+
+    def visit_TypedGate(self, node: TypedGate) -> _View:
+        return _View(False, _comment(node, f"gate: x * {_shape(node.gate)} -> {_shape(node.output)}"), helper="Gate", body=self.views(node.body))
+
+
 def _views(nodes: list[Node]) -> tuple[_View, ...]:
     return _Views().views(nodes)
 
 
-def _uses_residual(nodes: list[Node]) -> bool:
-    # A nested residual always sits inside a top-level one.
-    return any(isinstance(node, TypedResidual) for node in nodes)
+class _Helpers(Visitor):
+    """The helper classes (Residual, Concat, Split, Gate) a program's module needs."""
+
+    walks = NODES
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.used: set[str] = set()
+        self.visit_all(nodes)
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        pass
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.used.add("Residual")
+        self.visit_children(node)
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.used.add("Split" if node.split else "Concat")
+        self.visit_children(node)
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.used.add("Gate")
+        self.visit_children(node)
+
+
+def _helper_classes(program: TypedProgram) -> list[str]:
+    """The source of every class the layers' modules need (`LayerNorm2d`), once each, in order of first use."""
+    sources: dict[str, str] = {}
+    for layer in program.layers:
+        for helper in layer.kind.helpers(layer.config, layer.input):
+            sources.setdefault(helper.name, helper.source)
+    return list(sources.values())
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +162,8 @@ def generate(program: TypedProgram) -> str:
     text = _template().render(
         name=program.name,
         source_name=source_name,
-        uses_residual=_uses_residual(program.nodes),
+        helpers=_Helpers(program.nodes).used,
+        helper_classes=_helper_classes(program),
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

@@ -17,17 +17,19 @@ from __future__ import annotations
 from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check, read_value
-from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Command, Module, Repeat, Residual, Shortcut
+from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lookup, range_check, read_value
+from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
 from ..types.shapes import MapType, Shape, describe
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from .blocks import Blocks, replicate
+from .branches import Gates, Joins
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
-from .fields import annotate
+from .fields import annotate, report_exceeding
 from .frame import Frame, SymbolBound
+from .placements import Placements
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual, follows, walk
 
 # A file cannot produce more diagnostics than this (the rest are counted).
@@ -79,11 +81,15 @@ class Checker(Visitor):
         definitions: dict[str, BlockDef] = {}  # the blocks by name: Blocks defines them, the budget reads them
         self.budget = Budget(definitions, self.memos.sizes)
         self.blocks = Blocks(self, definitions, self.budget, self.memos.expansions)
+        self.joins = Joins(self)
+        self.gates = Gates(self)
         self.dropped = 0  # diagnostics beyond MAX_DIAGNOSTICS
         self.seen: set = set()
         # Every report made, shown or not: a step that made none is pure, and is memoised.
         self.reports = 0
         self.syntax_errors = reporter.error_count
+        # A layer with a placement rule was read: the expanded program is walked for it after checking.
+        self.placed = False
 
     def report(self, code, span, message, **details) -> None:
         self.reports += 1
@@ -111,6 +117,8 @@ class Checker(Visitor):
         top = Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
+        if self.placed:
+            Placements(self).check(nodes)
         self.blocks.check_unexpanded()
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
@@ -160,6 +168,17 @@ class Checker(Visitor):
         )
         return shape
 
+    def visit_Concat(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.joins.join(statement, shape, frame, nodes)
+
+    visit_Split = visit_Concat
+
+    def visit_Gate(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.gate(statement, shape, frame, nodes)
+
+    def visit_Branch(self, statement: Branch, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.stray_branch(statement, shape, frame)
+
     def visit_Command(self, statement: Command, shape, frame: Frame, nodes: list[Node]):
         name = statement.name.text
         if name in ("network", "input"):
@@ -179,6 +198,8 @@ class Checker(Visitor):
             return None
         kind = lookup(name)
         if kind is not None:
+            if kind.checks_placement:
+                self.placed = True
             frame.layer_name = name
             try:
                 return self.layer(kind, statement, shape, frame, nodes)
@@ -189,7 +210,7 @@ class Checker(Visitor):
             return self.blocks.call(block, statement, shape, frame, nodes)
         if name in self.blocks.broken:  # its definition is already reported
             return None
-        candidates = list(BY_NAME) + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
+        candidates = [name for kind in all_kinds() for name in kind.names] + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
         match = closest(name, candidates)
         what = "layer or block" if self.blocks.definitions else "layer"
         if name[:1].isdigit() or name[:1] in "+-.":
@@ -197,7 +218,7 @@ class Checker(Visitor):
             help_text = f"did you forget the layer name, like 'conv {show(name)} k3'?"
         else:
             message = f"unknown {what} '{show(name)}'"
-            layers = ", ".join(kind.name for kind in dict.fromkeys(BY_NAME.values()) if not kind.is_activation)
+            layers = ", ".join(kind.name for kind in all_kinds() if not kind.is_activation)
             help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
             owner = _option_owner(name)
             if owner is not None and not match:
@@ -388,7 +409,7 @@ class Checker(Visitor):
 
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
-    return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
+    return next((kind.name for kind in all_kinds() if classify(kind, word).is_option_or_flag), None)
 
 
 def _uses_parameters(args) -> bool:
@@ -455,10 +476,12 @@ def _projection_help(shape: Shape, body: Shape, has_shortcut: bool) -> str | Non
 
 
 def check_module(module: Module, reporter: Reporter, default_name: str, sizes: dict[str, int] | None = None) -> TypedProgram:
-    program = Checker(module, reporter, default_name, sizes).check()
+    checker = Checker(module, reporter, default_name, sizes)
+    program = checker.check()
     # The receptive fields depend on each layer's path: computed once every layer is typed.
-    before = len(reporter.diagnostics)
-    annotate(program, reporter)
-    if len(reporter.diagnostics) != before:
+    exceeding = annotate(program)
+    if exceeding is not None and program.ok:
+        node, field = exceeding
+        report_exceeding(Frame(checker, {}, node.calls, 0, ()), program, node, field)  # with the call chain
         program.diagnostics = reporter.sorted()
     return program

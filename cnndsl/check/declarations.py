@@ -14,7 +14,7 @@ import re
 
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import lookup
+from ..layers import helper_names, lookup
 from ..layers.values import IDENTIFIER, SIZE, Expect, read_value
 from ..syntax.nodes import BROKEN, BlockDef, Command, Shortcut, Word
 from ..syntax.source import Span
@@ -23,13 +23,16 @@ from ..types.symbolic import Axis
 from .frame import Frame, SymbolBound
 
 # The words that start a statement other than a layer or a block call.
-STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate")
+# The helper classes a generated module may define (templates/module.py.jinja).
+HELPER_CLASSES = frozenset({"Residual", "Concat", "Split", "Gate"})
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
-RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
-# Names the generated module imports or defines at its top level: no name in
-# a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn", "Residual"})
+RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | helper_names() | frozenset(dir(builtins))
+# Names the generated module imports or defines at its top level (the layers'
+# helper classes too: LayerNorm2d, ...): no name in a .cnn file (network,
+# block, parameter) may take them.
+GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES | helper_names()
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case

@@ -6,30 +6,33 @@ copies typed layers): this walk runs after the check, in forward order,
 carrying the field of the current units (cnndsl/types/fields.py has the
 algebra). Each layer kind gives its rule per axis (`LayerKind.window`); a
 residual's field is the union of its body's and its shortcut's (the input's,
-for an identity shortcut).
+for an identity shortcut), a concat's or split's the union of its branches'
+(a split's parts are channels: the same positions), a gate's the union of
+its input's and its body's (stretched over every unit along an axis where
+the body ends in one unit).
 
-It sets `receptive_input` and `receptive_field` on each TypedLayer and
-`receptive_field` on each TypedResidual, and reports N0001 (a note) at the
-first node whose unit sees more than the whole input, for a concrete input.
+It sets `receptive_input` and `receptive_field` on every typed node, and
+finds the first node whose unit sees more than a fixed input (N0001, a note,
+which `check_module` reports when the program has no error).
 """
 
 from __future__ import annotations
 
-from ..diagnostics.model import Reporter
+from ..layers.values import Site
 from ..syntax.visitor import Visitor
 from ..types.fields import ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, WholeAxis, step_arithmetic, union
 from ..types.shapes import MapType, Shape
-from .typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
+from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 
 
-def annotate(program: TypedProgram, reporter: Reporter | None = None) -> None:
-    """Set the receptive fields of `program`'s nodes; with a reporter, the N0001 note where one exceeds the input."""
+def annotate(program: TypedProgram) -> tuple[Node, ReceptiveField] | None:
+    """Set the receptive fields of `program`'s nodes. Returns the first node whose unit sees more than a
+    fixed input, with its field (for N0001: `report_exceeding`), or None."""
     if program.input is None:
-        return
+        return None
     walk = _FieldWalk(program)
     walk.sequence(program.nodes, UNIT_FIELD)
-    if reporter is not None and walk.exceeding is not None and program.ok:
-        _report_exceeding(reporter, program, *walk.exceeding)
+    return walk.exceeding
 
 
 class _FieldWalk(Visitor):
@@ -68,9 +71,38 @@ class _FieldWalk(Visitor):
         self._check(node, joined, units(node.output, node.input))
         return joined
 
+    def visit_TypedConcat(self, node: TypedConcat, field: ReceptiveField) -> ReceptiveField:
+        node.receptive_input = field
+        outs = [self.visit(branch, field) for branch in node.branches]
+        joined = ReceptiveField(union([out.height for out in outs]), union([out.width for out in outs]))
+        node.receptive_field = joined
+        self._check(node, joined, units(node.output, node.input))
+        return joined
+
+    def visit_TypedBranch(self, node: TypedBranch, field: ReceptiveField) -> ReceptiveField:
+        node.receptive_input = field
+        node.receptive_field = self.sequence(node.body, field)
+        return node.receptive_field
+
+    def visit_TypedGate(self, node: TypedGate, field: ReceptiveField) -> ReceptiveField:
+        node.receptive_input = field
+        gate = gate_field(node, self.sequence(node.body, field))
+        joined = ReceptiveField(union([field.height, gate.height]), union([field.width, gate.width]))
+        node.receptive_field = joined
+        self._check(node, joined, units(node.output, node.input))
+        return joined
+
     def _check(self, node: Node, field: ReceptiveField, output_size: tuple[int, int]) -> None:
         if self.exceeding is None and self.input_size is not None and field.exceeds(self.input_size, output_size):
             self.exceeding = (node, field)
+
+
+def gate_field(node: TypedGate, body: ReceptiveField) -> ReceptiveField:
+    """The field of a gate's body as the product sees it: along an axis where the body ends in one unit and
+    the input does not, that unit multiplies every unit (its paths get jump 0)."""
+    gate, shape = units(node.gate, node.gate), units(node.input, node.input)
+    axes = [axis.broadcast() if size == 1 and along != 1 else axis for axis, size, along in zip(body.axes, gate, shape)]
+    return ReceptiveField(*axes)
 
 
 def units(output: Shape, input: Shape) -> tuple:
@@ -81,25 +113,19 @@ def units(output: Shape, input: Shape) -> tuple:
     return 1, 1
 
 
-def _report_exceeding(reporter: Reporter, program: TypedProgram, node: Node, field: ReceptiveField) -> None:
+def report_exceeding(site: Site, program: TypedProgram, node: Node, field: ReceptiveField) -> None:
+    """N0001, a note, at the first node whose field is larger than the input (`site` carries its call chain)."""
     shape = program.input
-    spatial = units(node.output, node.input)
-    text = field.text(spatial)
-    notes = [
-        "from here on every unit's field reaches past the input's borders: "
-        "at the borders, what the layers after this one add to it is padding",
-    ]
-    related = []
-    if node.calls:
-        notes.append(", ".join(f"in {c.text}, called at line {c.line}" for c in reversed(node.calls)))
-        related.append((node.calls[-1].span, f"in {node.calls[-1].text}, called here"))
-    reporter.report(
+    text = field.text(units(node.output, node.input))
+    site.report(
         "N0001",
         node.span,
         f"one unit here sees more than the whole {shape.height}x{shape.width} input: receptive field {text}",
         label=f"receptive field {text}",
-        notes=notes,
-        related=related,
+        notes=[
+            "from here on every unit's field reaches past the input's borders: "
+            "at the borders, what the layers after this one add to it is padding",
+        ],
     )
 
 
@@ -113,12 +139,22 @@ def field_arithmetic(node: Node) -> tuple[str, ...]:
     before, after = node.receptive_input, node.receptive_field
     if before is None or after is None:
         return ()
+    spatial = units(node.output, node.input)
     if isinstance(node, TypedResidual):
         body = node.body[-1].receptive_field if node.body else before
         other = node.shortcut[-1].receptive_field if node.shortcut else before
-        spatial = units(node.output, node.input)
         which = "shortcut's" if node.shortcut is not None else "input's (identity)"
         return (f"field: union of the body's {body.text(spatial)} and the {which} {other.text(spatial)} = {after.text(spatial)}",)
+    if isinstance(node, TypedConcat):
+        fields = ", ".join(branch.receptive_field.text(spatial) for branch in node.branches)
+        return (f"field: union of the branches' {fields} = {after.text(spatial)}",)
+    if isinstance(node, TypedGate):
+        body = node.body[-1].receptive_field if node.body else before
+        gate = gate_field(node, body)
+        stretched = " (one unit, for every unit)" if gate != body else ""
+        return (f"field: union of the input's {before.text(spatial)} and the gate's {gate.text(spatial)}{stretched} = {after.text(spatial)}",)
+    if isinstance(node, TypedBranch):
+        return ()
     rules = node.kind.window(node.config)
     if rules is None:
         return ()

@@ -8,14 +8,18 @@ measures it; tests/test_oracles.py holds this walk to it on every example and
 on random programs). The rules are CPU's (docs/memory.md).
 
 The walk follows the typed program in forward order with a value per tensor:
-its storage, whether it requires grad, whether its memory is channels-last.
+its storage, whether it requires grad, and its strides (cnndsl/types/layout.py:
+whether a flatten or a pixel-wise linear layer copies depends on them).
 Each layer kind says what its op saves (`LayerKind.saves`: the input's
 storage, the output's, new ones of its own) and whether its output is a new
 storage or the input's; the walk applies autograd's rule that an op records
 a node (and saves anything) only if its input requires grad or it has
 parameters, and counts each storage once, however many ops save it (an
 in-place ReLU's output is its convolution's output and the next layer's
-input: one storage). A residual's addition saves nothing.
+input: one storage). The joins are the walk's: a residual's addition and a
+concatenation save nothing; a split's parts are views of its input (a branch
+that saves its part keeps the whole input alive); a gate `x * g` saves x
+when g requires grad and g when x does.
 
 It also lists the autograd nodes in forward order with what their backward
 handles (`Step`), for the peak model (cnndsl/check/training.py).
@@ -26,24 +30,26 @@ from __future__ import annotations
 from ..record import Record
 from ..syntax.visitor import Visitor
 from ..types.autograd import DTYPE_BYTES, INPUT, Flow
-from ..types.shapes import MapType
-from .typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
+from ..types.layout import contiguous, concatenated, elementwise, output_strides
+from ..types.shapes import MapType, Shape
+from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 
 _set = object.__setattr__
 
 
 class Value(Record):
-    """A tensor between layers, as autograd sees it."""
+    """A tensor between layers, as autograd sees it: its storage, whether it requires grad, its strides
+    (N, C, H, W) when it is a map (None: a vector)."""
 
-    __slots__ = ("storage", "requires_grad", "channels_last")
+    __slots__ = ("storage", "requires_grad", "strides")
     storage: int
     requires_grad: bool
-    channels_last: bool
+    strides: tuple[int, ...] | None
 
-    def __init__(self, storage: int, requires_grad: bool, channels_last: bool = False) -> None:
+    def __init__(self, storage: int, requires_grad: bool, strides: tuple[int, ...] | None = None) -> None:
         _set(self, "storage", storage)
         _set(self, "requires_grad", requires_grad)
-        _set(self, "channels_last", channels_last)
+        _set(self, "strides", strides)
 
 
 class SavedStorage(Record):
@@ -123,7 +129,7 @@ def saved_bytes(program: TypedProgram, batch: int = 1, dtype: str = "float32") -
     if batch < 1:
         raise ValueError("the batch size must be at least 1")
     walk = _SavedWalk(batch, dtype)
-    x = Value(walk.allocate(batch * program.input.elements), requires_grad=False)
+    x = Value(walk.allocate(batch * program.input.elements), False, contiguous(walk.sizes(program.input)))
     walk.sequence(program.nodes, x)
     saved = tuple(walk.saved.values())
     return SavedBytes(batch, dtype, sum(s.nbytes for s in saved), saved, tuple(walk.steps), x.storage)
@@ -147,6 +153,13 @@ class _SavedWalk(Visitor):
         self.storages.append(elements * (itemsize or self.itemsize))
         return len(self.storages) - 1
 
+    def sizes(self, shape: Shape) -> tuple[int, ...]:
+        return (self.batch, *shape.torch_shape)
+
+    def new(self, shape: Shape, requires_grad: bool, strides: tuple[int, ...] | None) -> Value:
+        """A new storage for a tensor of this type (its strides only for a map)."""
+        return Value(self.allocate(self.batch * shape.elements), requires_grad, strides if isinstance(shape, MapType) else None)
+
     def save(self, storage: int, node: Node, what: str) -> None:
         if storage not in self.saved:
             self.saved[storage] = SavedStorage(storage, self.storages[storage], node, what, len(self.steps))
@@ -160,13 +173,14 @@ class _SavedWalk(Visitor):
         kind, config, shape, output = layer.kind, layer.config, layer.input, layer.output
         parameters = kind.parameter_tensors(config, shape)
         recorded = x.requires_grad or bool(parameters)
-        saves = kind.saves(config, shape, output, Flow(self.batch, x.channels_last, layer.inplace))
-        layout = x.channels_last if saves.channels_last is None else saves.channels_last
-        layout = layout and isinstance(output, MapType)
+        saves = kind.saves(config, shape, output, Flow(self.batch, x.strides, layer.inplace))
         if saves.result == INPUT:
-            out = Value(x.storage, recorded, layout)
+            out = Value(x.storage, recorded, x.strides if isinstance(output, MapType) else None)
         else:
-            out = Value(self.allocate(self.batch * output.elements), recorded, layout)
+            strides = None
+            if isinstance(output, MapType):
+                strides = output_strides(saves.layout, self.sizes(shape), x.strides, self.sizes(output), saves.operands)
+            out = self.new(output, recorded, strides)
         if not recorded:
             return out  # no autograd node: nothing is saved
         if saves.input:
@@ -182,8 +196,44 @@ class _SavedWalk(Visitor):
     def visit_TypedResidual(self, node: TypedResidual, x: Value) -> Value:
         body = self.sequence(node.body, x)
         other = self.sequence(node.shortcut, x) if node.shortcut is not None else x
-        # `body + shortcut` saves nothing; the sum takes the first operand's memory format.
-        out = Value(self.allocate(self.batch * node.output.elements), body.requires_grad or other.requires_grad, body.channels_last)
+        # `body + shortcut` saves nothing; it is laid out as TensorIterator lays out a sum.
+        strides = self._elementwise(node.output, [(node.output, body), (node.output, other)])
+        out = self.new(node.output, body.requires_grad or other.requires_grad, strides)
         if out.requires_grad:
             self.steps.append(Step(node, self.storages[out.storage]))  # the sum's gradient, passed to both paths
         return out
+
+    def visit_TypedConcat(self, node: TypedConcat, x: Value) -> Value:
+        # x.chunk(n, dim=1) for a split: views of x's storage, with x's strides.
+        outs = [self.visit(branch, x) for branch in node.branches]
+        # torch.cat saves nothing; its result is channels-last when every part suggests it.
+        requires_grad = any(out.requires_grad for out in outs)
+        parts = [(self.sizes(branch.output), out.strides) for branch, out in zip(node.branches, outs)]
+        out = self.new(node.output, requires_grad, concatenated(parts, self.sizes(node.output)))
+        if requires_grad:
+            self.steps.append(Step(node, self.storages[out.storage]))  # the branches' gradients are views of it
+        return out
+
+    def visit_TypedBranch(self, node: TypedBranch, x: Value) -> Value:
+        return self.sequence(node.body, x)
+
+    def visit_TypedGate(self, node: TypedGate, x: Value) -> Value:
+        gate = self.sequence(node.body, x)
+        # x * g: the gradient for x needs g, the gradient for g needs x.
+        if gate.requires_grad:
+            self.save(x.storage, node, "the gated input, for the gate's gradient")
+        if x.requires_grad:
+            self.save(gate.storage, node, "the gate, for the input's gradient")
+        requires_grad = x.requires_grad or gate.requires_grad
+        out = self.new(node.output, requires_grad, self._elementwise(node.output, [(node.input, x), (node.gate, gate)]))
+        if requires_grad:
+            grads = 2 * self.storages[out.storage] + self.itemsize * self.batch * node.gate.elements
+            self.steps.append(Step(node, grads))
+        return out
+
+    def _elementwise(self, output: Shape, operands: list[tuple[Shape, Value]]) -> tuple[int, ...] | None:
+        """The strides of an element-wise op's result over typed operands (None for vectors)."""
+        if not isinstance(output, MapType):
+            return None
+        sized = [(self.sizes(shape), value.strides or contiguous(self.sizes(shape))) for shape, value in operands]
+        return elementwise(self.sizes(output), sized)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..types.autograd import INPUT, SAVES_INPUT, SAVES_OUTPUT, Saves, Tensor
+from ..types.autograd import INPUT, SAVES_OUTPUT, Saves, Tensor
 from .arguments import Args, Positional, read_args
 from .base import Config, Inference, LayerKind, decimal
 from .values import DECIMAL_VALUE
@@ -69,7 +69,7 @@ class ActivationKind(LayerKind):
 
     def saves(self, config, input, output, flow):
         if not flow.inplace:
-            return SAVES_OUTPUT if self.keeps == "output" else SAVES_INPUT
+            return SAVES_OUTPUT if self.keeps == "output" else Saves(input=True)
         if self.keeps_inplace == "clone":
             clone = Tensor("a clone of the input, made before it is overwritten", flow.batch * input.elements)
             return Saves(tensors=(clone,), result=INPUT)
@@ -136,6 +136,15 @@ KINDS = (
     Elementwise("gelu", "GELU", "x * Phi(x), the Gaussian error linear unit"),
     Elementwise("silu", "SiLU", "x * sigmoid(x), also called swish", inplace=True, keeps_inplace="clone"),
     Elementwise("sigmoid", "Sigmoid", "1 / (1 + exp(-x))", keeps="output"),
+    # MobileNet v3's cheap approximations of silu and sigmoid (torchvision runs them in place).
+    Elementwise(
+        "hardswish", "Hardswish", "x * relu6(x + 3) / 6, a piecewise approximation of silu", inplace=True,
+        keeps_inplace="clone",
+    ),
+    Elementwise(
+        "hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6, a piecewise approximation of sigmoid", inplace=True,
+        keeps_inplace="clone",
+    ),
     Elementwise("tanh", "Tanh", "hyperbolic tangent", keeps="output"),
     Elementwise("softmax", "Softmax", "softmax over the features (vectors only)", vectors_only=True, keeps="output"),
     Elementwise(

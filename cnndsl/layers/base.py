@@ -13,6 +13,10 @@ every facet of itself:
   (its box colour and legend entry);
 - in place: `can_run_inplace` (an activation) and `inplace_after` (an
   activation right after this layer may run in place);
+- helper classes: `helpers`, the classes the generated module defines for a
+  layer PyTorch has no module for (`LayerNorm2d`), and `emit` names them;
+- placement: `check_placement`, a warning when the layer stands where it
+  makes no sense (stochastic depth outside a residual body's end).
 - analyses: `window` (its receptive-field rule per axis), `parameter_tensors`
   and `buffer_tensors` (named, for gradients, optimizer state and
   torchinfo's mult-adds), `saves` (what autograd keeps for backward).
@@ -23,12 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..record import Record
 from ..syntax.source import Span
 from ..types.autograd import Flow, Saves, Tensor
 from ..types.fields import AxisRule
 from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
 from .arguments import Args, Option, Positional, called, read_args
-from .registry import ACTIVATIONS
+from .registry import activation_names
 from .values import Site
 from .words import Role, classify
 
@@ -50,34 +55,66 @@ class NoConfig(Config):
 NO_CONFIG = NoConfig()
 
 
-@dataclass(frozen=True)
-class Inference:
+# Not configurations: records (cnndsl/record.py), which cost nothing to
+# define, where a frozen dataclass costs about 0.5 ms of every fresh `cnnc check`.
+_set = object.__setattr__
+
+
+class Inference(Record):
     """A layer's type rule applied to one input."""
 
+    __slots__ = ("output", "params", "macs", "arithmetic")
     output: Shape
-    params: int = 0
-    macs: int = 0
-    arithmetic: tuple[str, ...] = ()  # the formulas with the user's numbers
+    params: int
+    macs: int
+    arithmetic: tuple[str, ...]  # the formulas with the user's numbers
+
+    def __init__(self, output: Shape, params: int = 0, macs: int = 0, arithmetic: tuple[str, ...] = ()) -> None:
+        _set(self, "output", output)
+        _set(self, "params", params)
+        _set(self, "macs", macs)
+        _set(self, "arithmetic", arithmetic)
 
 
-@dataclass(frozen=True)
-class DiagramStyle:
+class DiagramStyle(Record):
     """How `cnnc draw` shows a kind's boxes: the group's CSS name, colour and legend text.
 
     Kinds with the same style share a legend entry.
     """
 
+    __slots__ = ("group", "colour", "legend")
     group: str  # the box's class `step-GROUP`
     colour: str  # the front face; the top is drawn lighter, the side darker
     legend: str
+
+    def __init__(self, group: str, colour: str, legend: str) -> None:
+        _set(self, "group", group)
+        _set(self, "colour", colour)
+        _set(self, "legend", legend)
 
 
 # Layers that keep the shape (and a box that starts a sequence with one of them).
 SHAPE_KEEPING = DiagramStyle("other", "#90a4ae", "bn, dropout, activation")
 
 
-@dataclass(frozen=True)
-class SpecialForm:
+class HelperClass(Record):
+    """A class the generated module defines, for a layer PyTorch has no module for.
+
+    `source` is its Python text (black formats it with the module). The
+    generated file defines each class that one of its layers uses, once,
+    after its imports; it imports only torch, so neither may a helper.
+    """
+
+    __slots__ = ("name", "source")
+    name: str
+    source: str
+
+    def __init__(self, name: str, source: str) -> None:
+        _set(self, "name", name)
+        _set(self, "source", source)
+
+
+class SpecialForm(Record):
     """A second syntax of a kind, introduced by a keyword right after its name: `pool to 7x7`.
 
     Completion offers the keyword first after the name, and nothing after it;
@@ -85,9 +122,15 @@ class SpecialForm:
     declares a form implements its `read`.
     """
 
+    __slots__ = ("keyword", "syntax", "doc")
     keyword: str
     syntax: str  # after the kind's name: `to HxW`
     doc: str  # what the form does, for completion
+
+    def __init__(self, keyword: str, syntax: str, doc: str) -> None:
+        _set(self, "keyword", keyword)
+        _set(self, "syntax", syntax)
+        _set(self, "doc", doc)
 
     def read(self, kind: LayerKind, command, site: Site) -> Args | None:
         """Resolve the words after the keyword into the kind's `Args` (or report, and give None)."""
@@ -118,6 +161,8 @@ class LayerKind:
     # layer's output (its backward does not need it): conv, linear and
     # batchnorm, as torchvision's models do.
     inplace_after: ClassVar[bool] = False
+    # The checker calls `check_placement` for this kind's layers.
+    checks_placement: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._by_short = {o.short: o for o in self.options if o.short}
@@ -152,7 +197,7 @@ class LayerKind:
         words += [f"{o.name}=" for o in self.options]
         words += list(self.flags)
         if self.takes_activation:
-            words += list(ACTIVATIONS)
+            words += activation_names()
         return words
 
     # -- types ----------------------------------------------------------
@@ -163,8 +208,8 @@ class LayerKind:
     def infer(self, config: Config, shape: Shape, site: Site, span: Span) -> Inference | None:
         raise NotImplementedError
 
-    def needs_map(self, shape: Shape, site: Site, span: Span) -> bool:
-        """E0031 unless the input is a feature map."""
+    def needs_map(self, shape: Shape, site: Site, span: Span, help: str | None = None) -> bool:
+        """E0031 unless the input is a feature map (`help` replaces the usual advice)."""
         if isinstance(shape, MapType):
             return True
         name = called(self, site)
@@ -174,12 +219,12 @@ class LayerKind:
             f"{name} needs a feature map (HxWxC), but its input is the {describe(shape)}",
             label=f"input is the {shape} vector",
             notes=["a vector comes from flatten or linear; after it, only vector layers apply"],
-            help=f"move this {name} before the flatten",
+            help=help or f"move this {name} before the flatten",
         )
         return False
 
-    def needs_vector(self, shape: Shape, site: Site, span: Span) -> bool:
-        """E0032 unless the input is a vector."""
+    def needs_vector(self, shape: Shape, site: Site, span: Span, instead: str | None = None) -> bool:
+        """E0032 unless the input is a vector (`instead`: another fix, added to the help)."""
         if isinstance(shape, VectorType):
             return True
         site.report(
@@ -192,13 +237,21 @@ class LayerKind:
                 if not shape.symbolic
                 else f"its size depends on the input size ({shape}), so flatten alone cannot give a fixed vector"
             ],
-            help="insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer",
+            help=("insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer")
+            + (f"; or {instead}" if instead else ""),
         )
         return False
 
     # -- PyTorch --------------------------------------------------------
     def emit(self, config: Config, shape: Shape, inplace: bool = False) -> str:
         raise NotImplementedError
+
+    def helpers(self, config: Config, shape: Shape) -> tuple[HelperClass, ...]:
+        """The generated classes that `emit` names for this configuration and input (none: nn. modules only)."""
+        return ()
+
+    def check_placement(self, config: Config, at_residual_end: bool, site: Site, span: Span) -> None:
+        """Warn when the layer stands where it makes no sense; `at_residual_end`: last in a residual's body."""
 
     def can_run_inplace(self, config: Config) -> bool:
         """Whether this layer (an activation) may run in place, right after an `inplace_after` layer."""

@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass
 
 from ..diagnostics.model import Fix
-from ..types.autograd import SAVES_INPUT, Saves, Tensor
+from ..types.autograd import Saves, Tensor
 from ..types.fields import AxisWindow
+from ..types.layout import SUGGESTED
 from ..types.shapes import MapType, Window, same_padding
 from ..types.symbolic import count, factor_text
 from .arguments import Option, Positional, called, range_check
@@ -221,8 +222,8 @@ class Conv(LayerKind):
         extra = [same_padding(k, d)[1] - same_padding(k, d)[0] for k, d in zip(config.kernel, config.dilation)]
         if config.same and any(extra):
             elements = flow.batch * input.channels * (input.height + extra[0]) * (input.width + extra[1])
-            return Saves(tensors=(Tensor("the input, zero-padded by one more at the end", elements),))
-        return SAVES_INPUT
+            return Saves(tensors=(Tensor("the input, zero-padded by one more at the end", elements),), layout=SUGGESTED)
+        return Saves(input=True, layout=SUGGESTED)  # the output follows the input's suggested memory format
 
 
 def _padding_fixes(config: ConvConfig, windows: list[Window], shape: MapType) -> tuple[Fix, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..types.autograd import INPUT, Saves, Tensor
+from ..types.layout import LIKE_INPUT
 from .arguments import Positional
 from .base import Config, Inference, LayerKind, decimal
 from .values import DECIMAL_VALUE
@@ -54,7 +55,8 @@ class Dropout(LayerKind):
         if config.p == 0:
             return Saves(result=INPUT)  # F.dropout returns its input
         # The mask, scaled by 1/(1 - p), in the data type (not bool, on CPU).
-        return Saves(tensors=(Tensor("mask", flow.batch * input.elements),))
+        # `input * mask`, the mask made by empty_like(input).
+        return Saves(tensors=(Tensor("mask", flow.batch * input.elements),), operands=(LIKE_INPUT,))
 
 
 KINDS = (Dropout(),)

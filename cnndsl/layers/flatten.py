@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..types.autograd import INPUT, NOTHING, Saves
+from ..types.autograd import INPUT, Saves
+from ..types.layout import flattens_to_view
 from ..types.shapes import VectorType, describe
 from ..types.symbolic import Axis
 from .base import DiagramStyle, Inference, LayerKind
@@ -41,11 +42,12 @@ class Flatten(LayerKind):
         return "nn.Flatten()"
 
     def saves(self, config, input, output, flow):
-        # A view of the input, unless its memory is channels-last with several
-        # channels and positions: then reshape copies (and saves nothing).
-        if isinstance(input, VectorType) or not flow.channels_last or input.channels == 1 or input.height * input.width == 1:
+        # A view of the input, unless its strides do not allow one (channels-last
+        # memory with several channels and positions): then reshape copies, and
+        # the copy saves nothing.
+        if isinstance(input, VectorType) or flattens_to_view(flow.sizes(input), flow.strides):
             return Saves(result=INPUT)
-        return NOTHING
+        return Saves()
 
 
 KINDS = (Flatten(),)

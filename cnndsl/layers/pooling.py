@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..types.autograd import INDEX_BYTES, NOTHING, SAVES_INPUT, Saves, Tensor
+from ..types.autograd import INDEX_BYTES, Saves, Tensor
 from ..types.fields import AdaptiveWindow, AxisWindow
+from ..types.layout import MEAN, SUGGESTED
 from ..types.shapes import MapType, Window
 from .arguments import Args, Option, Positional, called, minimum_ok, range_check
 from .base import Config, DiagramStyle, Inference, LayerKind, SpecialForm, check_size, pair, size_text, torch_pair
@@ -165,10 +166,10 @@ class _Pool(LayerKind):
     def saves(self, config, input, output, flow):
         if self.keeps_indices:  # the input, and int64 indices of the output's shape
             indices = Tensor("indices (int64)", flow.batch * output.elements, INDEX_BYTES)
-            return Saves(input=True, tensors=(indices,))
+            return Saves(input=True, tensors=(indices,), layout=SUGGESTED)
         if isinstance(config, AdaptivePoolConfig) and config.size == (1, 1):
-            return NOTHING  # PyTorch takes the mean, whose backward needs only the input's size
-        return SAVES_INPUT
+            return Saves(layout=MEAN)  # PyTorch takes the mean, whose backward needs only the input's size
+        return Saves(input=True, layout=SUGGESTED)
 
 
 class MaxPool(_Pool):

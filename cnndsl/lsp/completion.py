@@ -19,6 +19,10 @@ STATEMENT_KEYWORDS = {
     "block": "block NAME(p1, p2) { ... }: a named, parameterised group of layers",
     "repeat": "repeat N { ... }: the statements N times",
     "residual": "residual { BODY } [shortcut { PATH }]: BODY + PATH (identity without a shortcut)",
+    "concat": "concat { branch { ... } branch { ... } }: the branches' outputs joined on the channels",
+    "split": "split { branch { ... } branch { ... } }: branch i gets the i-th equal part of the channels; outputs joined",
+    "branch": "branch { ... }: one path inside a concat or split (empty: the input itself)",
+    "gate": "gate { BODY }: the input times BODY's output (1x1xC: squeeze-and-excitation)",
 }
 TYPICAL_BOUND = 32
 COMMON_INPUTS = ("224x224x3", "HxWx3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")

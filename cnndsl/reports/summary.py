@@ -11,7 +11,7 @@ from ..check.fields import field_arithmetic, units
 from ..check.saved import SavedBytes, saved_bytes
 from ..check.training import TrainingStep, training_step
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 from ..record import Record
 from ..syntax.visitor import Visitor
 
@@ -82,10 +82,49 @@ class LayerSummary(Record):
         return entry
 
 
+class JoinSummary(Record):
+    """One concat, split or gate: where the branches meet. No parameters, no MACs
+    (PyTorch's FlopCounterMode counts none for cat and mul); its receptive field is the union of the
+    branches' (a gate's: of its input's and its body's); a gate saves both factors for backward."""
+
+    __slots__ = ("line", "kind", "output", "output_type", "channels", "called_at", "receptive_field", "saved_bytes")
+    line: int
+    kind: str  # "concat", "split" or "gate"
+    output: tuple[int, ...]  # PyTorch order, without the batch
+    output_type: str
+    channels: tuple[int, ...]  # each branch's output channels (a gate: its body's)
+    called_at: tuple[int, ...]
+    receptive_field: dict | None
+    saved_bytes: int | None
+
+    def __init__(
+        self, line: int, kind: str, output: tuple[int, ...], output_type: str, channels: tuple[int, ...],
+        called_at: tuple[int, ...] = (), receptive_field: dict | None = None, saved_bytes: int | None = None,
+    ) -> None:  # fmt: skip
+        _set(self, "line", line)
+        _set(self, "kind", kind)
+        _set(self, "output", output)
+        _set(self, "output_type", output_type)
+        _set(self, "channels", channels)
+        _set(self, "called_at", called_at)
+        _set(self, "receptive_field", receptive_field)
+        _set(self, "saved_bytes", saved_bytes)
+
+    def to_dict(self) -> dict:
+        entry = {
+            "line": self.line, "kind": self.kind, "output": _json_shape(self.output), "params": 0, "macs": 0,
+            "flops": 0, "mult_adds": 0, "receptive_field": self.receptive_field, "saved_bytes": self.saved_bytes,
+        }  # fmt: skip
+        entry["branch_channels" if self.kind != "gate" else "gate_channels"] = list(self.channels)
+        if self.called_at:
+            entry["called_at"] = list(self.called_at)
+        return entry
+
+
 class Summary(Record):
     __slots__ = (
         "network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes",
-        "saved_bytes", "training",
+        "joins", "saved_bytes", "training",
     )  # fmt: skip
     network: str
     input: tuple[int, ...]
@@ -97,14 +136,15 @@ class Summary(Record):
     memory: MemoryEstimate | None  # torchinfo's sizes (cnndsl/memory.py)
     symbols: dict | None
     sizes: dict | None
+    joins: tuple[JoinSummary, ...]  # the concats, splits and gates, in forward order
     saved_bytes: int | None  # what one forward pass saves for backward, at the memory figures' batch and dtype
     training: TrainingStep | None  # `--train`: one training step's memory
 
     def __init__(
         self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...],
         total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None,
-        symbols: dict | None = None, sizes: dict | None = None, saved_bytes: int | None = None,
-        training: TrainingStep | None = None,
+        symbols: dict | None = None, sizes: dict | None = None, joins: tuple[JoinSummary, ...] = (),
+        saved_bytes: int | None = None, training: TrainingStep | None = None,
     ) -> None:  # fmt: skip
         _set(self, "network", network)
         _set(self, "input", input)
@@ -116,6 +156,7 @@ class Summary(Record):
         _set(self, "memory", memory)
         _set(self, "symbols", symbols)
         _set(self, "sizes", sizes)
+        _set(self, "joins", joins)
         _set(self, "saved_bytes", saved_bytes)
         _set(self, "training", training)
 
@@ -137,6 +178,8 @@ class Summary(Record):
             entry["symbols"] = self.symbols
         if self.sizes:
             entry["sizes"] = self.sizes
+        if self.joins:
+            entry["joins"] = [join.to_dict() for join in self.joins]
         if self.memory is not None:
             entry["memory"] = self.memory.to_dict()
         if self.training is not None:
@@ -190,6 +233,7 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE,
         memory=estimate(program, batch, dtype) if concrete else None,
         symbols={s.name: {"bound": s.bound, "given": s.given} for s in program.symbols.values()} if program.symbolic else None,
         sizes=dict(program.sizes) or None,
+        joins=tuple(layers.joins),
         saved_bytes=saved.total if saved is not None else None,
         training=training_step(program, batch, optimizer, dtype, saved) if saved is not None and optimizer else None,
     )
@@ -202,6 +246,7 @@ class _Layers(Visitor):
 
     def __init__(self, program: TypedProgram, saved: SavedBytes | None = None) -> None:
         self.found: list[LayerSummary] = []
+        self.joins: list[JoinSummary] = []
         self.depth = 0
         self.input_size = (program.input.height, program.input.width) if program.input is not None else (1, 1)
         self.saved = saved.by_node() if saved is not None else None
@@ -214,6 +259,25 @@ class _Layers(Visitor):
         self.depth += 1
         self.visit_children(node)  # the body, then the shortcut
         self.depth -= 1
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.joins.append(self._join(node, node.keyword, node.channels))
+        self.visit_TypedResidual(node)  # its branches, one level deeper
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.joins.append(self._join(node, "gate", [node.gate.channels] if hasattr(node.gate, "channels") else [node.gate.features]))
+        self.visit_TypedResidual(node)
+
+    def _join(self, node, kind: str, channels) -> JoinSummary:
+        field = node.receptive_field
+        return JoinSummary(
+            node.line, kind, node.output.torch_shape, str(node.output), tuple(channels), tuple(call.line for call in node.calls),
+            field.to_dict(self.input_size, units(node.output, node.input)) if field is not None else None,
+            self.saved.get(id(node), 0) if self.saved is not None else None,
+        )  # fmt: skip
 
 
 def layer_summary(layer: TypedLayer, depth: int = 0, input_size: tuple = (1, 1), saved: int | None = None) -> LayerSummary:
@@ -288,6 +352,41 @@ class _Rows(Visitor):
         if node.shortcut is not None:
             self.add("", f"{indent}shortcut")
             self.visit_all(node.shortcut)
+        self.indent = indent
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.add(where, f"{indent}{node.keyword}", str(node.output), node, "0", "0")
+        if self.explain:
+            formulas = []
+            if node.split:
+                parts = len(node.branches)
+                formulas.append(f"splits: {node.input.channels} channels / {parts} branches = {node.input.channels // parts} each")
+            formulas.append(f"channels: {' + '.join(map(str, node.channels))} = {node.output.channels}")
+            self.explanations[len(self.rows) - 1] = (*formulas, *field_arithmetic(node))
+        self.indent = indent + "  "
+        self.visit_all(node.branches)
+        self.indent = indent
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        indent = self.indent
+        self.add(str(node.line), f"{indent}branch", str(node.output) if node.body else f"{node.output} (input)", node)
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.add(where, f"{indent}gate", str(node.output), node, "0", "0")
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = (
+                f"multiplies: {node.input} * {node.gate} = {node.output} (each axis of the gate equals the input's or is 1, and is stretched)",
+                *field_arithmetic(node),
+            )
+        self.indent = indent + "  "
+        self.visit_all(node.body)
         self.indent = indent
 
 

@@ -8,18 +8,18 @@ The vocabulary is here so that the kinds and the walk agree on it.
 - `Tensor`: a parameter or buffer, by PyTorch's attribute name (torchinfo's
   mult-adds count only `weight` and `bias`) and element count.
 - `Flow`: what the walk knows of the input at run time that the static type
-  does not say: the batch, whether the input's memory is channels-last (a
-  convolution follows its input's layout, a flatten of channels-last memory
-  copies), whether the layer runs in place.
+  does not say: the batch, the input's strides (cnndsl/types/layout.py: a
+  flatten of channels-last memory copies), whether the layer runs in place.
 - `Saves`: what the op keeps for backward when it records an autograd node:
   the input's storage, the output's, new storages of its own (a mask,
-  indices, statistics, a clone), and whether its output is a new storage or
-  the input's (in place, a view, the identity).
+  indices, statistics, a clone), whether its output is a new storage or the
+  input's (in place, a view, the identity), and how a new one is laid out.
 """
 
 from __future__ import annotations
 
 from ..record import Record
+from .layout import ELEMENTWISE, Strides
 
 _set = object.__setattr__
 
@@ -46,15 +46,19 @@ class Tensor(Record):
 class Flow(Record):
     """The run-time facts of a layer's input that its saved tensors depend on."""
 
-    __slots__ = ("batch", "channels_last", "inplace")
+    __slots__ = ("batch", "strides", "inplace")
     batch: int
-    channels_last: bool  # the input's memory is channels-last (NHWC strides)
+    strides: Strides | None  # the input's strides, (N, C, H, W); None for a vector
     inplace: bool  # the layer runs in place (an activation after conv, linear or batchnorm)
 
-    def __init__(self, batch: int, channels_last: bool = False, inplace: bool = False) -> None:
+    def __init__(self, batch: int, strides: Strides | None = None, inplace: bool = False) -> None:
         _set(self, "batch", batch)
-        _set(self, "channels_last", channels_last)
+        _set(self, "strides", strides)
         _set(self, "inplace", inplace)
+
+    def sizes(self, shape) -> tuple[int, ...]:
+        """The input's sizes as PyTorch has them: (N, C, H, W) or (N, F)."""
+        return (self.batch, *shape.torch_shape)
 
 
 NEW = "new"  # the output is a storage of its own
@@ -65,16 +69,18 @@ class Saves(Record):
     """What one op saves for backward, and where its output lives.
 
     `tensors` are new storages the op saves (elements for the whole batch,
-    with their itemsize when not the data type's); `channels_last` is the
-    output's layout (None: the input's).
+    with their itemsize when not the data type's); `layout` is how a new
+    output is laid out (a rule of cnndsl/types/layout.py), over the input and
+    `operands` for an element-wise op (`x * noise`).
     """
 
-    __slots__ = ("input", "output", "tensors", "result", "channels_last")
+    __slots__ = ("input", "output", "tensors", "result", "layout", "operands")
     input: bool
     output: bool
     tensors: tuple[Tensor, ...]
     result: str  # NEW or INPUT
-    channels_last: bool | None
+    layout: str
+    operands: tuple
 
     def __init__(
         self,
@@ -82,15 +88,15 @@ class Saves(Record):
         output: bool = False,
         tensors: tuple[Tensor, ...] = (),
         result: str = NEW,
-        channels_last: bool | None = None,
+        layout: str = ELEMENTWISE,
+        operands: tuple = (),
     ) -> None:
         _set(self, "input", input)
         _set(self, "output", output)
         _set(self, "tensors", tensors)
         _set(self, "result", result)
-        _set(self, "channels_last", channels_last)
+        _set(self, "layout", layout)
+        _set(self, "operands", operands)
 
 
-NOTHING = Saves()  # saves nothing, a new output (a channel shuffle, an upsampling)
-SAVES_INPUT = Saves(input=True)
-SAVES_OUTPUT = Saves(output=True)
+SAVES_OUTPUT = Saves(output=True)  # an activation that computes its gradient from its result

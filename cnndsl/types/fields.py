@@ -14,15 +14,16 @@ pixel 0 the field of unit 0 starts) and the jump is the effective stride.
 The numbers do not depend on the input size, so a symbolic input has the
 same field as any concrete one.
 
-Where paths join (a residual's addition; a concatenation, a split or a gate
-when the language has them), a unit sees the union of what each path's unit
-sees. Paths with the same jump are *aligned*: for every unit m the union's
+Where paths join (a residual's addition, a concatenation, a split, a gate's
+product), a unit sees the union of what each path's unit sees. Paths with the same jump are *aligned*: for every unit m the union's
 extent is `[min u, max (u + r - 1)] + m*j`, again a path, so they merge.
 Paths whose jumps differ (possible only at a concrete input size: a 4x4 map
 through `pool 2` and through `conv 1 k3` are both 2x2) stay apart; each goes
 through the later layers on its own (the extent of a union through a window
 is the union of the extents), and the field has no single size: it reports
-the largest extent over the output units.
+the largest extent over the output units. A gate whose body ends in one unit
+along an axis, broadcast onto the input, is a path of jump 0: every unit
+meets that one unit.
 
 Some layers see the whole input along an axis (`WHOLE`: a linear layer after
 `flatten`; adaptive pooling to 1). Adaptive pooling to another size is a
@@ -177,6 +178,10 @@ class AxisField(Record):
             window = size_in // rule.size
             rule = AxisWindow(window, window)
         return AxisField(tuple(path.through(rule) for path in self.paths), self.form)
+
+    def broadcast(self) -> AxisField:
+        """The field of one unit stretched over every unit (a gate whose body ends in size 1): jump 0."""
+        return AxisField(tuple(Path(p.size, 0, p.start) for p in self.paths), self.form)
 
     def text(self, units: Size) -> str:
         """`212 j32 p90` (size, jump, effective padding); `whole`; `up to 27` (misaligned, over `units`
