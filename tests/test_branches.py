@@ -340,15 +340,22 @@ def test_summary_rows_and_json_for_joins_and_gates():
     program = check("input 8x8x4\nconcat { branch { conv 4 k1 } branch { } }\ngate { avgpool to 1; conv 8 k1; sigmoid }\n")
     table = render_table(program, explain=True)
     rows = [line.split() for line in table.splitlines()]
-    assert ["2", "concat", "8x8x8", "0", "0"] in rows
-    assert ["3", "gate", "8x8x8", "0", "0"] in rows
-    assert ["2", "branch", "8x8x4", "(input)"] in rows
+    # the field column: a 1x1 convolution keeps the input's 1-pixel fields; the gate's body sees the whole map
+    assert ["2", "concat", "8x8x8", "1", "j1", "p0", "0", "0"] in rows
+    assert ["3", "gate", "8x8x8", "whole", "0", "0"] in rows
+    assert ["2", "branch", "8x8x4", "(input)", "1", "j1", "p0"] in rows
     assert "multiplies  8x8x8 * 1x1x8 = 8x8x8" in table
     joins = summarize(program).to_dict()["joins"]
+    aligned = {"size": [1, 1], "jump": [1, 1], "padding": [0, 0], "form": ["aligned", "aligned"]}
+    whole = {"size": [8, 8], "jump": [None, None], "padding": [None, None], "form": ["whole", "whole"]}
     assert joins == [
-        {"line": 2, "kind": "concat", "output": [8, 8, 8], "params": 0, "macs": 0, "branch_channels": [4, 4]},
-        {"line": 3, "kind": "gate", "output": [8, 8, 8], "params": 0, "macs": 0, "gate_channels": [8]},
-    ]
+        {"line": 2, "kind": "concat", "output": [8, 8, 8], "params": 0, "macs": 0, "flops": 0, "mult_adds": 0,
+         "receptive_field": aligned, "saved_bytes": 0, "branch_channels": [4, 4]},
+        # x * g saves both factors: x, the concat's 8x8x8 output, first saved here; g, the sigmoid's
+        # output, which the sigmoid saved first
+        {"line": 3, "kind": "gate", "output": [8, 8, 8], "params": 0, "macs": 0, "flops": 0, "mult_adds": 0,
+         "receptive_field": whole, "saved_bytes": 4 * 8 * 8 * 8, "gate_channels": [8]},
+    ]  # fmt: skip
 
 
 def test_formatter_indents_branches_and_keeps_one_line_forms():

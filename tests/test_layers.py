@@ -18,11 +18,13 @@ import pytest
 
 import cnndsl
 import cnndsl.layers
+import cnndsl.types.shapes
 from cnndsl.check.frame import Frame
 from cnndsl.layers import ACTIVATIONS, BY_NAME, LAYERS, Role, Site, classify, lookup
 from cnndsl.lsp.analysis import Analysis
 from cnndsl.types.autograd import INPUT, NEW, Flow, Saves, Tensor
 from cnndsl.types.fields import AdaptiveWindow, AxisWindow, WholeAxis
+from cnndsl.types.layout import CHANNELS_LAST, ELEMENTWISE, MADE_CONTIGUOUS, MEAN, SUGGESTED, channels_last, contiguous
 
 LAYERS_DIR = Path(cnndsl.layers.__file__).parent
 EXAMPLE_INPUT = "input 32x32x3\n"
@@ -111,9 +113,13 @@ def test_every_kind_declares_its_analysis_facets(kind, example):
         assert all(isinstance(t, Tensor) and t.elements > 0 for t in tensors)
         assert sum(t.elements for t in tensors) == layer.params
         assert all(isinstance(t, Tensor) for t in layer.kind.buffer_tensors(layer.config, layer.input))
-        for flow in (Flow(1), Flow(3, channels_last=True), Flow(2, inplace=layer.inplace)):
+        maps = isinstance(layer.input, cnndsl.types.shapes.MapType)
+        sizes = (3, *layer.input.torch_shape)
+        layouts = (contiguous(sizes), channels_last(sizes)) if maps else (None,)
+        for flow in (*(Flow(3, strides) for strides in layouts), Flow(1, layouts[0], inplace=layer.inplace)):
             saves = layer.kind.saves(layer.config, layer.input, layer.output, flow)
             assert isinstance(saves, Saves) and saves.result in (NEW, INPUT)
+            assert saves.layout in (ELEMENTWISE, SUGGESTED, CHANNELS_LAST, MADE_CONTIGUOUS, MEAN)
             assert all(t.elements > 0 for t in saves.tensors)
 
 
