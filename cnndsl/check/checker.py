@@ -91,10 +91,14 @@ class _Frame(Site):
         return self.checker.source.line_of(span.start)
 
     def raise_bound(self, symbol: str, value: int) -> Span | None:
-        """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
+        """Raise a symbol's bound to `value` (rounded up to its residue); the written bound's span, None for a computed one."""
         state = self.checker.bounds[symbol]
-        state.bound = max(state.bound, value)
+        state.bound = max(state.bound, state.admissible(value))
         return state.written
+
+    def size_modulus(self, symbol: str) -> int:
+        """The modulus of a symbol's residue (`where H % 16 == 0`), 1 without one; its bound is admissible."""
+        return self.checker.bounds[symbol].modulus
 
 
 class _Bound:
@@ -105,13 +109,21 @@ class _Bound:
     what the program says (written, or computed by the first pass).
     """
 
-    __slots__ = ("bound", "value", "written", "axes")
+    __slots__ = ("bound", "value", "written", "axes", "modulus", "residue", "residue_written")
 
     def __init__(self, bound: int, written: Span | None, axes: list[str]) -> None:
         self.bound = bound
         self.value = bound
         self.written = written  # the `H >= 32` that gave it, if written
         self.axes = axes
+        # `where H % 16 == 12`: admissible sizes are residue modulo modulus (1: every size).
+        self.modulus = 1
+        self.residue = 0
+        self.residue_written: Span | None = None
+
+    def admissible(self, value: int) -> int:
+        """The smallest admissible size >= value."""
+        return value + (self.residue - value) % self.modulus
 
 
 class Checker:
@@ -194,7 +206,7 @@ class Checker:
             output=output if input_type is not None else None,
             syntax=self.module,
             symbols={
-                symbol: SizeSymbol(symbol, state.value, state.written is not None, tuple(state.axes))
+                symbol: SizeSymbol(symbol, state.value, state.written is not None, tuple(state.axes), state.modulus, state.residue)
                 for symbol, state in self.bounds.items()
             },
             sizes=dict(self.sizes or {}),
@@ -469,6 +481,9 @@ class Checker:
                     help=f"did you mean '{match}'?" if match else f"bound one of {', '.join(self.bounds)}, like: {next(iter(self.bounds))} >= 32",
                 )
                 continue
+            if bound.modulus is not None:
+                self._residue(symbol, bound)
+                continue
             if symbol in seen:
                 self.report(
                     "E0070",
@@ -500,6 +515,8 @@ class Checker:
                 continue
             self.bounds[symbol].bound = self.bounds[symbol].value = int(minimum)
             self.bounds[symbol].written = bound.span
+        for state in self.bounds.values():  # the bounds start at admissible sizes
+            state.bound = state.value = state.admissible(state.bound)
         if self.sizes is not None:  # an instance: the symbols take their values
             shape = MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))
             if shape.elements > MAX_VALUE:
@@ -513,6 +530,40 @@ class Checker:
                 return None
             return shape
         return MapType(*(Axis(s) if isinstance(s, str) else s for s in sizes))
+
+    def _residue(self, symbol: str, bound) -> None:
+        """`H % 16 == 12`: the admissible sizes of H are 12 modulo 16."""
+        state = self.bounds[symbol]
+        if state.residue_written is not None:
+            self.report(
+                "E0070",
+                bound.span,
+                f"the symbol {symbol} has two residue constraints",
+                label="second residue",
+                related=[(state.residue_written, "first here")],
+                help="keep one: H % 16 == 0 also implies H % 8 == 0",
+            )
+            return
+        modulus, residue = bound.modulus.text, bound.minimum.text
+        if not (modulus.isdigit() and len(modulus) <= 6 and 1 <= int(modulus) <= 65536):
+            self.report(
+                "E0035",
+                bound.modulus.span,
+                f"the modulus of {symbol} must be a whole number from 1 to 65536, but is '{show(modulus)}'",
+                label="expected a modulus",
+                help=f"write it like: {symbol} % 16 == 0",
+            )
+            return
+        if not (residue.isdigit() and len(residue) <= 6 and int(residue) < int(modulus)):
+            self.report(
+                "E0035",
+                bound.minimum.span,
+                f"the residue of {symbol} modulo {modulus} must be a whole number from 0 to {int(modulus) - 1}, but is '{show(residue)}'",
+                label="expected a residue",
+                help=f"write it like: {symbol} % {modulus} == 0",
+            )
+            return
+        state.modulus, state.residue, state.residue_written = int(modulus), int(residue), bound.span
 
     def _define_block(self, block: BlockDef) -> None:
         name = block.name.text
@@ -1094,7 +1145,7 @@ def _difference(body: Shape, path: Shape, frame: _Frame) -> list[str] | None:
         symbolic = a if isinstance(a, Axis) else b
         other = b if symbolic is a else a
         try:
-            value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol))
+            value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol), frame.size_modulus(symbolic.symbol))
         except TooLongToCompare as error:
             notes.append(
                 f"the {axis}s {a} and {b} repeat their pattern only every {error.args[0]:,} values of {symbolic.symbol}, "

@@ -159,6 +159,8 @@ class TypedProgram:
                 raise ValueError(f"{symbol.name} is both the height and the width: they must be equal")
             if wanted < symbol.bound:
                 raise ValueError(f"{axis} {wanted} is below the bound {symbol.describe()}")
+            if not symbol.admits(wanted):
+                raise ValueError(f"{axis} {wanted} is not admitted: {symbol.describe()}")
             values[symbol.name] = wanted
         return values
 

@@ -269,7 +269,8 @@ def _shift(node, delta: int):
     if kind is KeywordArg:
         return KeywordArg(_moved_word(node.key, delta), _moved_word(node.value, delta), _moved(node.span, delta))
     if kind is Bound:
-        return Bound(_moved_word(node.symbol, delta), _moved_word(node.minimum, delta), _moved(node.span, delta))
+        modulus = None if node.modulus is None else _moved_word(node.modulus, delta)
+        return Bound(_moved_word(node.symbol, delta), _moved_word(node.minimum, delta), _moved(node.span, delta), modulus)
     if kind is Body:
         return Body(tuple([_shift(statement, delta) for statement in node.statements]), _moved(node.span, delta))
     if kind is BlockDef:

@@ -327,26 +327,39 @@ class SizeSymbol(Record):
     size every layer accepts, computed by the checker.
     """
 
-    __slots__ = ("name", "bound", "given", "axes")
+    __slots__ = ("name", "bound", "given", "axes", "modulus", "residue")
     name: str
-    bound: int
+    bound: int  # the smallest admissible size (it has the residue)
     given: bool
     axes: tuple[str, ...]  # "height", "width": where it stands in the input
+    modulus: int  # `where H % 16 == 12`: 16 (1 without a residue constraint)
+    residue: int
 
-    def __init__(self, name: str, bound: int, given: bool, axes: tuple[str, ...]) -> None:
+    def __init__(self, name: str, bound: int, given: bool, axes: tuple[str, ...], modulus: int = 1, residue: int = 0) -> None:
         _set(self, "name", name)
         _set(self, "bound", bound)
         _set(self, "given", given)
         _set(self, "axes", axes)
+        _set(self, "modulus", modulus)
+        _set(self, "residue", residue)
+
+    @property
+    def constraint(self) -> str:
+        """`H >= 28, H % 16 == 12`: the admissible set."""
+        text = f"{self.name} >= {self.bound}"
+        return text if self.modulus == 1 else f"{text}, {self.name} % {self.modulus} == {self.residue}"
+
+    def admits(self, value: int) -> bool:
+        return value >= self.bound and value % self.modulus == self.residue
 
     def describe(self) -> str:
         how = "given" if self.given else "computed: the smallest size every layer accepts"
-        return f"{self.name} >= {self.bound} ({how})"
+        return f"{self.constraint} ({how})"
 
 
 def bounds_text(symbols: Iterable[SizeSymbol], computed: str = "") -> str:
     """`H >= 32, W >= 32`; `computed` is appended to each bound the checker computed."""
-    return ", ".join(f"{s.name} >= {s.bound}" + ("" if s.given else computed) for s in symbols)
+    return ", ".join(s.constraint + ("" if s.given else computed) for s in symbols)
 
 
 def residue_condition(symbol: str, period: int, residues: set[int]) -> str:
