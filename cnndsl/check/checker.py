@@ -16,7 +16,7 @@ import re
 from ..diagnostics.model import Reporter
 from ..layers import ACTIVATIONS, BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check
 from ..syntax.nodes import BlockDef, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
-from ..types.shapes import MAX_VALUE, MapType, Shape, describe
+from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
 from ..syntax.source import Span
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
@@ -353,7 +353,7 @@ class Checker:
         )
         return False
 
-    def _input(self, statement: Command) -> MapType | None:
+    def _input(self, statement: Command) -> Shape | None:
         frame = _Frame(self, {}, (), 0, ())
         if (
             len(statement.args) == 1
@@ -394,15 +394,11 @@ class Checker:
         value = read_value(word.text, word.span, INPUT_SIZE, frame, "the input size")
         if value is None:
             return None
-        if not isinstance(value.value, tuple):
-            self.report(
-                "E0013",
-                word.span,
-                f"input needs height, width and channels, but '{word.text}' is one number",
-                label="expected HxWxC",
-                help=f"write it like: input {value.value}x{value.value}x3",
-            )
-            return None
+        if not isinstance(value.value, tuple):  # `input 100`: a vector, such as a generator's latent
+            if value.value < 1:
+                self.report("E0035", word.span, f"the input size must be at least 1, but is {word.text}", label="out of range")
+                return None
+            return VectorType(value.value)
         height, width, channels = value.value
         if min(value.value) < 1:
             self.report("E0035", word.span, f"input sizes must be at least 1, but the input is {word.text}", label="out of range")

@@ -744,6 +744,50 @@ Right:
 """,
         ),
         _code(
+            "E0080",
+            "unflatten-size-mismatch",
+            "unflatten's map size does not hold exactly the vector's features",
+            """
+`unflatten HxWxC` turns a vector into a feature map, reading its features in
+PyTorch's (C, H, W) order; H*W*C must equal the vector's length. The help
+names the map with the same height and width that fits, when there is one.
+
+Wrong:
+
+    flatten
+    linear 1000
+    unflatten 4x4x64
+
+Right:
+
+    flatten
+    linear 1024
+    unflatten 4x4x64
+""",
+        ),
+        _code(
+            "E0081",
+            "nothing-left",
+            "a transposed convolution or a padding leaves no rows or columns",
+            """
+A transposed convolution's output is `(in - 1)*S - 2*P + D*(F - 1) + O + 1`
+along each axis: with much padding `P` on a small input it is below 1.
+Reflection padding needs more rows than it pads (`P < in`), circular padding
+at least as many (`P <= in`). For a symbolic input size the same rule is
+E0071 (a size below the written bound fails) or raises the computed bound.
+
+Wrong:
+
+    input 2x2x8
+    upconv 8 k2 p3
+
+Right:
+
+    input 2x2x8
+    upconv 8 k2 s2
+""",
+        ),
+        _code(
             "W0001",
             "unused-rows",
             "a stride or pooling window leaves input rows or columns unused",
