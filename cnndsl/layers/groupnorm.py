@@ -22,7 +22,7 @@ class GroupNorm(LayerKind):
     summary = "normalise each sample over groups of G channels; independent of the batch size"
     syntax = "groupnorm G"
     example = "groupnorm 4"
-    examples = ("groupnorm 4", "gn 1", "groupnorm 3")
+    examples = ("conv 16 k3; groupnorm 4", "gn 1", "groupnorm 3")
     torch = "nn.GroupNorm"
     formulas = ("G divides C; params = 2*C (a scale and a shift per channel, PyTorch's affine default)",)
     positionals = (Positional("groups", COUNT, "the group count"),)

@@ -30,7 +30,7 @@ class PReLU(ActivationKind):
 
     @property
     def examples(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("prelu", "prelu perchannel", "conv 16 k3 prelu")
+        return ("prelu", "prelu perchannel", "flatten; prelu perchannel")
 
     def read(self, command, site):
         return read_args(self, command.args, command.span, site) if command.args else Args()
