@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class _View:
 
     residual: bool
     comment: str
+    skip: str = ""  # `join="cat", crop=True` for a TypedSkip
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
@@ -38,6 +39,8 @@ def _comment(node: Node) -> str:
     where = f"line {node.line}"
     if node.calls:
         where += " (" + ", ".join(f"{call.text} at line {call.line}" for call in node.calls) + ")"
+    if isinstance(node, TypedSkip):
+        return f"{where}: keep {node.name} ... {node.statement} -> {_shape(node.output)}"
     if isinstance(node, TypedResidual):
         return f"{where}: residual -> {_shape(node.output)}"
     return f"{where}: -> {_shape(node.output)}, {node.params:,} params"
@@ -48,6 +51,9 @@ def _views(nodes: list[Node]) -> tuple[_View, ...]:
     for node in nodes:
         if isinstance(node, TypedLayer):
             views.append(_View(False, _comment(node), module=node.module))
+        elif isinstance(node, TypedSkip):
+            arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
+            views.append(_View(False, _comment(node), body=_views(node.body), skip=arguments))
         else:
             views.append(
                 _View(
@@ -60,9 +66,14 @@ def _views(nodes: list[Node]) -> tuple[_View, ...]:
     return tuple(views)
 
 
-def _uses_residual(nodes: list[Node]) -> bool:
-    # A nested residual always sits inside a top-level one.
-    return any(isinstance(node, TypedResidual) for node in nodes)
+def _uses(nodes: list[Node], cls) -> bool:
+    """Whether any node, however nested, is exactly of this class."""
+    for node in nodes:
+        if type(node) is cls:
+            return True
+        if isinstance(node, TypedResidual) and (_uses(node.body, cls) or _uses(node.shortcut or [], cls)):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +115,8 @@ def generate(program: TypedProgram) -> str:
     text = _template().render(
         name=program.name,
         source_name=source_name,
-        uses_residual=_uses_residual(program.nodes),
+        uses_residual=_uses(program.nodes, TypedResidual),
+        uses_skip=_uses(program.nodes, TypedSkip),
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

@@ -22,7 +22,9 @@ from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
 from ..syntax.nodes import BROKEN
-from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual
+from .skips import KEEP, Keeps
+from .skips import WORDS as SKIP_WORDS
+from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
 
 # Checking costs tens of microseconds per layer; real networks have hundreds
@@ -31,13 +33,13 @@ MAX_LAYERS = 100_000
 MAX_DEPTH = 64
 # A file cannot produce more diagnostics than this (the rest are counted).
 MAX_DIAGNOSTICS = 500
-STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut")
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", *SKIP_WORDS)
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
-RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "self", "x"}) | frozenset(dir(builtins))
+RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "Skip", "self", "x"}) | frozenset(dir(builtins))
 # Names the generated module imports or defines at its top level: no name in
 # a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn", "Residual"})
+GENERATED_NAMES = frozenset({"torch", "nn", "Residual", "Skip"})
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
@@ -612,8 +614,15 @@ class Checker:
 
     # -- statements -------------------------------------------------------
     def sequence(self, statements, shape: Shape | None, frame: _Frame, nodes: list[Node]) -> Shape | None:
+        keeps = None  # the maps kept in this body (skips.py)
         for statement in statements:
-            if isinstance(statement, Command):
+            if isinstance(statement, Command) and statement.name.text in SKIP_WORDS:
+                keeps = keeps or Keeps()
+                if statement.name.text == KEEP:
+                    shape = keeps.keep(statement, shape, frame, nodes)
+                else:
+                    shape = keeps.join(statement, shape, frame, nodes, self.source.line_of(statement.span.start), frame.calls)
+            elif isinstance(statement, Command):
                 shape = self.command(statement, shape, frame, nodes)
             elif isinstance(statement, Repeat):
                 shape = self.repeat(statement, shape, frame, nodes)
@@ -636,6 +645,8 @@ class Checker:
                     label="no residual before this",
                     help="put it right after the closing brace of a residual",
                 )
+        if keeps is not None:
+            keeps.finish(frame)
         return shape
 
     def command(self, statement: Command, shape, frame: _Frame, nodes: list[Node]):
@@ -1071,7 +1082,9 @@ def _replicate(node: Node, keep: int = 0, fresh: dict | None = None, prefix: tup
 
 
 # Each typed node class -> a function giving its fields' values, in order.
-_FIELDS = {cls: operator.attrgetter(*(field.name for field in dataclasses.fields(cls))) for cls in (TypedLayer, TypedResidual)}
+_FIELDS = {
+    cls: operator.attrgetter(*(field.name for field in dataclasses.fields(cls))) for cls in (TypedLayer, TypedResidual, TypedSkip)
+}
 
 
 def _follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]:

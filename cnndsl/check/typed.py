@@ -72,7 +72,29 @@ class TypedResidual:
     calls: tuple[CallSite, ...] = ()
 
 
-Node = Union[TypedLayer, TypedResidual]
+@dataclass(slots=True)
+class TypedSkip(TypedResidual):
+    """`keep NAME` ... `cat NAME [crop]` (or `add NAME`): the map kept joined to the body's output.
+
+    A residual whose join is chosen: the input (the kept map, centre-cropped
+    to the body's size with `crop`) concatenated before the body's output on
+    the channels (`cat`, the U-Net's order), or added (`add`). `body` is every
+    node between the keep and the join; `shortcut` is always None. `span` and
+    `line` are the join's; `keep_span` the keep's.
+    """
+
+    name: str = ""
+    join: str = "cat"  # "cat" or "add"
+    crop: bool = False
+    keep_span: Span | None = None
+
+    @property
+    def statement(self) -> str:
+        """The join as written: `cat e1 crop`."""
+        return f"{self.join} {self.name}" + (" crop" if self.crop else "")
+
+
+Node = Union[TypedLayer, TypedResidual]  # a TypedSkip is a TypedResidual
 
 
 def walk(nodes: list[Node]) -> Iterator[TypedLayer]:

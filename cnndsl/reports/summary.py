@@ -6,7 +6,7 @@ from __future__ import annotations
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..record import Record
 
 _set = object.__setattr__
@@ -147,6 +147,22 @@ def _collect(nodes: list[Node], depth: int, out: list[LayerSummary]) -> None:
         out.append(layer_summary(node, depth))
 
 
+def skip_arithmetic(node: TypedSkip) -> tuple[str, ...]:
+    """A join's arithmetic: the crop and the channel sum."""
+    kept, body = node.input, node.body[-1].output if node.body else node.input
+    lines = []
+    if node.crop:
+        lines.append(f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}"
+                     if kept.symbolic or body.symbolic else
+                     f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}, "
+                     f"{(kept.height - body.height) // 2} rows and {(kept.width - body.width) // 2} columns off each side")
+    if node.join == "cat":
+        lines.append(f"channels: {kept.channels} (kept) + {body.channels} = {node.output.channels}")
+    else:
+        lines.append(f"adds: kept {kept.channels} channels + {body.channels} = {node.output.channels} channels")
+    return tuple(lines)
+
+
 def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
     return LayerSummary(
         line=layer.line,
@@ -173,6 +189,15 @@ def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEst
     def add(nodes: list[Node], depth: int) -> None:
         indent = "  " * depth
         for node in nodes:
+            if isinstance(node, TypedSkip):
+                keep_line = program.source.line_of(node.keep_span.start)
+                rows.append((str(keep_line), f"{indent}keep {node.name}", str(node.input), "", ""))
+                add(node.body, depth + 1)
+                where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+                rows.append((where, f"{indent}{node.statement}", str(node.output), "0", "0"))
+                if explain:
+                    explanations[len(rows) - 1] = skip_arithmetic(node)
+                continue
             if isinstance(node, TypedResidual):
                 where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
                 rows.append((where, f"{indent}residual", str(node.output), "", ""))
