@@ -22,7 +22,7 @@ from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
 from ..syntax.nodes import BROKEN
-from .skips import KEEP, Keeps
+from .skips import KEEP, Keeps, SizeFailures
 from .skips import WORDS as SKIP_WORDS
 from .typed import CallSite, Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..layers.values import IDENTIFIER, SIZE, Expect, Site, Value, read_value
@@ -167,6 +167,7 @@ class Checker:
         # (its CallSite, typed nodes, output, leaf layers); later calls copy it.
         self._expansions: dict = {}
         self.syntax_errors = reporter.error_count
+        self.skip_failures = SizeFailures()  # skips.py: reported together, with one fix for all
 
     def report(self, code, span, message, **details) -> None:
         self.reports += 1
@@ -195,6 +196,7 @@ class Checker:
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
         self._unexpanded_blocks()
+        self.skip_failures.flush()
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
             note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
@@ -617,7 +619,7 @@ class Checker:
         keeps = None  # the maps kept in this body (skips.py)
         for statement in statements:
             if isinstance(statement, Command) and statement.name.text in SKIP_WORDS:
-                keeps = keeps or Keeps()
+                keeps = keeps or Keeps(self.skip_failures)
                 if statement.name.text == KEEP:
                     shape = keeps.keep(statement, shape, frame, nodes)
                 else:

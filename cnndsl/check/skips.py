@@ -47,11 +47,46 @@ class Kept:
     closed_by: Span | None = None  # the join whose body it was kept inside
 
 
+class SizeFailures:
+    """E0083 size failures of a whole program, reported together at the end.
+
+    Each failing join knows the residues of the symbol where it would
+    succeed; the help of every report names one constraint that makes all the
+    joins succeed (the U-Net's crops each allow several residues, together
+    exactly one), or says that none does.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list = []  # (report(help), {symbol: (period, residues that work)}, fallback help)
+
+    def add(self, report, agree: dict[str, tuple[int, set[int]]], fallback: str) -> None:
+        self.pending.append((report, agree, fallback))
+
+    def flush(self) -> None:
+        combined: dict[str, tuple[int, set[int]]] = {}
+        for _, agree, _ in self.pending:
+            for symbol, (period, residues) in agree.items():
+                known = combined.get(symbol)
+                if known is None:
+                    combined[symbol] = (period, set(residues))
+                    continue
+                lcm = math.lcm(known[0], period)
+                combined[symbol] = (lcm, {r for r in range(lcm) if r % known[0] in known[1] and r % period in residues})
+        for report, agree, fallback in self.pending:
+            fixes = [_coarsest_fix(symbol, *combined[symbol]) for symbol in agree]
+            if agree and all(fixes):
+                report("add `where " + ", ".join(fixes) + "` to the input line: every join then fits")
+            else:
+                report(fallback)
+        self.pending = []
+
+
 class Keeps:
     """The maps kept in one sequence (one body), by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: SizeFailures) -> None:
         self.by_name: dict[str, Kept] = {}
+        self.failures = failures
 
     def keep(self, statement: Command, shape: Shape | None, site: Site, nodes: list[Node]) -> Shape | None:
         name = _name(statement, site, "keep NAME, like: keep e1")
@@ -95,7 +130,7 @@ class Keeps:
         kept.used = True
         if shape is None or kept.shape is None:
             return None
-        out = _joined(how, crop, kept, shape, statement, site)
+        out = _joined(how, crop, kept, shape, statement, site, self.failures)
         if out is None:
             return None
         body = nodes[kept.index:]
@@ -149,8 +184,8 @@ def _name(statement: Command, site: Site, usage: str, flags: tuple[str, ...] = (
     return name
 
 
-def _joined(how: str, crop: bool, kept: Kept, shape: Shape, statement: Command, site: Site) -> Shape | None:
-    """The join's output type, or None after E0083."""
+def _joined(how: str, crop: bool, kept: Kept, shape: Shape, statement: Command, site: Site, failures: SizeFailures) -> Shape | None:
+    """The join's output type, or None after E0083 for channels (sizes: reported later, checking goes on)."""
     source = kept.shape
     what = "concatenate" if how == "cat" else "add"
     if not isinstance(source, MapType) or not isinstance(shape, MapType):
@@ -175,39 +210,46 @@ def _joined(how: str, crop: bool, kept: Kept, shape: Shape, statement: Command, 
             help=f"give the layer before this add {source.channels} filters, or use cat {kept.name} to concatenate",
         )
         return None
-    notes, fixes = [], []
+    notes, agree, whole = [], {}, True
     for axis, a, b in (("height", source.height, shape.height), ("width", source.width, shape.width)):
         problem = _axis_problem(a, b, crop, site)
         if problem is not None:
-            text, fix = problem
+            text, works = problem
             notes.append(f"{axis}: {text}")
-            if fix:
-                fixes.append(fix)
+            if works is None:
+                whole = False
+            else:
+                agree[works[0]] = works[1:]
     if notes:
         if not crop and all("the kept map is larger by an even" in n for n in notes):
-            help_text = f"write `{how} {kept.name} crop` to crop the kept map to the centre, as the original U-Net does"
-        elif fixes:
-            help_text = "require " + ", ".join(dict.fromkeys(fixes)) + " on the input line"
+            fallback = f"write `{how} {kept.name} crop` to crop the kept map to the centre, as the original U-Net does"
         else:
-            help_text = "pad the convolutions (p1 for k3) so that both paths keep the sizes, or " + (
-                "crop" if not crop else "change the layers")
-        site.report(
-            "E0083",
-            statement.span,
-            f"{statement.name.text} {kept.name}{' crop' if crop else ''} cannot {what} the kept {source} map and the current {shape} map",
-            label="sizes differ" if not crop else "cannot crop evenly",
-            notes=notes,
-            related=[(kept.span, f"kept here: {source}")],
-            help=help_text,
-        )
-        return None
+            fallback = "pad the convolutions (p1 for k3) so that both paths keep the sizes" + ("" if crop else ", or crop")
+
+        def report(help_text: str) -> None:
+            site.report(
+                "E0083",
+                statement.span,
+                f"{statement.name.text} {kept.name}{' crop' if crop else ''} cannot {what} the kept {source} map and the current {shape} map",
+                label="sizes differ" if not crop else "cannot crop evenly",
+                notes=notes,
+                related=[(kept.span, f"kept here: {source}")],
+                help=help_text,
+            )
+
+        failures.add(report, agree if whole else {}, fallback)
+        # Go on as if it fitted (the suggested constraint makes it fit), so later joins are checked too.
     if how == "add":
         return shape
     return MapType(shape.height, shape.width, source.channels + shape.channels)
 
 
-def _axis_problem(kept, current, crop: bool, site: Site) -> tuple[str, str | None] | None:
-    """Why the kept size cannot join the current one along one axis (None: it can, for every admissible size)."""
+def _axis_problem(kept, current, crop: bool, site: Site) -> tuple[str, tuple | None] | None:
+    """Why the kept size cannot join the current one along one axis (None: it can, for every admissible size).
+
+    With the reason, `(symbol, period, residues modulo period where it works)`
+    when a residue constraint would fix it, else None.
+    """
     if isinstance(kept, int) and isinstance(current, int):
         if kept == current:
             return None
@@ -245,10 +287,10 @@ def _axis_problem(kept, current, crop: bool, site: Site) -> tuple[str, str | Non
     first = failing[0]
     env = {symbol: first}
     residues = sorted({x % period for x in failing if x < start + period})
-    agree = sorted({x % period for x in sizes if x < start + period} - set(residues))
-    fix = f"{symbol} % {period} == {agree[0]}" if agree and len(agree) == 1 else None
-    if fix is None and agree:
-        fix = _coarsest_fix(symbol, agree, period, modulus)
+    agree = {x % period for x in sizes if x < start + period} - set(residues)
+    # A residue works when both periods from `start` succeed there (growth may still break it later: not offered).
+    agree = {r for r in agree if all(good(x) for x in sizes if x % period == r)}
+    fix = (symbol, period, agree) if agree else None
     what = f"for {symbol} = {first} the kept size is {size_at(kept, env)} and the current {size_at(current, env)}"
     if crop:
         what += " (the crop needs the kept size larger by an even amount)"
@@ -256,10 +298,12 @@ def _axis_problem(kept, current, crop: bool, site: Site) -> tuple[str, str | Non
     return what + where, fix
 
 
-def _coarsest_fix(symbol: str, agree: list[int], period: int, modulus: int) -> str | None:
-    """A single residue constraint covering the agreeing residues, with the smallest modulus that does."""
-    for m in sorted(d for d in range(1, period + 1) if period % d == 0 and d % modulus == 0):
-        classes = {r % m for r in agree}
-        if len(classes) == 1 and all(r in agree for r in range(period) if r % m in classes and r % modulus == agree[0] % modulus):
-            return f"{symbol} % {m} == {classes.pop()}"
-    return f"{symbol} % {period} == {agree[0]}"
+def _coarsest_fix(symbol: str, period: int, agree: set[int]) -> str | None:
+    """One residue constraint within the residues that work, with the smallest modulus (None: none work)."""
+    if not agree:
+        return None
+    for m in (d for d in range(1, period + 1) if period % d == 0):
+        for r in range(m):
+            if all(x in agree for x in range(r, period, m)):
+                return f"{symbol} % {m} == {r}"
+    return None
