@@ -26,7 +26,7 @@ from ..diagnostics.suggest import closest
 from ..syntax.nodes import Command, Word
 from ..syntax.source import Span
 from ..types.shapes import MapType, Shape, describe
-from ..types.symbolic import Axis, MAX_COMPARED, size_at
+from ..types.symbolic import Axis, MAX_COMPARED, residue_condition, size_at
 from ..layers.values import IDENTIFIER, Site
 from .typed import Node, TypedSkip
 
@@ -93,7 +93,7 @@ class Keeps:
         if name is None:
             return shape
         old = self.by_name.get(name)
-        if old is not None and not old.used and old.closed_by is None:
+        if old is not None and not old.used:
             _unused(old, site)
         self.by_name[name] = Kept(name, statement.span, len(nodes), shape)
         return shape
@@ -107,16 +107,19 @@ class Keeps:
         kept = self.by_name.get(name)
         if kept is None:
             match = closest(name, list(self.by_name))
+            open_names = [k.name for k in self.by_name.values() if k.closed_by is None]
             site.report(
                 "E0082",
                 statement.args[0].span,
                 f"no map is kept under the name '{name}' here",
                 label="unknown name",
                 notes=["a map kept with `keep NAME` can be joined later in the same body (the top level, or one block, residual or repeat body)"],
-                help=f"did you mean '{match}'?" if match else f"write `keep {name}` where the map to join is, earlier in this body",
+                help=f"did you mean '{match}'?" if match else f"write `keep {name}` where the map to join is, earlier in this body"
+                + (f"; kept here: {', '.join(open_names)}" if open_names else ""),
             )
             return None
         if kept.closed_by is not None:
+            kept.used = True
             site.report(
                 "E0084",
                 statement.args[0].span,
@@ -137,9 +140,6 @@ class Keeps:
         del nodes[kept.index:]
         for other in self.by_name.values():  # maps kept inside the body are closed
             if other.index > kept.index and other.closed_by is None:
-                if not other.used:
-                    _unused(other, site)
-                    other.used = True
                 other.closed_by = statement.span
         nodes.append(
             TypedSkip(
@@ -152,7 +152,7 @@ class Keeps:
     def finish(self, site: Site) -> None:
         """W0005 for every map kept and never joined."""
         for kept in self.by_name.values():
-            if not kept.used and kept.closed_by is None:
+            if not kept.used:
                 _unused(kept, site)
 
 
@@ -294,7 +294,7 @@ def _axis_problem(kept, current, crop: bool, site: Site) -> tuple[str, tuple | N
     what = f"for {symbol} = {first} the kept size is {size_at(kept, env)} and the current {size_at(current, env)}"
     if crop:
         what += " (the crop needs the kept size larger by an even amount)"
-    where = f"; it fails for {symbol} % {period} in {{{', '.join(map(str, residues))}}}" if residues and len(residues) < period // modulus else ""
+    where = f"; it fails {residue_condition(symbol, period, set(residues))}" if residues and len(residues) < period // modulus else ""
     return what + where, fix
 
 

@@ -856,18 +856,18 @@ last map kept is the first joined.
 Wrong:
 
     keep a
-    conv 8 k3 p1
+    conv 3 k3 p1
     keep b
-    conv 8 k3 p1
+    conv 3 k3 p1
     add a
     add b
 
 Right:
 
     keep a
-    conv 8 k3 p1
+    conv 3 k3 p1
     keep b
-    conv 8 k3 p1
+    conv 3 k3 p1
     add b
     add a
 """,
@@ -970,12 +970,12 @@ Quiet:
 Warned:
 
     keep e1
-    conv 8 k3 p1
+    conv 3 k3 p1
 
 Quiet:
 
     keep e1
-    conv 8 k3 p1
+    conv 3 k3 p1
     add e1
 """,
         ),
