@@ -35,7 +35,7 @@ class Skip(nn.Module):
 
 
 class UNet(nn.Module):
-    """UNet, from unet.cnn: input (N, 3, H, W) -> output (N, 21, 16*(H//16), 16*(W//16)).
+    """UNet, from unet.cnn: input (N, 3, H, W) -> output (N, 21, H, W).
 
     Any input size with H >= 16, H % 16 == 0 (the smallest every layer accepts), W >= 16, W % 16 == 0 (the smallest every layer accepts): None in input_shape and
     output_shape stands for a size that varies, smallest_input_shape is the
@@ -64,7 +64,7 @@ class UNet(nn.Module):
             nn.BatchNorm2d(64),
             # line 16 (double 64 at line 19): -> (64, H, W), 0 params
             nn.ReLU(inplace=True),
-            # line 28: keep e1 ... cat e1 -> (128, 16*(H//16), 16*(W//16))
+            # line 28: keep e1 ... cat e1 -> (128, H, W)
             Skip(
                 nn.Sequential(
                     # line 19: -> (64, H//2, W//2), 0 params
@@ -187,24 +187,24 @@ class UNet(nn.Module):
                     nn.BatchNorm2d(128),
                     # line 16 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 0 params
                     nn.ReLU(inplace=True),
-                    # line 28: -> (64, 16*(H//16), 16*(W//16)), 32,832 params
+                    # line 28: -> (64, H, W), 32,832 params
                     nn.ConvTranspose2d(128, 64, 2, stride=2),
                 ),
                 join="cat",
             ),
-            # line 15 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 73,728 params
+            # line 15 (double 64 at line 28): -> (64, H, W), 73,728 params
             nn.Conv2d(128, 64, 3, padding=1, bias=False),
-            # line 15 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 128 params
+            # line 15 (double 64 at line 28): -> (64, H, W), 128 params
             nn.BatchNorm2d(64),
-            # line 15 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 0 params
+            # line 15 (double 64 at line 28): -> (64, H, W), 0 params
             nn.ReLU(inplace=True),
-            # line 16 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 36,864 params
+            # line 16 (double 64 at line 28): -> (64, H, W), 36,864 params
             nn.Conv2d(64, 64, 3, padding=1, bias=False),
-            # line 16 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 128 params
+            # line 16 (double 64 at line 28): -> (64, H, W), 128 params
             nn.BatchNorm2d(64),
-            # line 16 (double 64 at line 28): -> (64, 16*(H//16), 16*(W//16)), 0 params
+            # line 16 (double 64 at line 28): -> (64, H, W), 0 params
             nn.ReLU(inplace=True),
-            # line 30: -> (21, 16*(H//16), 16*(W//16)), 1,365 params
+            # line 30: -> (21, H, W), 1,365 params
             nn.Conv2d(64, 21, 1),
         )
 

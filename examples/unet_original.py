@@ -35,7 +35,7 @@ class Skip(nn.Module):
 
 
 class UNet(nn.Module):
-    """UNet, from unet_original.cnn: input (N, 1, H, W) -> output (N, 2, 16*((H+4)//16)-188, 16*((W+4)//16)-188).
+    """UNet, from unet_original.cnn: input (N, 1, H, W) -> output (N, 2, H-184, W-184).
 
     Any input size with H >= 188, H % 16 == 12 (the smallest every layer accepts), W >= 188, W % 16 == 12 (the smallest every layer accepts): None in input_shape and
     output_shape stands for a size that varies, smallest_input_shape is the
@@ -60,7 +60,7 @@ class UNet(nn.Module):
             nn.Conv2d(64, 64, 3),
             # line 16 (double 64 at line 19): -> (64, H-4, W-4), 0 params
             nn.ReLU(inplace=True),
-            # line 28: keep e1 ... cat e1 crop -> (128, 16*((H+4)//16)-184, 16*((W+4)//16)-184)
+            # line 28: keep e1 ... cat e1 crop -> (128, H-180, W-180)
             Skip(
                 nn.Sequential(
                     # line 19: -> (64, (H-4)//2, (W-4)//2), 0 params
@@ -154,21 +154,21 @@ class UNet(nn.Module):
                     nn.Conv2d(128, 128, 3),
                     # line 16 (double 128 at line 27): -> (128, 8*((H+4)//16)-92, 8*((W+4)//16)-92), 0 params
                     nn.ReLU(inplace=True),
-                    # line 28: -> (64, 16*((H+4)//16)-184, 16*((W+4)//16)-184), 32,832 params
+                    # line 28: -> (64, H-180, W-180), 32,832 params
                     nn.ConvTranspose2d(128, 64, 2, stride=2),
                 ),
                 join="cat",
                 crop=True,
             ),
-            # line 15 (double 64 at line 28): -> (64, 16*((H+4)//16)-186, 16*((W+4)//16)-186), 73,792 params
+            # line 15 (double 64 at line 28): -> (64, H-182, W-182), 73,792 params
             nn.Conv2d(128, 64, 3),
-            # line 15 (double 64 at line 28): -> (64, 16*((H+4)//16)-186, 16*((W+4)//16)-186), 0 params
+            # line 15 (double 64 at line 28): -> (64, H-182, W-182), 0 params
             nn.ReLU(inplace=True),
-            # line 16 (double 64 at line 28): -> (64, 16*((H+4)//16)-188, 16*((W+4)//16)-188), 36,928 params
+            # line 16 (double 64 at line 28): -> (64, H-184, W-184), 36,928 params
             nn.Conv2d(64, 64, 3),
-            # line 16 (double 64 at line 28): -> (64, 16*((H+4)//16)-188, 16*((W+4)//16)-188), 0 params
+            # line 16 (double 64 at line 28): -> (64, H-184, W-184), 0 params
             nn.ReLU(inplace=True),
-            # line 30: -> (2, 16*((H+4)//16)-188, 16*((W+4)//16)-188), 130 params
+            # line 30: -> (2, H-184, W-184), 130 params
             nn.Conv2d(64, 2, 1),
         )
 

@@ -760,6 +760,8 @@ class Checker:
                 self._inferences[key] = inference
         if inference is None:
             return None
+        if self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
+            inference = dataclasses.replace(inference, output=self.on_admissible(inference.output))
         previous = nodes[-1] if nodes else None
         repeated, inplace = _follows(kind, config, previous)
         if repeated:
@@ -789,6 +791,21 @@ class Checker:
         )
         self.expanded += 1
         return inference.output
+
+    @property
+    def residues(self) -> bool:
+        """Whether a symbol has a residue constraint (`where H % 16 == 0`)."""
+        return any(state.modulus > 1 for state in self.bounds.values())
+
+    def on_admissible(self, shape: MapType) -> MapType:
+        """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""
+        sizes = []
+        for size in (shape.height, shape.width):
+            if isinstance(size, Axis):
+                state = self.bounds[size.symbol]
+                size = size.under(state.modulus, state.residue)
+            sizes.append(size)
+        return MapType(sizes[0], sizes[1], shape.channels)
 
     def _too_deep(self, span: Span, frame: _Frame, what: str) -> bool:
         if frame.depth < MAX_DEPTH and len(frame.calls) < MAX_DEPTH:

@@ -155,6 +155,20 @@ class Axis(Record):
         """`factor*size + add`."""
         return self.then(Grow(factor, add))
 
+    def under(self, modulus: int, residue: int) -> Axis:
+        """The same values on the admissible sizes `x % modulus == residue`, simplified.
+
+        When the divisor divides both the modulus and the scale, the floor is
+        exact there: `16*(H//16)` is `H` for every H that is a multiple of 16.
+        """
+        m = self.divisor
+        if self.tail or m == 1 or modulus % m or self.scale % m:
+            return self
+        # x = residue + k*modulus: floor((x + A)/M) = (x - residue)/M + floor((residue + A)/M)
+        slope = self.scale // m
+        shift = -slope * residue + self.scale * ((residue + self.offset) // m) + self.shift
+        return Axis(self.symbol, 0, 1, (), slope, shift)
+
     def at(self, value: int) -> int:
         x = self.scale * ((value + self.offset) // self.divisor) + self.shift
         for step in self.tail:
