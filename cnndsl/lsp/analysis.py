@@ -34,6 +34,9 @@ STATEMENT_KEYWORDS = {
     "block": "block NAME(p1, p2) { ... }: a named, parameterised group of layers",
     "repeat": "repeat N { ... }: the statements N times",
     "residual": "residual { BODY } [shortcut { PATH }]: BODY + PATH (identity without a shortcut)",
+    "keep": "keep NAME: keep the current map, to join it later in this body with cat NAME or add NAME",
+    "cat": "cat NAME [crop]: the map kept as NAME (centre-cropped with crop), then the current map, on the channels",
+    "add": "add NAME [crop]: the map kept as NAME (centre-cropped with crop) plus the current map",
 }
 TYPICAL_BOUND = 32
 COMMON_INPUTS = ("224x224x3", "HxWx3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")

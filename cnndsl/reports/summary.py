@@ -104,7 +104,9 @@ def sizes_line(program: TypedProgram) -> str:
     parts = []
     if given:
         parts.append(bounds_text(given) + " (given)")
-    if computed:
+    if computed and any(s.modulus > 1 for s in computed):  # the residues are given, the bounds computed
+        parts.append(bounds_text(computed, " (computed: the smallest admissible size every layer accepts)"))
+    elif computed:
         parts.append(bounds_text(computed) + " (computed: the smallest sizes every layer accepts)")
     return "sizes: " + ", ".join(parts) + "; `//` is floor division"
 

@@ -373,7 +373,10 @@ class SizeSymbol(Record):
 
 def bounds_text(symbols: Iterable[SizeSymbol], computed: str = "") -> str:
     """`H >= 32, W >= 32`; `computed` is appended to each bound the checker computed."""
-    return ", ".join(s.constraint + ("" if s.given else computed) for s in symbols)
+    return ", ".join(
+        f"{s.name} >= {s.bound}" + ("" if s.given else computed) + (f", {s.name} % {s.modulus} == {s.residue}" if s.modulus > 1 else "")
+        for s in symbols
+    )
 
 
 def residue_condition(symbol: str, period: int, residues: set[int]) -> str:

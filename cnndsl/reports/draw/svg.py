@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ...check.typed import TypedLayer, TypedProgram
+from ...check.typed import TypedLayer, TypedProgram, TypedSkip
 from ...types.shapes import MapType
 from ...types.symbolic import bounds_text
 from .layout import (
@@ -241,12 +241,20 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
         centre = step.x + step.gap + step.slot / 2
         _arrow(canvas, group, start, axis, centre - ADD_RADIUS)
         drawn = f" ({step.drawn} at {canvas.at.label})" if canvas.at is not None and step.drawn is not None else ""
-        node = canvas.add(group, "g", {"class": "add"}, title=f"residual (line {step.residual.line}): body + "
-                          + ("shortcut" if step.residual.shortcut is not None else "identity") + f" -> {step.shape}{drawn}")
+        skip = step.residual if isinstance(step.residual, TypedSkip) else None
+        if skip is not None:  # a long skip: the kept map joined here
+            title = f"{skip.statement} (line {skip.line}): the map kept as {skip.name}, joined -> {step.shape}{drawn}"
+        else:
+            title = (f"residual (line {step.residual.line}): body + "
+                     + ("shortcut" if step.residual.shortcut is not None else "identity") + f" -> {step.shape}{drawn}")
+        node = canvas.add(group, "g", {"class": "cat" if skip is not None and skip.join == "cat" else "add"}, title=title)
         canvas.add(node, "circle", {"cx": _n(centre), "cy": _n(axis), "r": ADD_RADIUS, "fill": "#ffffff",
                                     "stroke": LINE, "stroke-width": "1.3"})
-        canvas.add(node, "path", {"d": f"M{_n(centre - 5)},{_n(axis)} H{_n(centre + 5)} M{_n(centre)},{_n(axis - 5)} V{_n(axis + 5)}",
-                                  "stroke": LINE, "stroke-width": "1.5"})
+        if skip is not None and skip.join == "cat":  # two bars: side by side on the channels
+            glyph = f"M{_n(centre - 2.5)},{_n(axis - 5)} V{_n(axis + 5)} M{_n(centre + 2.5)},{_n(axis - 5)} V{_n(axis + 5)}"
+        else:
+            glyph = f"M{_n(centre - 5)},{_n(axis)} H{_n(centre + 5)} M{_n(centre)},{_n(axis - 5)} V{_n(axis + 5)}"
+        canvas.add(node, "path", {"d": glyph, "stroke": LINE, "stroke-width": "1.5"})
         if step.layers:
             _minor_line(canvas, group, centre, axis + ADD_RADIUS + MINOR_SIZE + 6, step.layers)
         return
@@ -381,10 +389,12 @@ def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: 
         _prism(canvas, legend, x, y + 8, Box(8, 12, 5, 3.5), style.colour)
         canvas.text(legend, x + 18, y + 13, style.legend, 11, anchor="start", fill=MUTED, family=SANS)
         x += 18 + text_width(style.legend, 11) + 14
-    if any(s.kind == "add" for s in steps):
+    joins = {("skip: kept map concatenated" if s.residual.join == "cat" else "skip: kept map added")
+             if isinstance(s.residual, TypedSkip) else "residual add" for s in steps if s.kind == "add"}
+    for text in sorted(joins, reverse=True):
         canvas.add(legend, "circle", {"cx": _n(x + 6), "cy": _n(y + 9), "r": "6", "fill": "#fff", "stroke": LINE})
-        canvas.text(legend, x + 18, y + 13, "residual add", 11, anchor="start", fill=MUTED, family=SANS)
-        x += 18 + text_width("residual add", 11) + 14
+        canvas.text(legend, x + 18, y + 13, text, 11, anchor="start", fill=MUTED, family=SANS)
+        x += 18 + text_width(text, 11) + 14
     if any(s.calls for s in steps):
         canvas.add(legend, "rect", {"x": _n(x), "y": _n(y + 2), "width": "16", "height": "13", "rx": "3", "fill": "#f5f7fa",
                                     "stroke": "#90a4ae", "stroke-dasharray": "3 2"})
