@@ -18,7 +18,7 @@ import pytest
 
 import cnndsl
 import cnndsl.layers
-from cnndsl.check.checker import _Frame
+from cnndsl.check.frame import Frame
 from cnndsl.layers import ACTIVATIONS, BY_NAME, LAYERS, Role, Site, classify, lookup
 from cnndsl.lsp.analysis import Analysis
 
@@ -156,7 +156,7 @@ def test_site_declares_everything_the_layers_ask_of_it():
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "site":
                 used.add(node.attr)
     assert used and used <= declared, used - declared
-    assert Site in _Frame.__mro__  # the checker's frame implements it explicitly
+    assert Site in Frame.__mro__  # the checker's frame implements it explicitly
 
 
 # -- completion reads the table -----------------------------------------------

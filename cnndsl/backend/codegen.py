@@ -8,7 +8,8 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
+from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
+from ..syntax.visitor import Visitor
 
 
 @dataclass(frozen=True)
@@ -35,45 +36,44 @@ def _macs_text(program: TypedProgram) -> str:
     return f"multiply-accumulates that depend on {symbols} (cnnc summary --size)"
 
 
-def _comment(node: Node) -> str:
+def _comment(node: Node, what: str) -> str:
     where = f"line {node.line}"
     if node.calls:
         where += " (" + ", ".join(f"{call.text} at line {call.line}" for call in node.calls) + ")"
-    if isinstance(node, TypedSkip):
-        return f"{where}: keep {node.name} ... {node.statement} -> {_shape(node.output)}"
-    if isinstance(node, TypedResidual):
-        return f"{where}: residual -> {_shape(node.output)}"
-    return f"{where}: -> {_shape(node.output)}, {node.params:,} params"
+    return f"{where}: {what}"
 
 
-def _views(nodes: list[Node]) -> tuple[_View, ...]:
-    views = []
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            views.append(_View(False, _comment(node), module=node.module))
-        elif isinstance(node, TypedSkip):
-            arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
-            views.append(_View(False, _comment(node), body=_views(node.body), skip=arguments))
-        else:
-            views.append(
-                _View(
-                    True,
-                    _comment(node),
-                    body=_views(node.body),
-                    shortcut=_views(node.shortcut) if node.shortcut is not None else None,
-                )
-            )
-    return tuple(views)
+class _Views(Visitor):
+    """What the template sees of each typed node."""
+
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.used: set[type] = set()  # the structure classes met: the template emits only their classes
+
+    def views(self, nodes: list[Node]) -> tuple[_View, ...]:
+        return tuple([self.visit(node) for node in nodes])
+
+    def visit_TypedLayer(self, node: TypedLayer) -> _View:
+        return _View(False, _comment(node, f"-> {_shape(node.output)}, {node.params:,} params"), module=node.module)
+
+    def visit_TypedResidual(self, node: TypedResidual) -> _View:
+        self.used.add(TypedResidual)
+        return _View(
+            True,
+            _comment(node, f"residual -> {_shape(node.output)}"),
+            body=self.views(node.body),
+            shortcut=self.views(node.shortcut) if node.shortcut is not None else None,
+        )
 
 
-def _uses(nodes: list[Node], cls) -> bool:
-    """Whether any node, however nested, is exactly of this class."""
-    for node in nodes:
-        if type(node) is cls:
-            return True
-        if isinstance(node, TypedResidual) and (_uses(node.body, cls) or _uses(node.shortcut or [], cls)):
-            return True
-    return False
+    def visit_TypedSkip(self, node: TypedSkip) -> _View:
+        self.used.add(TypedSkip)
+        arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
+        return _View(False, _comment(node, f"keep {node.name} ... {node.statement} -> {_shape(node.output)}"),
+                     body=self.views(node.body), skip=arguments)
+
+
 
 
 @lru_cache(maxsize=1)
@@ -112,11 +112,14 @@ def generate(program: TypedProgram) -> str:
     import black
 
     source_name = _safe_text(PurePath(program.source.filename).name)
+    walker = _Views()
+    features = walker.views(program.features)
+    classifier = walker.views(program.classifier) if program.classifier is not None else None
     text = _template().render(
         name=program.name,
         source_name=source_name,
-        uses_residual=_uses(program.nodes, TypedResidual),
-        uses_skip=_uses(program.nodes, TypedSkip),
+        uses_residual=TypedResidual in walker.used,
+        uses_skip=TypedSkip in walker.used,
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),
@@ -125,8 +128,8 @@ def generate(program: TypedProgram) -> str:
         sizes=bounds_text(program.symbols.values(), " (the smallest every layer accepts)"),
         total_params=f"{program.total_params:,}",
         total_macs=_macs_text(program),
-        features=_views(program.features),
-        classifier=_views(program.classifier) if program.classifier is not None else None,
+        features=features,
+        classifier=classifier,
     )
     try:
         return black.format_str(text, mode=black.Mode(line_length=88))

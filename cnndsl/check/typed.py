@@ -6,7 +6,7 @@ Hover, inlay hints, the summary table, diagnostics and the generated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -14,6 +14,7 @@ from ..diagnostics.model import Diagnostic
 from ..layers import Config, LayerKind
 from ..types.shapes import MapType, Shape, VectorType
 from ..syntax.source import SourceText, Span
+from ..syntax.visitor import Visitor
 from ..types.symbolic import SizeSymbol
 
 
@@ -53,6 +54,8 @@ class TypedLayer:
     calls: tuple[CallSite, ...] = ()
     inplace: bool = False
 
+    children = ()
+
     @property
     def module(self) -> str:
         """The PyTorch constructor expression, e.g. `nn.Conv2d(3, 10, 3)`."""
@@ -70,6 +73,8 @@ class TypedResidual:
     span: Span
     line: int
     calls: tuple[CallSite, ...] = ()
+
+    children = ("body", "shortcut")
 
 
 @dataclass(slots=True)
@@ -94,18 +99,42 @@ class TypedSkip(TypedResidual):
         return f"{self.join} {self.name}" + (" crop" if self.crop else "")
 
 
-Node = Union[TypedLayer, TypedResidual]  # a TypedSkip is a TypedResidual
+Node = Union[TypedLayer, TypedResidual, TypedSkip]
+NODES = (TypedLayer, TypedResidual, TypedSkip)
 
 
-def walk(nodes: list[Node]) -> Iterator[TypedLayer]:
+class _Leaves(Visitor):
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.found: list[TypedLayer] = []
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        self.found.append(node)
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        # visit_children, spelt out: program.layers is read after every check
+        self.visit_all(node.body)
+        if node.shortcut is not None:
+            self.visit_all(node.shortcut)
+
+    visit_TypedSkip = visit_TypedResidual  # the body (a skip has no shortcut)
+
+
+def walk(nodes: Iterable[Node]) -> list[TypedLayer]:
     """Leaf layers in forward order (a residual: body, then shortcut)."""
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            yield node
-        else:
-            yield from walk(node.body)
-            if node.shortcut is not None:
-                yield from walk(node.shortcut)
+    leaves = _Leaves()
+    leaves.visit_all(nodes)
+    return leaves.found
+
+
+def follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]:
+    """A layer placed right after `previous` (the node before it in its list):
+    does it repeat that activation (W0003), and may it run in place?"""
+    if not isinstance(previous, TypedLayer):
+        return False, False
+    repeated = kind.is_activation and previous.kind is kind and previous.config == config
+    return repeated, kind.can_run_inplace(config) and previous.kind.inplace_after
 
 
 @dataclass
@@ -132,7 +161,7 @@ class TypedProgram:
     @property
     def layers(self) -> list[TypedLayer]:
         if self._layers is None:
-            self._layers = list(walk(self.nodes))
+            self._layers = walk(self.nodes)
         return self._layers
 
     @property

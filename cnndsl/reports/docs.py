@@ -1,7 +1,7 @@
 """The generated parts of the documentation, from the code that they describe.
 
-    python -m cnndsl.docs           # rewrite every generated part
-    python -m cnndsl.docs --check   # exit 1 (and name the files) when one is stale
+    python -m cnndsl.reports.docs           # rewrite every generated part
+    python -m cnndsl.reports.docs --check   # exit 1 (and name the files) when one is stale
 
 - `docs/diagnostics.md`, whole, from the code registry `cnndsl/codes.py`.
 - `docs/language.md`, between `<!-- generated: NAME -->` and
@@ -47,7 +47,7 @@ def diagnostics_markdown() -> str:
     out = [
         "# Diagnostics",
         "",
-        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.docs`; edit the registry, not this file. -->",
+        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.reports.docs`; edit the registry, not this file. -->",
         "",
         "Every problem `cnnc` reports carries a stable code: `E` for errors (nothing",
         "is generated until they are fixed), `W` for warnings (the program still",
@@ -139,13 +139,13 @@ def activations_markdown() -> str:
 
 
 def limits_markdown() -> str:
-    from ..check import checker
+    from ..check import budgets
     from ..syntax.recovery import MAX_STATEMENT_WORDS
 
     return (
-        f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
+        f"- A program expands to at most {budgets.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
-        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062).\n"
+        f"- Blocks, repeats and residuals nest at most {budgets.MAX_DEPTH} levels deep (error E0062).\n"
         f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
         "  without being read)."
     )
@@ -191,7 +191,7 @@ def vscode_grammar(current: str) -> str:
     """
     import json
 
-    from ..check.checker import STRUCTURE_WORDS
+    from ..check.declarations import STRUCTURE_WORDS
     from ..layers import ACTIVATIONS, LAYERS
 
     grammar = json.loads(current)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
+from ..check.typed import NODES, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..record import Record
+from ..syntax.visitor import Visitor
 
 _set = object.__setattr__
 
@@ -123,13 +124,13 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
     strings, total null) and there are no memory figures: summarise an
     instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
     """
-    layers: list[LayerSummary] = []
-    _collect(program.nodes, 0, layers)
+    layers = _Layers()
+    layers.visit_all(program.nodes)
     return Summary(
         network=program.name,
         input=program.input.torch_shape if program.input else (),
         output=program.output.torch_shape if program.output else (),
-        layers=tuple(layers),
+        layers=tuple(layers.found),
         total_params=program.total_params,
         total_macs=program.total_macs,
         filename=program.source.filename,
@@ -139,14 +140,24 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
     )
 
 
-def _collect(nodes: list[Node], depth: int, out: list[LayerSummary]) -> None:
-    for node in nodes:
-        if isinstance(node, TypedResidual):
-            _collect(node.body, depth + 1, out)
-            if node.shortcut is not None:
-                _collect(node.shortcut, depth + 1, out)
-            continue
-        out.append(layer_summary(node, depth))
+class _Layers(Visitor):
+    """A LayerSummary per leaf layer, with its residual nesting (`depth`)."""
+
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.found: list[LayerSummary] = []
+        self.depth = 0
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        self.found.append(layer_summary(node, self.depth))
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.depth += 1
+        self.visit_children(node)  # the body, then the shortcut
+        self.depth -= 1
+
+    visit_TypedSkip = visit_TypedResidual  # the body between the keep and the join
 
 
 def skip_arithmetic(node: TypedSkip) -> tuple[str, ...]:
@@ -181,44 +192,60 @@ def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
     )
 
 
+class _Rows(Visitor):
+    """The table's rows (line, layer, output, params, MACs) and, by row, what `--explain` adds."""
+
+    walks = NODES
+
+    def __init__(self, explain: bool, source) -> None:
+        self.explain = explain
+        self.source = source  # the lines of `keep` statements
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.explanations: dict[int, tuple[str, ...]] = {}
+        self.indent = ""  # two spaces per residual around the node
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        where = str(node.line)
+        if node.calls:
+            where += f" ({node.calls[0].line})"
+        self.rows.append((where, self.indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
+        if self.explain and node.arithmetic:
+            self.explanations[len(self.rows) - 1] = node.arithmetic
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}residual", str(node.output), "", ""))
+        if self.explain:
+            other = "shortcut" if node.shortcut is not None else "input (identity)"
+            self.explanations[len(self.rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        if node.shortcut is not None:
+            self.rows.append(("", f"{indent}shortcut", "", "", ""))
+            self.visit_all(node.shortcut)
+        self.indent = indent
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        """A `keep NAME` row, the body indented, then the join's row (`cat e1 crop`)."""
+        indent = self.indent
+        self.rows.append((str(self.source.line_of(node.keep_span.start)), f"{indent}keep {node.name}", str(node.input), "", ""))
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}{node.statement}", str(node.output), "0", "0"))
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = skip_arithmetic(node)
+
+
 def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
     """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it."""
-    rows: list[tuple[str, str, str, str, str]] = []
-    explanations: dict[int, tuple[str, ...]] = {}
+    table = _Rows(explain, program.source)
     if program.input is not None:
-        rows.append(("", "input", str(program.input), "", ""))
-
-    def add(nodes: list[Node], depth: int) -> None:
-        indent = "  " * depth
-        for node in nodes:
-            if isinstance(node, TypedSkip):
-                keep_line = program.source.line_of(node.keep_span.start)
-                rows.append((str(keep_line), f"{indent}keep {node.name}", str(node.input), "", ""))
-                add(node.body, depth + 1)
-                where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
-                rows.append((where, f"{indent}{node.statement}", str(node.output), "0", "0"))
-                if explain:
-                    explanations[len(rows) - 1] = skip_arithmetic(node)
-                continue
-            if isinstance(node, TypedResidual):
-                where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
-                rows.append((where, f"{indent}residual", str(node.output), "", ""))
-                if explain:
-                    other = "shortcut" if node.shortcut is not None else "input (identity)"
-                    explanations[len(rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
-                add(node.body, depth + 1)
-                if node.shortcut is not None:
-                    rows.append(("", f"{indent}shortcut", "", "", ""))
-                    add(node.shortcut, depth + 1)
-                continue
-            where = str(node.line)
-            if node.calls:
-                where += f" ({node.calls[0].line})"
-            rows.append((where, indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
-            if explain and node.arithmetic:
-                explanations[len(rows) - 1] = node.arithmetic
-
-    add(program.nodes, 0)
+        table.rows.append(("", "input", str(program.input), "", ""))
+    table.visit_all(program.nodes)
+    rows, explanations = table.rows, table.explanations
     total = ("total", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
     header = ("line", "layer", "output", "params", "MACs")
     widths = [max(len(r[i]) for r in [header, total, *rows]) for i in range(5)]

@@ -5,6 +5,9 @@ The parser (cnndsl/syntax/builder.py) builds these; the checker
 not what it means: `conv 10 k3` is a Command named `conv` with two Word
 arguments. They are frozen records with slots (record.py): what a frozen
 dataclass is, without its cost at start-up.
+
+Statements declare the fields that hold nested statements (`children`), which
+is what `syntax.visitor` walks; a new statement kind declares its own.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Command(Record):
     bounds: tuple[Bound, ...]
     span: Span
 
+    children = ()
+
     def __init__(self, name: Word, args: tuple[Arg, ...], bounds: tuple[Bound, ...], span: Span) -> None:
         _set(self, "name", name)
         _set(self, "args", args)
@@ -98,9 +103,14 @@ class Body(Record):
     statements: tuple[Statement, ...]
     span: Span
 
+    children = ("statements",)
+
     def __init__(self, statements: tuple[Statement, ...], span: Span) -> None:
         _set(self, "statements", statements)
         _set(self, "span", span)
+
+    def __iter__(self):
+        return iter(self.statements)
 
 
 class BlockDef(Record):
@@ -112,6 +122,8 @@ class BlockDef(Record):
     body: Body
     span: Span
     header: Span
+
+    children = ("body",)
 
     def __init__(self, name: Word, params: tuple[Word, ...], body: Body, span: Span, header: Span) -> None:
         _set(self, "name", name)
@@ -130,6 +142,8 @@ class Repeat(Record):
     span: Span
     header: Span
 
+    children = ("body",)
+
     def __init__(self, count: Word, body: Body, span: Span, header: Span) -> None:
         _set(self, "count", count)
         _set(self, "body", body)
@@ -146,6 +160,8 @@ class Residual(Record):
     span: Span
     header: Span
 
+    children = ("body", "shortcut")
+
     def __init__(self, body: Body, shortcut: Body | None, span: Span, header: Span) -> None:
         _set(self, "body", body)
         _set(self, "shortcut", shortcut)
@@ -161,6 +177,8 @@ class Shortcut(Record):
     span: Span
     header: Span
 
+    children = ("body",)
+
     def __init__(self, body: Body, span: Span, header: Span) -> None:
         _set(self, "body", body)
         _set(self, "span", span)
@@ -168,6 +186,7 @@ class Shortcut(Record):
 
 
 Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut]
+STATEMENTS = (Command, BlockDef, Repeat, Residual, Shortcut)  # what a statement walker handles
 
 
 class Module(Record):
