@@ -91,3 +91,15 @@ def test_period_and_increment_of_a_tail():
     assert axis.tail
     assert (axis.period, axis.increment) == (2, 3)
     assert all(axis.at(x + 2) == axis.at(x) + 3 for x in range(1, 50))
+
+
+def test_sizes_simplify_on_the_admissible_residue_class():
+    h = Axis("H")
+    quarter = h.then(Step(2, 2, 0)).then(Step(2, 2, 0))
+    assert str(quarter.then(Grow(2)).under(4, 0)) == "H//2"
+    assert str(quarter.then(Grow(4)).under(4, 0)) == "H"
+    out = _unet_level(h, 4)[0]
+    assert str(out.under(16, 12)) == "H-184"
+    for form, modulus, residue in ((quarter.then(Grow(2)), 4, 0), (quarter.then(Grow(2)), 8, 5), (out, 16, 12), (out, 32, 28)):
+        simpler = form.under(modulus, residue)
+        assert all(simpler.at(x) == form.at(x) for x in range(residue, 2000, modulus))

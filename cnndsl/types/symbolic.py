@@ -158,16 +158,18 @@ class Axis(Record):
     def under(self, modulus: int, residue: int) -> Axis:
         """The same values on the admissible sizes `x % modulus == residue`, simplified.
 
-        When the divisor divides both the modulus and the scale, the floor is
-        exact there: `16*(H//16)` is `H` for every H that is a multiple of 16.
+        When the divisor divides the modulus, the floor is exact there:
+        `16*(H//16)` is `H` and `2*(H//4)` is `H//2` for every H that is a
+        multiple of 16.
         """
         m = self.divisor
-        if self.tail or m == 1 or modulus % m or self.scale % m:
+        if self.tail or m == 1 or modulus % m:
             return self
-        # x = residue + k*modulus: floor((x + A)/M) = (x - residue)/M + floor((residue + A)/M)
-        slope = self.scale // m
-        shift = -slope * residue + self.scale * ((residue + self.offset) // m) + self.shift
-        return Axis(self.symbol, 0, 1, (), slope, shift)
+        # x = residue + k*modulus: floor((x + A)/M) = (x - residue)/M + floor((residue + A)/M), and
+        # scale*(x - residue)/M = (scale/g)*floor((x - residue)/(M/g)) with g = gcd(scale, M), exactly.
+        g = math.gcd(self.scale, m)
+        shift = self.scale * ((residue + self.offset) // m) + self.shift
+        return Axis(self.symbol, -residue, m // g, (), self.scale // g, shift)
 
     def at(self, value: int) -> int:
         x = self.scale * ((value + self.offset) // self.divisor) + self.shift
