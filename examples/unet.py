@@ -37,7 +37,7 @@ class Skip(nn.Module):
 class UNet(nn.Module):
     """UNet, from unet.cnn: input (N, 3, H, W) -> output (N, 21, H, W).
 
-    Any input size with H >= 16, H % 16 == 0 (the smallest every layer accepts), W >= 16, W % 16 == 0 (the smallest every layer accepts): None in input_shape and
+    Any input size with H >= 16 (the smallest every layer accepts), H % 16 == 0, W >= 16 (the smallest every layer accepts), W % 16 == 0: None in input_shape and
     output_shape stands for a size that varies, smallest_input_shape is the
     smallest input accepted, and `//` in the comments is floor division.
 
@@ -81,7 +81,7 @@ class UNet(nn.Module):
                     nn.BatchNorm2d(128),
                     # line 16 (double 128 at line 20): -> (128, H//2, W//2), 0 params
                     nn.ReLU(inplace=True),
-                    # line 27: keep e2 ... cat e2 -> (256, 8*(H//16), 8*(W//16))
+                    # line 27: keep e2 ... cat e2 -> (256, H//2, W//2)
                     Skip(
                         nn.Sequential(
                             # line 20: -> (128, H//4, W//4), 0 params
@@ -98,7 +98,7 @@ class UNet(nn.Module):
                             nn.BatchNorm2d(256),
                             # line 16 (double 256 at line 21): -> (256, H//4, W//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 26: keep e3 ... cat e3 -> (512, 4*(H//16), 4*(W//16))
+                            # line 26: keep e3 ... cat e3 -> (512, H//4, W//4)
                             Skip(
                                 nn.Sequential(
                                     # line 21: -> (256, H//8, W//8), 0 params
@@ -115,7 +115,7 @@ class UNet(nn.Module):
                                     nn.BatchNorm2d(512),
                                     # line 16 (double 512 at line 22): -> (512, H//8, W//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 25: keep e4 ... cat e4 -> (1024, 2*(H//16), 2*(W//16))
+                                    # line 25: keep e4 ... cat e4 -> (1024, H//8, W//8)
                                     Skip(
                                         nn.Sequential(
                                             # line 22: -> (512, H//16, W//16), 0 params
@@ -136,56 +136,56 @@ class UNet(nn.Module):
                                             nn.BatchNorm2d(1024),
                                             # line 16 (double 1024 at line 23): -> (1024, H//16, W//16), 0 params
                                             nn.ReLU(inplace=True),
-                                            # line 25: -> (512, 2*(H//16), 2*(W//16)), 2,097,664 params
+                                            # line 25: -> (512, H//8, W//8), 2,097,664 params
                                             nn.ConvTranspose2d(1024, 512, 2, stride=2),
                                         ),
                                         join="cat",
                                     ),
-                                    # line 15 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 4,718,592 params
+                                    # line 15 (double 512 at line 25): -> (512, H//8, W//8), 4,718,592 params
                                     nn.Conv2d(1024, 512, 3, padding=1, bias=False),
-                                    # line 15 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 1,024 params
+                                    # line 15 (double 512 at line 25): -> (512, H//8, W//8), 1,024 params
                                     nn.BatchNorm2d(512),
-                                    # line 15 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 0 params
+                                    # line 15 (double 512 at line 25): -> (512, H//8, W//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 16 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 2,359,296 params
+                                    # line 16 (double 512 at line 25): -> (512, H//8, W//8), 2,359,296 params
                                     nn.Conv2d(512, 512, 3, padding=1, bias=False),
-                                    # line 16 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 1,024 params
+                                    # line 16 (double 512 at line 25): -> (512, H//8, W//8), 1,024 params
                                     nn.BatchNorm2d(512),
-                                    # line 16 (double 512 at line 25): -> (512, 2*(H//16), 2*(W//16)), 0 params
+                                    # line 16 (double 512 at line 25): -> (512, H//8, W//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 26: -> (256, 4*(H//16), 4*(W//16)), 524,544 params
+                                    # line 26: -> (256, H//4, W//4), 524,544 params
                                     nn.ConvTranspose2d(512, 256, 2, stride=2),
                                 ),
                                 join="cat",
                             ),
-                            # line 15 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 1,179,648 params
+                            # line 15 (double 256 at line 26): -> (256, H//4, W//4), 1,179,648 params
                             nn.Conv2d(512, 256, 3, padding=1, bias=False),
-                            # line 15 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 512 params
+                            # line 15 (double 256 at line 26): -> (256, H//4, W//4), 512 params
                             nn.BatchNorm2d(256),
-                            # line 15 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 0 params
+                            # line 15 (double 256 at line 26): -> (256, H//4, W//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 16 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 589,824 params
+                            # line 16 (double 256 at line 26): -> (256, H//4, W//4), 589,824 params
                             nn.Conv2d(256, 256, 3, padding=1, bias=False),
-                            # line 16 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 512 params
+                            # line 16 (double 256 at line 26): -> (256, H//4, W//4), 512 params
                             nn.BatchNorm2d(256),
-                            # line 16 (double 256 at line 26): -> (256, 4*(H//16), 4*(W//16)), 0 params
+                            # line 16 (double 256 at line 26): -> (256, H//4, W//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 27: -> (128, 8*(H//16), 8*(W//16)), 131,200 params
+                            # line 27: -> (128, H//2, W//2), 131,200 params
                             nn.ConvTranspose2d(256, 128, 2, stride=2),
                         ),
                         join="cat",
                     ),
-                    # line 15 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 294,912 params
+                    # line 15 (double 128 at line 27): -> (128, H//2, W//2), 294,912 params
                     nn.Conv2d(256, 128, 3, padding=1, bias=False),
-                    # line 15 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 256 params
+                    # line 15 (double 128 at line 27): -> (128, H//2, W//2), 256 params
                     nn.BatchNorm2d(128),
-                    # line 15 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 0 params
+                    # line 15 (double 128 at line 27): -> (128, H//2, W//2), 0 params
                     nn.ReLU(inplace=True),
-                    # line 16 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 147,456 params
+                    # line 16 (double 128 at line 27): -> (128, H//2, W//2), 147,456 params
                     nn.Conv2d(128, 128, 3, padding=1, bias=False),
-                    # line 16 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 256 params
+                    # line 16 (double 128 at line 27): -> (128, H//2, W//2), 256 params
                     nn.BatchNorm2d(128),
-                    # line 16 (double 128 at line 27): -> (128, 8*(H//16), 8*(W//16)), 0 params
+                    # line 16 (double 128 at line 27): -> (128, H//2, W//2), 0 params
                     nn.ReLU(inplace=True),
                     # line 28: -> (64, H, W), 32,832 params
                     nn.ConvTranspose2d(128, 64, 2, stride=2),

@@ -37,7 +37,7 @@ class Skip(nn.Module):
 class UNet(nn.Module):
     """UNet, from unet_original.cnn: input (N, 1, H, W) -> output (N, 2, H-184, W-184).
 
-    Any input size with H >= 188, H % 16 == 12 (the smallest every layer accepts), W >= 188, W % 16 == 12 (the smallest every layer accepts): None in input_shape and
+    Any input size with H >= 188 (the smallest every layer accepts), H % 16 == 12, W >= 188 (the smallest every layer accepts), W % 16 == 12: None in input_shape and
     output_shape stands for a size that varies, smallest_input_shape is the
     smallest input accepted, and `//` in the comments is floor division.
 
@@ -73,7 +73,7 @@ class UNet(nn.Module):
                     nn.Conv2d(128, 128, 3),
                     # line 16 (double 128 at line 20): -> (128, (H-12)//2, (W-12)//2), 0 params
                     nn.ReLU(inplace=True),
-                    # line 27: keep e2 ... cat e2 crop -> (256, 8*((H+4)//16)-88, 8*((W+4)//16)-88)
+                    # line 27: keep e2 ... cat e2 crop -> (256, (H-172)//2, (W-172)//2)
                     Skip(
                         nn.Sequential(
                             # line 20: -> (128, (H-12)//4, (W-12)//4), 0 params
@@ -86,7 +86,7 @@ class UNet(nn.Module):
                             nn.Conv2d(256, 256, 3),
                             # line 16 (double 256 at line 21): -> (256, (H-28)//4, (W-28)//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 26: keep e3 ... cat e3 crop -> (512, 4*((H+4)//16)-40, 4*((W+4)//16)-40)
+                            # line 26: keep e3 ... cat e3 crop -> (512, (H-156)//4, (W-156)//4)
                             Skip(
                                 nn.Sequential(
                                     # line 21: -> (256, (H-28)//8, (W-28)//8), 0 params
@@ -99,7 +99,7 @@ class UNet(nn.Module):
                                     nn.Conv2d(512, 512, 3),
                                     # line 16 (double 512 at line 22): -> (512, (H-60)//8, (W-60)//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 25: keep e4 ... cat e4 crop -> (1024, 2*((H+4)//16)-16, 2*((W+4)//16)-16)
+                                    # line 25: keep e4 ... cat e4 crop -> (1024, (H-124)//8, (W-124)//8)
                                     Skip(
                                         nn.Sequential(
                                             # line 22: -> (512, (H-60)//16, (W-60)//16), 0 params
@@ -112,47 +112,47 @@ class UNet(nn.Module):
                                             nn.Conv2d(1024, 1024, 3),
                                             # line 16 (double 1024 at line 23): -> (1024, (H-124)//16, (W-124)//16), 0 params
                                             nn.ReLU(inplace=True),
-                                            # line 25: -> (512, 2*((H+4)//16)-16, 2*((W+4)//16)-16), 2,097,664 params
+                                            # line 25: -> (512, (H-124)//8, (W-124)//8), 2,097,664 params
                                             nn.ConvTranspose2d(1024, 512, 2, stride=2),
                                         ),
                                         join="cat",
                                         crop=True,
                                     ),
-                                    # line 15 (double 512 at line 25): -> (512, 2*((H+4)//16)-18, 2*((W+4)//16)-18), 4,719,104 params
+                                    # line 15 (double 512 at line 25): -> (512, (H-140)//8, (W-140)//8), 4,719,104 params
                                     nn.Conv2d(1024, 512, 3),
-                                    # line 15 (double 512 at line 25): -> (512, 2*((H+4)//16)-18, 2*((W+4)//16)-18), 0 params
+                                    # line 15 (double 512 at line 25): -> (512, (H-140)//8, (W-140)//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 16 (double 512 at line 25): -> (512, 2*((H+4)//16)-20, 2*((W+4)//16)-20), 2,359,808 params
+                                    # line 16 (double 512 at line 25): -> (512, (H-156)//8, (W-156)//8), 2,359,808 params
                                     nn.Conv2d(512, 512, 3),
-                                    # line 16 (double 512 at line 25): -> (512, 2*((H+4)//16)-20, 2*((W+4)//16)-20), 0 params
+                                    # line 16 (double 512 at line 25): -> (512, (H-156)//8, (W-156)//8), 0 params
                                     nn.ReLU(inplace=True),
-                                    # line 26: -> (256, 4*((H+4)//16)-40, 4*((W+4)//16)-40), 524,544 params
+                                    # line 26: -> (256, (H-156)//4, (W-156)//4), 524,544 params
                                     nn.ConvTranspose2d(512, 256, 2, stride=2),
                                 ),
                                 join="cat",
                                 crop=True,
                             ),
-                            # line 15 (double 256 at line 26): -> (256, 4*((H+4)//16)-42, 4*((W+4)//16)-42), 1,179,904 params
+                            # line 15 (double 256 at line 26): -> (256, (H-164)//4, (W-164)//4), 1,179,904 params
                             nn.Conv2d(512, 256, 3),
-                            # line 15 (double 256 at line 26): -> (256, 4*((H+4)//16)-42, 4*((W+4)//16)-42), 0 params
+                            # line 15 (double 256 at line 26): -> (256, (H-164)//4, (W-164)//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 16 (double 256 at line 26): -> (256, 4*((H+4)//16)-44, 4*((W+4)//16)-44), 590,080 params
+                            # line 16 (double 256 at line 26): -> (256, (H-172)//4, (W-172)//4), 590,080 params
                             nn.Conv2d(256, 256, 3),
-                            # line 16 (double 256 at line 26): -> (256, 4*((H+4)//16)-44, 4*((W+4)//16)-44), 0 params
+                            # line 16 (double 256 at line 26): -> (256, (H-172)//4, (W-172)//4), 0 params
                             nn.ReLU(inplace=True),
-                            # line 27: -> (128, 8*((H+4)//16)-88, 8*((W+4)//16)-88), 131,200 params
+                            # line 27: -> (128, (H-172)//2, (W-172)//2), 131,200 params
                             nn.ConvTranspose2d(256, 128, 2, stride=2),
                         ),
                         join="cat",
                         crop=True,
                     ),
-                    # line 15 (double 128 at line 27): -> (128, 8*((H+4)//16)-90, 8*((W+4)//16)-90), 295,040 params
+                    # line 15 (double 128 at line 27): -> (128, (H-176)//2, (W-176)//2), 295,040 params
                     nn.Conv2d(256, 128, 3),
-                    # line 15 (double 128 at line 27): -> (128, 8*((H+4)//16)-90, 8*((W+4)//16)-90), 0 params
+                    # line 15 (double 128 at line 27): -> (128, (H-176)//2, (W-176)//2), 0 params
                     nn.ReLU(inplace=True),
-                    # line 16 (double 128 at line 27): -> (128, 8*((H+4)//16)-92, 8*((W+4)//16)-92), 147,584 params
+                    # line 16 (double 128 at line 27): -> (128, (H-180)//2, (W-180)//2), 147,584 params
                     nn.Conv2d(128, 128, 3),
-                    # line 16 (double 128 at line 27): -> (128, 8*((H+4)//16)-92, 8*((W+4)//16)-92), 0 params
+                    # line 16 (double 128 at line 27): -> (128, (H-180)//2, (W-180)//2), 0 params
                     nn.ReLU(inplace=True),
                     # line 28: -> (64, H-180, W-180), 32,832 params
                     nn.ConvTranspose2d(128, 64, 2, stride=2),

@@ -50,7 +50,8 @@ def encoder_decoders(draw, symbolic=False):
     lines.append(f"conv {draw(st.integers(1, 3))} k1")
     if symbolic:
         modulus = 2 ** depth
-        header = f"input HxWx{channels} where H % {modulus} == {draw(st.integers(0, modulus - 1))}"
+        header = (f"input HxWx{channels} where H % {modulus} == {draw(st.integers(0, modulus - 1))}, "
+                  f"W % {modulus} == {draw(st.integers(0, modulus - 1))}")
     else:
         header = f"input {draw(st.integers(6, 40))}x{draw(st.integers(6, 40))}x{channels}"
     return "network R\n" + header + "\n" + "\n".join(line for text in lines for line in text.split("; ")) + "\n"

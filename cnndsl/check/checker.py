@@ -286,7 +286,7 @@ class Checker(Visitor):
         if inference is None:
             return None
         if self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
-            inference = dataclasses.replace(inference, output=self.on_admissible(inference.output))
+            inference = self.simplified(inference)
         previous = nodes[-1] if nodes else None
         repeated, inplace = follows(kind, config, previous)
         if repeated:
@@ -321,6 +321,19 @@ class Checker(Visitor):
     def residues(self) -> bool:
         """Whether a symbol has a residue constraint (`where H % 16 == 0`)."""
         return any(state.modulus > 1 for state in self.bounds.values())
+
+    def simplified(self, inference):
+        """The inference with its output simplified on the admissible sizes, said in its size lines."""
+        old, new = inference.output, self.on_admissible(inference.output)
+        if new == old:
+            return inference
+        lines = []
+        for line in inference.arithmetic:
+            for axis, before, after in (("height", old.height, new.height), ("width", old.width, new.width)):
+                if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
+                    line += f" (on the admissible sizes) = {after}"
+            lines.append(line)
+        return dataclasses.replace(inference, output=new, arithmetic=tuple(lines))
 
     def on_admissible(self, shape: MapType) -> MapType:
         """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""

@@ -58,7 +58,7 @@ class Unflatten(LayerKind):
                 else f"use {called(self, site)} 1x1x{shape.features}, or a linear layer with {out.elements:,} outputs before it",
             )
             return None
-        return Inference(out, 0, 0, (f"features: {out.area_text} = {out.elements:,}",))
+        return Inference(out, 0, 0, (f"map: {shape.features:,} features = {out.area_text}",))
 
     def emit(self, config: UnflattenConfig, shape, inplace=False):
         return f"nn.Unflatten(1, ({config.channels}, {config.height}, {config.width}))"
