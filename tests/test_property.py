@@ -86,7 +86,9 @@ def _pool(draw, draft, indent):
 
 
 def _simple(draw, draft, indent):
-    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "dropout 0.3", *ACTIVATIONS])), indent)
+    # (prelu, groupnorm 1, dropout2d: the shape-keeping kinds of issue 18)
+    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "dropout 0.3", "prelu", "prelu perchannel", "groupnorm 1", "dropout2d 0.1",
+                                     *ACTIVATIONS])), indent)
 
 
 def _residual(draw, draft, indent):
