@@ -503,3 +503,15 @@ def test_over_long_statements_match_a_full_parse(text):
     _, diagnostics = full_parse(text)
     codes = [d.code for d in diagnostics]
     assert codes == ([] if "#" in text else ["E0063"])
+
+
+def test_a_file_past_the_statement_limit_matches_a_full_parse():
+    # E0064 stops reading at a top-level statement; the cache leaves such a
+    # file to the full parse, and takes over again once it is back within.
+    body = "conv 3 k3 p1\n" * 19_995 + "repeat 2 {\n" + "relu\n" * 10 + "}\nrelu\n"
+    cache = ParseCache()
+    cached_parse(cache, "input 8x8x3\n" + body)
+    assert_same(cache, "input 8x8x3\n" + body + "bn\n")
+    _, diagnostics = full_parse("input 8x8x3\n" + body)
+    assert [(d.code, d.line) for d in diagnostics] == [("E0064", 1 + 19_995 + 1 + 4)]
+    assert_same(cache, "input 8x8x3\n" + "conv 3 k3 p1\n" * 10 + "relu\n")

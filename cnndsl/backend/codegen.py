@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..syntax.visitor import Visitor
 
 
@@ -22,6 +22,8 @@ class _View:
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
+    helper: str = ""  # a join or gate: the generated class (Concat, Split, Gate)
+    branches: tuple = ()  # a join's: (comment, views) per branch; empty views: the input itself
 
 
 def _shape(shape) -> str:
@@ -48,9 +50,6 @@ class _Views(Visitor):
 
     walks = NODES
 
-    def __init__(self) -> None:
-        self.used: set[type] = set()  # the structure classes met: the template emits only their classes
-
     def views(self, nodes: list[Node]) -> tuple[_View, ...]:
         return tuple([self.visit(node) for node in nodes])
 
@@ -58,7 +57,6 @@ class _Views(Visitor):
         return _View(False, _comment(node, f"-> {_shape(node.output)}, {node.params:,} params"), module=node.module)
 
     def visit_TypedResidual(self, node: TypedResidual) -> _View:
-        self.used.add(TypedResidual)
         return _View(
             True,
             _comment(node, f"residual -> {_shape(node.output)}"),
@@ -68,12 +66,62 @@ class _Views(Visitor):
 
 
     def visit_TypedSkip(self, node: TypedSkip) -> _View:
-        self.used.add(TypedSkip)
         arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
         return _View(False, _comment(node, f"keep {node.name} ... {node.statement} -> {_shape(node.output)}"),
                      body=self.views(node.body), skip=arguments)
 
+    def visit_TypedConcat(self, node: TypedConcat) -> _View:
+        helper = "Split" if node.split else "Concat"
+        channels = " + ".join(map(str, node.channels))
+        return _View(
+            False,
+            _comment(node, f"{node.keyword} -> {_shape(node.output)}, channels {channels}"),
+            helper=helper,
+            branches=tuple([self.visit(branch) for branch in node.branches]),
+        )
 
+    def visit_TypedBranch(self, node: TypedBranch) -> _View:
+        what = f"-> {_shape(node.output)}" if node.body else "the input itself"
+        return _View(False, f"branch at line {node.line}: {what}", body=self.views(node.body))
+
+    def visit_TypedGate(self, node: TypedGate) -> _View:
+        return _View(False, _comment(node, f"gate: x * {_shape(node.gate)} -> {_shape(node.output)}"), helper="Gate", body=self.views(node.body))
+
+
+def _views(nodes: list[Node]) -> tuple[_View, ...]:
+    return _Views().views(nodes)
+
+
+class _Helpers(Visitor):
+    """The helper classes (Residual, Concat, Split, Gate) a program's module needs."""
+
+    walks = NODES
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.used: set[str] = set()
+        self.visit_all(nodes)
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        pass
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.used.add("Residual")
+        self.visit_children(node)
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.used.add("Split" if node.split else "Concat")
+        self.visit_children(node)
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.used.add("Gate")
+        self.visit_children(node)
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        self.used.add("Skip")
+        self.visit_children(node)
 
 
 @lru_cache(maxsize=1)
@@ -112,14 +160,10 @@ def generate(program: TypedProgram) -> str:
     import black
 
     source_name = _safe_text(PurePath(program.source.filename).name)
-    walker = _Views()
-    features = walker.views(program.features)
-    classifier = walker.views(program.classifier) if program.classifier is not None else None
     text = _template().render(
         name=program.name,
         source_name=source_name,
-        uses_residual=TypedResidual in walker.used,
-        uses_skip=TypedSkip in walker.used,
+        helpers=_Helpers(program.nodes).used,
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),
@@ -128,8 +172,8 @@ def generate(program: TypedProgram) -> str:
         sizes=bounds_text(program.symbols.values(), " (the smallest every layer accepts)"),
         total_params=f"{program.total_params:,}",
         total_macs=_macs_text(program),
-        features=features,
-        classifier=classifier,
+        features=_views(program.features),
+        classifier=_views(program.classifier) if program.classifier is not None else None,
     )
     try:
         return black.format_str(text, mode=black.Mode(line_length=88))

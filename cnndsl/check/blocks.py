@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 
-from ..layers import BY_NAME
+from ..layers import is_layer_name
 from ..layers.values import Expect, Value, read_value
 from ..syntax.nodes import STATEMENTS, BlockDef, Command, KeywordArg, Module
 from ..syntax.source import Span
@@ -52,11 +52,11 @@ class Blocks:
             for param in block.params:  # report its bad parameter names too
                 valid_name(param, "parameter name", self.report)
             return
-        if name in BY_NAME or name in STRUCTURE_WORDS:
+        if is_layer_name(name) or name in STRUCTURE_WORDS:
             self.report(
                 "E0043",
                 block.name.span,
-                f"a block cannot be called '{name}': that is the name of a {'layer' if name in BY_NAME else 'statement'}",
+                f"a block cannot be called '{name}': that is the name of a {'layer' if is_layer_name(name) else 'statement'}",
                 label="name taken",
                 help=f"choose another name, like {name}_block",
             )
@@ -246,7 +246,7 @@ class _CalledNames(Visitor):
     def visit_Repeat(self, statement, owner: str | None) -> None:
         self.pending.extend((inner, owner) for inner in children(statement))
 
-    visit_Residual = visit_Shortcut = visit_Repeat
+    visit_Residual = visit_Shortcut = visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_Repeat
 
 
 def called_names(module: Module) -> set[str]:

@@ -8,9 +8,9 @@ Nesting deeper than MAX_DEPTH is reported too (E0062).
 
 from __future__ import annotations
 
-from ..layers import ACTIVATIONS, lookup
+from ..layers import activation_names, lookup
 from ..layers.values import Value
-from ..syntax.nodes import STATEMENTS, BlockDef, Command, KeywordArg, Repeat, Residual, Shortcut, Word
+from ..syntax.nodes import STATEMENTS, BlockDef, Command, KeywordArg, Repeat, Residual, Shortcut, Structural, Word
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor, children
 from .frame import Frame
@@ -50,7 +50,7 @@ class Budget(Visitor):
         name = statement.name.text
         block = self.blocks.get(name) if lookup(name) is None else None
         if block is None:
-            return 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in ACTIVATIONS)
+            return 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in activation_names())
         if name in active or len(statement.args) != len(block.params):
             return 0
         values = []
@@ -74,6 +74,11 @@ class Budget(Visitor):
 
     def visit_Residual(self, statement: Residual, scope: dict, active: tuple, depth: int) -> int:
         return self.size_of(children(statement), scope, active, depth + 1)  # the body and the shortcut
+
+    def visit_Structural(self, statement: Structural, scope: dict, active: tuple, depth: int) -> int:
+        return self.size_of(statement.body.statements, scope, active, depth + 1)  # a concat's branches, a gate's body
+
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_Structural
 
     def visit_BlockDef(self, statement: BlockDef, scope: dict, active: tuple, depth: int) -> int:
         return 0  # its layers count where it is called

@@ -14,18 +14,17 @@ cache of one check.
 
 from __future__ import annotations
 
-import dataclasses
-
 from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import BY_NAME, COUNT, Args, LayerKind, classify, lookup, range_check, read_value
-from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Command, Module, Repeat, Residual, Shortcut
+from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lookup, range_check, read_value
+from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
 from ..types.shapes import MapType, Shape, describe
 from ..types.symbolic import Axis, SizeSymbol, TooLongToCompare, size_at
 from .blocks import Blocks, replicate
+from .branches import Gates, Joins
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .frame import Frame, SymbolBound
@@ -82,6 +81,8 @@ class Checker(Visitor):
         definitions: dict[str, BlockDef] = {}  # the blocks by name: Blocks defines them, the budget reads them
         self.budget = Budget(definitions, self.memos.sizes)
         self.blocks = Blocks(self, definitions, self.budget, self.memos.expansions)
+        self.joins = Joins(self)
+        self.gates = Gates(self)
         self.dropped = 0  # diagnostics beyond MAX_DIAGNOSTICS
         self.seen: set = set()
         # Every report made, shown or not: a step that made none is pure, and is memoised.
@@ -175,6 +176,17 @@ class Checker(Visitor):
         )
         return shape
 
+    def visit_Concat(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.joins.join(statement, shape, frame, nodes)
+
+    visit_Split = visit_Concat
+
+    def visit_Gate(self, statement: Structural, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.gate(statement, shape, frame, nodes)
+
+    def visit_Branch(self, statement: Branch, shape, frame: Frame, nodes: list[Node]):
+        return self.gates.stray_branch(statement, shape, frame)
+
     def visit_Command(self, statement: Command, shape, frame: Frame, nodes: list[Node]):
         name = statement.name.text
         if name in ("network", "input"):
@@ -204,7 +216,7 @@ class Checker(Visitor):
             return self.blocks.call(block, statement, shape, frame, nodes)
         if name in self.blocks.broken:  # its definition is already reported
             return None
-        candidates = list(BY_NAME) + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
+        candidates = [name for kind in all_kinds() for name in kind.names] + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
         match = closest(name, candidates)
         what = "layer or block" if self.blocks.definitions else "layer"
         if name[:1].isdigit() or name[:1] in "+-.":
@@ -212,7 +224,7 @@ class Checker(Visitor):
             help_text = f"did you forget the layer name, like 'conv {show(name)} k3'?"
         else:
             message = f"unknown {what} '{show(name)}'"
-            layers = ", ".join(kind.name for kind in dict.fromkeys(BY_NAME.values()) if not kind.is_activation)
+            layers = ", ".join(kind.name for kind in all_kinds() if not kind.is_activation)
             help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
             owner = _option_owner(name)
             if owner is not None and not match:
@@ -333,7 +345,7 @@ class Checker(Visitor):
                 if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
                     line += f" (on the admissible sizes) = {after}"
             lines.append(line)
-        return dataclasses.replace(inference, output=new, arithmetic=tuple(lines))
+        return inference.replace(output=new, arithmetic=tuple(lines))
 
     def on_admissible(self, shape: MapType) -> MapType:
         """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""
@@ -433,7 +445,7 @@ class Checker(Visitor):
 
 def _option_owner(word: str) -> str | None:
     """The first layer that takes `word` as an option or a flag (`s2`, `same`)."""
-    return next((kind.name for kind in dict.fromkeys(BY_NAME.values()) if classify(kind, word).is_option_or_flag), None)
+    return next((kind.name for kind in all_kinds() if classify(kind, word).is_option_or_flag), None)
 
 
 def _uses_parameters(args) -> bool:

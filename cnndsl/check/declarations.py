@@ -24,13 +24,15 @@ from .frame import Frame, SymbolBound
 from .skips import WORDS as SKIP_WORDS
 
 # The words that start a statement other than a layer or a block call.
-STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", *SKIP_WORDS)
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", *SKIP_WORDS)
+# The helper classes a generated module may define (templates/module.py.jinja).
+HELPER_CLASSES = frozenset({"Residual", "Concat", "Split", "Gate", "Skip"})
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
-RESERVED_NAMES = frozenset({"torch", "nn", "Residual", "Skip", "self", "x"}) | frozenset(dir(builtins))
+RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | frozenset(dir(builtins))
 # Names the generated module imports or defines at its top level: no name in
 # a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn", "Residual", "Skip"})
+GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case

@@ -113,7 +113,7 @@ class Keeps:
                 statement.args[0].span,
                 f"no map is kept under the name '{name}' here",
                 label="unknown name",
-                notes=["a map kept with `keep NAME` can be joined later in the same body (the top level, or one block, residual or repeat body)"],
+                notes=["a map kept with `keep NAME` can be joined later in the same body (the top level, or one block, residual, repeat, branch or gate body)"],
                 help=f"did you mean '{match}'?" if match else f"write `keep {name}` where the map to join is, earlier in this body"
                 + (f"; kept here: {', '.join(open_names)}" if open_names else ""),
             )
@@ -150,7 +150,7 @@ class Keeps:
         return out
 
     def finish(self, site: Site) -> None:
-        """W0005 for every map kept and never joined."""
+        """W0006 for every map kept and never joined."""
         for kept in self.by_name.values():
             if not kept.used:
                 _unused(kept, site)
@@ -158,7 +158,7 @@ class Keeps:
 
 def _unused(kept: Kept, site: Site) -> None:
     site.report(
-        "W0005",
+        "W0006",
         kept.span,
         f"the map kept as '{kept.name}' is never joined",
         label="kept, never used",

@@ -99,8 +99,63 @@ class TypedSkip(TypedResidual):
         return f"{self.join} {self.name}" + (" crop" if self.crop else "")
 
 
-Node = Union[TypedLayer, TypedResidual, TypedSkip]
-NODES = (TypedLayer, TypedResidual, TypedSkip)
+
+@dataclass(slots=True)
+class TypedBranch:
+    """One `branch { ... }` of a concat or split: its input (a split's part) and output."""
+
+    body: list[Node]
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("body",)
+
+
+@dataclass(slots=True)
+class TypedConcat:
+    """`concat { branch ... }` (or `split`, which first divides the channels among the
+    branches): the branches' outputs joined on the channels, in order."""
+
+    branches: list[TypedBranch]
+    split: bool
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("branches",)
+
+    @property
+    def keyword(self) -> str:
+        return "split" if self.split else "concat"
+
+    @property
+    def channels(self) -> list[int]:
+        """Each branch's output channels, whose sum is the output's."""
+        return [branch.output.channels for branch in self.branches]
+
+
+@dataclass(slots=True)
+class TypedGate:
+    """`gate { body }`: the input times the body's output (`gate`), broadcast onto it."""
+
+    body: list[Node]
+    gate: Shape  # the body's output
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("body",)
+
+
+Node = Union[TypedLayer, TypedResidual, TypedSkip, TypedConcat, TypedBranch, TypedGate]
+NODES = (TypedLayer, TypedResidual, TypedSkip, TypedConcat, TypedBranch, TypedGate)
 
 
 class _Leaves(Visitor):
@@ -120,9 +175,18 @@ class _Leaves(Visitor):
 
     visit_TypedSkip = visit_TypedResidual  # the body (a skip has no shortcut)
 
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        for branch in node.branches:
+            self.visit_all(branch.body)
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_all(node.body)
+
+    visit_TypedGate = visit_TypedBranch
+
 
 def walk(nodes: Iterable[Node]) -> list[TypedLayer]:
-    """Leaf layers in forward order (a residual: body, then shortcut)."""
+    """Leaf layers in forward order (a residual: body, then shortcut; branches in order)."""
     leaves = _Leaves()
     leaves.visit_all(nodes)
     return leaves.found

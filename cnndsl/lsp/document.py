@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..check.typed import NODES, CallSite, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, CallSite, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 from ..layers import lookup
-from ..syntax.nodes import STATEMENTS, Arg, BlockDef, Command, KeywordArg, Module, Residual
+from ..syntax.nodes import STATEMENTS, Arg, BlockDef, Command, KeywordArg, Module, Residual, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor, children
 from ..types.symbolic import bounds_text
@@ -51,7 +51,7 @@ class Document:
         self._flat: _Flatten | None = None
         self._statement_layers: dict[Span, list[TypedLayer]] | None = None
         self._call_layers: dict[Span, dict[int, tuple[CallSite, list[TypedLayer]]]] | None = None
-        self._typed_residuals: dict[int, list[TypedResidual]] | None = None
+        self._typed_structures: dict[int, list] | None = None
         self._smallest: tuple[tuple[int, int], dict[str, int]] | None | bool = False
 
     # -- the syntax tree, flattened ------------------------------------------
@@ -74,6 +74,11 @@ class Document:
     @property
     def residuals(self) -> list[tuple[Residual, BlockDef | None]]:
         return self._flattened.residuals
+
+    @property
+    def structures(self) -> list[tuple[Structural, BlockDef | None]]:
+        """Every concat, split, branch and gate, with the block it is in."""
+        return self._flattened.structures
 
     def statement_at(self, offset: int) -> Statement | None:
         """The innermost command whose text holds the offset (end inclusive)."""
@@ -136,10 +141,12 @@ class Document:
         return self.layer_instances(command)
 
     @property
-    def typed_residuals(self) -> dict[int, list[TypedResidual]]:
-        if self._typed_residuals is None:
-            self._typed_residuals = _TypedResiduals(self.program.nodes).found
-        return self._typed_residuals
+    def typed_structures(self) -> dict[int, list]:
+        """The typed residuals, joins, branches and gates by the offset of their
+        statement (one per expansion)."""
+        if self._typed_structures is None:
+            self._typed_structures = _TypedStructures(self.program.nodes).found
+        return self._typed_structures
 
     @property
     def smallest(self) -> tuple[tuple[int, int], dict[str, int]] | None:
@@ -190,6 +197,7 @@ class _Flatten(Visitor):
         self.commands: list[Statement] = []
         self.blocks: dict[str, BlockDef] = {}
         self.residuals: list[tuple[Residual, BlockDef | None]] = []
+        self.structures: list[tuple[Structural, BlockDef | None]] = []
         self.pending: list[tuple[tuple, BlockDef | None, int]] = [(tuple(statements), None, 0)]
         while self.pending:
             group, block, depth = self.pending.pop()
@@ -220,14 +228,20 @@ class _Flatten(Visitor):
 
     visit_Repeat = visit_Shortcut = descend
 
+    def visit_Structural(self, statement: Structural, block: BlockDef | None, depth: int) -> None:
+        self.structures.append((statement, block))
+        self.descend(statement, block, depth)
 
-class _TypedResiduals(Visitor):
-    """The typed residuals by the offset of their statement (one per expansion)."""
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_Structural
+
+
+class _TypedStructures(Visitor):
+    """The typed residuals, joins, branches and gates by the offset of their statement (one per expansion)."""
 
     walks = NODES
 
     def __init__(self, nodes) -> None:
-        self.found: dict[int, list[TypedResidual]] = {}
+        self.found: dict[int, list] = {}
         self.stack = [iter(nodes)]
         while self.stack:
             node = next(self.stack[-1], None)
@@ -239,10 +253,12 @@ class _TypedResiduals(Visitor):
     def visit_TypedLayer(self, node: TypedLayer) -> None:
         pass
 
-    def visit_TypedResidual(self, node: TypedResidual) -> None:
+    def visit_TypedResidual(self, node: TypedResidual | TypedConcat | TypedBranch | TypedGate) -> None:
         self.found.setdefault(node.span.start, []).append(node)
         if len(self.stack) < MAX_WALK_DEPTH:
             self.stack.append(children(node))
+
+    visit_TypedConcat = visit_TypedBranch = visit_TypedGate = visit_TypedResidual
 
     def visit_TypedSkip(self, node) -> None:
         """Not a residual statement: only its body's residuals are found."""

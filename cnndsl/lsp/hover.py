@@ -17,6 +17,7 @@ from ..layers import LayerKind, Role, classify, lookup
 from ..syntax.nodes import BlockDef, Command, Word
 from ..syntax.source import Span
 from ..types.symbolic import Count
+from . import branches
 from .document import Document, argument_text, block_params
 
 MAX_ROWS = 16  # instances listed in a hover before "... and N more"
@@ -197,7 +198,7 @@ def _call_text(doc: Document, command: Command, block: BlockDef) -> str:
 
 
 def _structure_text(doc: Document, offset: int) -> tuple[str | None, Span | None]:
-    """Hover on a block header or a residual keyword."""
+    """Hover on a block header, a residual keyword, or a concat, split, branch or gate keyword."""
     for block in doc.blocks.values():
         if block.header.start <= offset <= block.header.end:
             calls = [s.command for s in doc.statements if s.command.name.text == block.name.text]
@@ -212,7 +213,7 @@ def _structure_text(doc: Document, offset: int) -> tuple[str | None, Span | None
             on_keyword |= residual.body.span.end <= offset < residual.shortcut.span.start
         if not on_keyword:
             continue
-        typed = doc.typed_residuals.get(residual.span.start, [])
+        typed = doc.typed_structures.get(residual.span.start, [])
         lines = ["**residual** · the body's output plus the shortcut's (identity without one)"]
         rows: dict[str, int] = {}
         for node in typed:
@@ -226,7 +227,7 @@ def _structure_text(doc: Document, offset: int) -> tuple[str | None, Span | None
         if len(rows) > MAX_ROWS:
             lines.append(f"- … and {len(rows) - MAX_ROWS} more")
         return "\n".join(lines), residual.header
-    return None, None
+    return branches.hover(doc, offset)
 
 
 def _word_doc(command: Command, kind: LayerKind, offset: int, params: list[str]) -> str | None:

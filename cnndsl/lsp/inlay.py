@@ -1,4 +1,5 @@
-"""Inlay hints: each line's output type and parameters, and computed size bounds."""
+"""Inlay hints: each line's output type and parameters, computed size bounds, and the
+types of joins, branches and gates after their closing braces."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from lsprotocol import types
 
 from ..layers import lookup
 from ..syntax.nodes import Command
+from . import branches
 from .document import Document
 
 
@@ -21,7 +23,7 @@ def line_hints(doc: Document, start: int = 0, end: int | None = None) -> list[ty
         if lookup(name) is None and name not in doc.blocks:
             continue
         by_line.setdefault(doc.index.line_of(command.span.start), []).append(command)
-    hints = _bound_hints(doc, start, end)
+    hints = _bound_hints(doc, start, end) + branches.hints(doc, start, end)
     for line, commands in sorted(by_line.items()):
         label = _line_label(doc, commands)
         if label is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from lsprotocol import types
 
 from ..layers import lookup
-from ..syntax.nodes import STATEMENTS, BlockDef, Body, Command, Repeat, Residual, Shortcut
+from ..syntax.nodes import STATEMENTS, BlockDef, Body, Command, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
+from . import branches
 from .document import MAX_WALK_DEPTH, Document
 
 
@@ -96,7 +97,7 @@ class _Outline(Visitor):
 
     def visit_Residual(self, statement: Residual, depth: int) -> types.DocumentSymbol:
         r = self.range
-        typed = self.doc.typed_residuals.get(statement.span.start, [])
+        typed = self.doc.typed_structures.get(statement.span.start, [])
         children = self.children(statement.body, depth)
         if statement.shortcut is not None:
             shortcut = statement.shortcut
@@ -117,6 +118,19 @@ class _Outline(Visitor):
             selection_range=r(statement.header.start, statement.header.end),
             children=children,
         )
+
+    def visit_Structural(self, statement: Structural, depth: int) -> types.DocumentSymbol:
+        r = self.range
+        return types.DocumentSymbol(
+            name=statement.keyword,
+            kind=types.SymbolKind.Namespace,
+            detail=branches.symbol_detail(self.doc, statement),
+            range=r(statement.span.start, statement.span.end),
+            selection_range=r(statement.header.start, statement.header.end),
+            children=self.children(statement.body, depth),
+        )
+
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_Structural
 
     def visit_Shortcut(self, statement: Shortcut, depth: int) -> None:
         return None  # a shortcut without its residual: an error, not part of the outline

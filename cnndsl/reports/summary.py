@@ -6,7 +6,7 @@ from __future__ import annotations
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, TypedLayer, TypedProgram, TypedResidual, TypedSkip
+from ..check.typed import NODES, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..record import Record
 from ..syntax.visitor import Visitor
 
@@ -55,8 +55,36 @@ class LayerSummary(Record):
         return entry
 
 
+class JoinSummary(Record):
+    """One concat, split or gate: where the branches meet. No parameters, no MACs
+    (PyTorch's FlopCounterMode counts none for cat and mul)."""
+
+    __slots__ = ("line", "kind", "output", "output_type", "channels", "called_at")
+    line: int
+    kind: str  # "concat", "split" or "gate"
+    output: tuple[int, ...]  # PyTorch order, without the batch
+    output_type: str
+    channels: tuple[int, ...]  # each branch's output channels (a gate: its body's)
+    called_at: tuple[int, ...]
+
+    def __init__(self, line: int, kind: str, output: tuple[int, ...], output_type: str, channels: tuple[int, ...], called_at: tuple[int, ...] = ()) -> None:
+        _set(self, "line", line)
+        _set(self, "kind", kind)
+        _set(self, "output", output)
+        _set(self, "output_type", output_type)
+        _set(self, "channels", channels)
+        _set(self, "called_at", called_at)
+
+    def to_dict(self) -> dict:
+        entry = {"line": self.line, "kind": self.kind, "output": _json_shape(self.output), "params": 0, "macs": 0}
+        entry["branch_channels" if self.kind != "gate" else "gate_channels"] = list(self.channels)
+        if self.called_at:
+            entry["called_at"] = list(self.called_at)
+        return entry
+
+
 class Summary(Record):
-    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes")
+    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes", "joins")
     network: str
     input: tuple[int, ...]
     output: tuple[int, ...]
@@ -67,8 +95,9 @@ class Summary(Record):
     memory: MemoryEstimate | None  # torchinfo's sizes (cnndsl/memory.py)
     symbols: dict | None
     sizes: dict | None
+    joins: tuple[JoinSummary, ...]  # the concats, splits and gates, in forward order
 
-    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None) -> None:
+    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None, joins: tuple[JoinSummary, ...] = ()) -> None:
         _set(self, "network", network)
         _set(self, "input", input)
         _set(self, "output", output)
@@ -79,6 +108,7 @@ class Summary(Record):
         _set(self, "memory", memory)
         _set(self, "symbols", symbols)
         _set(self, "sizes", sizes)
+        _set(self, "joins", joins)
 
     def to_dict(self) -> dict:
         entry = {
@@ -93,6 +123,8 @@ class Summary(Record):
             entry["symbols"] = self.symbols
         if self.sizes:
             entry["sizes"] = self.sizes
+        if self.joins:
+            entry["joins"] = [join.to_dict() for join in self.joins]
         if self.memory is not None:
             entry["memory"] = self.memory.to_dict()
         return entry
@@ -137,6 +169,7 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
         memory=estimate(program, batch, dtype) if program.input is not None and not program.symbolic else None,
         symbols={s.name: {"bound": s.bound, "given": s.given} for s in program.symbols.values()} if program.symbolic else None,
         sizes=dict(program.sizes) or None,
+        joins=tuple(layers.joins),
     )
 
 
@@ -147,6 +180,7 @@ class _Layers(Visitor):
 
     def __init__(self) -> None:
         self.found: list[LayerSummary] = []
+        self.joins: list[JoinSummary] = []
         self.depth = 0
 
     def visit_TypedLayer(self, node: TypedLayer) -> None:
@@ -157,7 +191,22 @@ class _Layers(Visitor):
         self.visit_children(node)  # the body, then the shortcut
         self.depth -= 1
 
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.joins.append(_join_summary(node, node.keyword, node.channels))
+        self.visit_TypedResidual(node)  # its branches, one level deeper
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.joins.append(_join_summary(node, "gate", [node.gate.channels] if hasattr(node.gate, "channels") else [node.gate.features]))
+        self.visit_TypedResidual(node)
+
     visit_TypedSkip = visit_TypedResidual  # the body between the keep and the join
+
+
+def _join_summary(node, kind: str, channels) -> JoinSummary:
+    return JoinSummary(node.line, kind, node.output.torch_shape, str(node.output), tuple(channels), tuple(call.line for call in node.calls))
 
 
 def skip_arithmetic(node: TypedSkip) -> tuple[str, ...]:
@@ -237,6 +286,40 @@ class _Rows(Visitor):
         self.rows.append((where, f"{indent}{node.statement}", str(node.output), "0", "0"))
         if self.explain:
             self.explanations[len(self.rows) - 1] = skip_arithmetic(node)
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}{node.keyword}", str(node.output), "0", "0"))
+        if self.explain:
+            formulas = []
+            if node.split:
+                parts = len(node.branches)
+                formulas.append(f"splits: {node.input.channels} channels / {parts} branches = {node.input.channels // parts} each")
+            formulas.append(f"channels: {' + '.join(map(str, node.channels))} = {node.output.channels}")
+            self.explanations[len(self.rows) - 1] = tuple(formulas)
+        self.indent = indent + "  "
+        self.visit_all(node.branches)
+        self.indent = indent
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        indent = self.indent
+        self.rows.append((str(node.line), f"{indent}branch", str(node.output) if node.body else f"{node.output} (input)", "", ""))
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}gate", str(node.output), "0", "0"))
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = (
+                f"multiplies: {node.input} * {node.gate} = {node.output} (each axis of the gate equals the input's or is 1, and is stretched)",
+            )
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
 
 
 def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:

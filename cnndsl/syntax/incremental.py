@@ -21,7 +21,7 @@ from .grammar import UnexpectedInput
 from .messages import LayerArguments
 from .nodes import STATEMENTS, Body, Bound, Command, KeywordArg, Module, Word
 from .parser import parse
-from .recovery import MAX_SYNTAX_ERRORS, parse_tokens, read_tokens
+from .recovery import MAX_SYNTAX_ERRORS, parse_tokens, read_tokens, within_file_limits
 from .source import Span
 from .visitor import Visitor
 
@@ -151,6 +151,8 @@ class ParseCache:
         new_records: list = []
         self.reused = self.parsed = 0
         by_text: dict[str, tuple[int, tuple]] | None = None
+        if not within_file_limits(text):  # reading stops at a file limit: parse() says where
+            return self._full(reporter, first_diagnostic, layer_arguments)
 
         def take(start: int, end: int, deepest: int, chunk: str, found) -> bool:
             """Add one chunk's statements (parsing it if `found` is None); False: parse it all at once."""
@@ -293,6 +295,7 @@ class _Shift(Visitor):
         return type(node)(*[self.moved(getattr(node, name)) for name in node.__slots__])
 
     visit_BlockDef = visit_Repeat = visit_Residual = visit_Shortcut = visit_statement
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_statement
 
     def moved(self, value):
         if value is None:

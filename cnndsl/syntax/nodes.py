@@ -185,8 +185,60 @@ class Shortcut(Record):
         _set(self, "header", header)
 
 
-Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut]
-STATEMENTS = (Command, BlockDef, Repeat, Residual, Shortcut)  # what a statement walker handles
+class Structural(Record):
+    """A keyword with a body: `concat { }`, `split { }`, `branch { }`, `gate { }`.
+
+    `header` spans the keyword. What may stand in the body (only branches in a
+    concat or split; a branch only there) is the checker's to say, with help.
+    """
+
+    # Each kind lists the fields itself (a record's fields are its class's __slots__).
+    __slots__ = ()
+    body: Body
+    span: Span
+    header: Span
+
+    children = ("body",)
+    keyword = ""  # the word that opens it
+
+    def __init__(self, body: Body, span: Span, header: Span) -> None:
+        _set(self, "body", body)
+        _set(self, "span", span)
+        _set(self, "header", header)
+
+
+class Concat(Structural):
+    """`concat { branch { } ... }`: the branches' outputs joined on the channels."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "concat"
+
+
+class Split(Structural):
+    """`split { branch { } ... }`: branch i gets part i of the channels; outputs joined."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "split"
+
+
+class Branch(Structural):
+    """`branch { ... }` inside a concat or split (elsewhere an error); empty: the input itself."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "branch"
+
+
+class Gate(Structural):
+    """`gate { BODY }`: the input multiplied by BODY's output, broadcast onto it."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "gate"
+
+
+Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut, Concat, Split, Branch, Gate]
+# What a statement walker handles.
+STATEMENTS = (Command, BlockDef, Repeat, Residual, Shortcut, Concat, Split, Branch, Gate)
+JOINS = (Concat, Split)  # statements whose body holds only branches
 
 
 class Module(Record):

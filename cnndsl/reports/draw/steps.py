@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...check.typed import NODES, Node, TypedLayer, TypedProgram, TypedResidual, TypedSkip, walk
+from ...check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip, walk
 from ...layers import LAYERS, DiagramStyle
 from ...layers.base import SHAPE_KEEPING
 from ...syntax.visitor import Visitor
@@ -26,6 +26,12 @@ class Step:
     closes: int | None = None  # for "add": the residual it closes
     residual: TypedResidual | None = None
     shortcut: list[tuple[int, TypedLayer]] = field(default_factory=list)
+    # A concat's or split's join, or a gate's multiply, drawn as a node like the (+):
+    # the node, the further arcs it closes (a concat's other branches), and the
+    # layers written along each of them.
+    join: TypedConcat | TypedGate | None = None
+    also_closes: list[int] = field(default_factory=list)
+    paths: dict[int, list[tuple[int, TypedLayer]]] = field(default_factory=dict)
     drawn: Shape | None = None  # the shape at the drawn size (a symbolic program); else `shape`
     style: DiagramStyle | None = None  # a box's colour and legend entry (None for a (+) node)
     # Geometry, filled in by measure() and layout().
@@ -35,6 +41,13 @@ class Step:
     below: float = 0.0
     x: float = 0.0
     axis: float = 0.0
+
+
+def arc_layers(step: Step, rid: int) -> list[tuple[int, TypedLayer]]:
+    """The layers written along arc `rid`, which ends at `step`: a projection shortcut's, a branch's."""
+    if rid in step.paths:
+        return step.paths[rid]
+    return step.shortcut if rid == step.closes else []
 
 
 def _is_box(layer: TypedLayer) -> bool:
@@ -70,6 +83,14 @@ class _Twins(Visitor):
     def visit_TypedResidual(self, node: TypedResidual, other: TypedResidual) -> None:
         self.pair(node.body, other.body)
         self.pair(node.shortcut or [], other.shortcut or [])
+
+    def visit_TypedConcat(self, node: TypedConcat, other: TypedConcat) -> None:
+        self.pair(node.branches, other.branches)
+
+    def visit_TypedBranch(self, node: TypedBranch | TypedGate, other: TypedBranch | TypedGate) -> None:
+        self.pair(node.body, other.body)
+
+    visit_TypedGate = visit_TypedBranch
 
     visit_TypedSkip = visit_TypedResidual
 
@@ -119,6 +140,41 @@ class _Steps(Visitor):
         self.steps.append(join)
         self.steps[mark].opens.append(number)
         self.last = join
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        """The branch with the most layers is drawn inline; each other one as an arc from the
+        concat's input to the join, its layers written along it (as a projection shortcut's)."""
+        sizes = [len(walk(branch.body)) for branch in node.branches]
+        inline = sizes.index(max(sizes))
+        mark = len(self.steps)
+        self.visit(node.branches[inline])
+        join = Step("add", node.output, calls=node.calls, join=node, drawn=self.drawn(node))
+        self.steps.append(join)
+        for index, branch in enumerate(node.branches):
+            if index == inline:
+                continue
+            self.residuals += 1
+            if join.closes is None:
+                join.closes = self.residuals
+            else:
+                join.also_closes.append(self.residuals)
+            join.paths[self.residuals] = [(self.index[id(layer)], layer) for layer in walk(branch.body)]
+            self.steps[mark].opens.append(self.residuals)  # the inline branch's first step, or the join
+        self.last = join
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.run(node.body)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        """The body inline, the input carried over it on an arc to the multiply."""
+        self.residuals += 1
+        number = self.residuals
+        mark = len(self.steps)
+        self.run(node.body)
+        gate = Step("add", node.output, calls=node.calls, closes=number, join=node, drawn=self.drawn(node))
+        self.steps.append(gate)
+        self.steps[mark].opens.append(number)
+        self.last = gate
 
     def visit_TypedLayer(self, node: TypedLayer) -> None:
         entry = (self.index[id(node)], node)

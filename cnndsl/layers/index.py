@@ -1,0 +1,25 @@
+"""Which family module of cnndsl.layers defines each layer name (registry.py reads it).
+
+Generated from the family modules by `python -m cnndsl.reports.docs`: do not edit.
+"""
+
+# (module, its kinds' names and aliases, the activations among them), in the table's order.
+FAMILIES = (
+    ('conv', ('conv',), ()),
+    ('upconv', ('upconv', 'deconv'), ()),
+    ('upsample', ('upsample',), ()),
+    ('pad', ('pad',), ()),
+    ('pooling', ('pool', 'maxpool', 'avgpool'), ()),
+    ('normalization', ('batchnorm', 'bn'), ()),
+    ('groupnorm', ('groupnorm', 'gn'), ()),
+    ('instancenorm', ('instancenorm',), ()),
+    ('dropout', ('dropout',), ()),
+    ('dropout2d', ('dropout2d',), ()),
+    ('flatten', ('flatten',), ()),
+    ('unflatten', ('unflatten',), ()),
+    ('linear', ('linear', 'fc', 'dense'), ()),
+    ('activations', ('relu', 'relu6', 'leakyrelu', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh', 'softmax', 'logsoftmax'), ('relu', 'relu6', 'leakyrelu', 'elu', 'gelu', 'silu', 'sigmoid', 'tanh', 'softmax', 'logsoftmax')),
+    ('prelu', ('prelu',), ('prelu',)),
+)
+# The package's modules that define no kinds.
+SHARED = ('arguments', 'base', 'growth', 'index', 'registry', 'values', 'windows', 'words')
