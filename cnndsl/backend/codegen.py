@@ -124,6 +124,15 @@ class _Helpers(Visitor):
         self.visit_children(node)
 
 
+def _helper_classes(program: TypedProgram) -> list[str]:
+    """The source of every class the layers' modules need (`LayerNorm2d`), once each, in order of first use."""
+    sources: dict[str, str] = {}
+    for layer in program.layers:
+        for helper in layer.kind.helpers(layer.config, layer.input):
+            sources.setdefault(helper.name, helper.source)
+    return list(sources.values())
+
+
 @lru_cache(maxsize=1)
 def _template():
     import jinja2
@@ -164,6 +173,7 @@ def generate(program: TypedProgram) -> str:
         name=program.name,
         source_name=source_name,
         helpers=_Helpers(program.nodes).used,
+        helper_classes=_helper_classes(program),
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

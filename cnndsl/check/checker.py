@@ -28,6 +28,7 @@ from .branches import Gates, Joins
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .frame import Frame, SymbolBound
+from .placements import Placements
 from .skips import KEEP, Keeps, SizeFailures
 from .skips import WORDS as SKIP_WORDS
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual, follows, walk
@@ -88,6 +89,8 @@ class Checker(Visitor):
         # Every report made, shown or not: a step that made none is pure, and is memoised.
         self.reports = 0
         self.syntax_errors = reporter.error_count
+        # A layer with a placement rule was read: the expanded program is walked for it after checking.
+        self.placed = False
         self.skip_failures = SizeFailures()  # skips.py: reported together, with one fix for all
 
     def report(self, code, span, message, **details) -> None:
@@ -116,6 +119,8 @@ class Checker(Visitor):
         top = Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
+        if self.placed:
+            Placements(self).check(nodes)
         self.blocks.check_unexpanded()
         self.skip_failures.flush()
         if self.dropped:  # say so on the last one shown
@@ -206,6 +211,8 @@ class Checker(Visitor):
             return None
         kind = lookup(name)
         if kind is not None:
+            if kind.checks_placement:
+                self.placed = True
             frame.layer_name = name
             try:
                 return self.layer(kind, statement, shape, frame, nodes)

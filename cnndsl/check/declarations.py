@@ -14,7 +14,7 @@ import re
 
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import lookup
+from ..layers import helper_names, lookup
 from ..layers.values import IDENTIFIER, SIZE, Expect, read_value
 from ..syntax.nodes import BROKEN, BlockDef, Command, Shortcut, Word
 from ..syntax.source import Span
@@ -29,10 +29,11 @@ STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut"
 HELPER_CLASSES = frozenset({"Residual", "Concat", "Split", "Gate", "Skip"})
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
-RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | frozenset(dir(builtins))
-# Names the generated module imports or defines at its top level: no name in
-# a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES
+RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | helper_names() | frozenset(dir(builtins))
+# Names the generated module imports or defines at its top level (the layers'
+# helper classes too: LayerNorm2d, ...): no name in a .cnn file (network,
+# block, parameter) may take them.
+GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES | helper_names()
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case

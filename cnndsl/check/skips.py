@@ -150,7 +150,7 @@ class Keeps:
         return out
 
     def finish(self, site: Site) -> None:
-        """W0006 for every map kept and never joined."""
+        """W0007 for every map kept and never joined."""
         for kept in self.by_name.values():
             if not kept.used:
                 _unused(kept, site)
@@ -158,7 +158,7 @@ class Keeps:
 
 def _unused(kept: Kept, site: Site) -> None:
     site.report(
-        "W0006",
+        "W0007",
         kept.span,
         f"the map kept as '{kept.name}' is never joined",
         label="kept, never used",

@@ -411,6 +411,8 @@ Right:
 flattened first; the note says how many features `flatten` would give, and
 that is the input size cnnc gives the `nn.Linear`. This is PyTorch's
 `mat1 and mat2 shapes cannot be multiplied`, caught before anything runs.
+To apply a linear layer to the channels at every position of the map instead
+(ConvNeXt's pointwise layers), write `linear N pixelwise`: the map stays a map.
 
 Wrong:
 
@@ -430,8 +432,9 @@ Right:
             "the group count does not divide the channels",
             """
 A grouped convolution splits its input and output channels into `g` groups,
-so `g` must divide both the input channels and the number of filters. The
-help names the nearest group count that does.
+so `g` must divide both the input channels and the number of filters; a
+channel shuffle (`shuffle G`) splits its channels into `G` equal groups, so
+`G` must divide them. The help names the nearest group count that does.
 
 Wrong (24 input channels, 32 filters: 5 divides neither):
 
@@ -472,19 +475,22 @@ Filters, kernel, stride, dilation, groups, features, pooling windows and
 input sizes are at least 1; padding is at least 0 and, for pooling, at most
 half the window (PyTorch's limit); a repeat count is at least 0 (`repeat 0`
 is allowed, with warning W0002); a dropout probability `P` satisfies
-`0 <= P < 1`.
+`0 <= P < 1`; a normalisation's `eps=` is greater than 0 and batchnorm's
+`momentum=` is from 0 to 1.
 
 Wrong:
 
     conv 0 k3
     pool 2 s0
     dropout 1.0
+    bn momentum=1.5
 
 Right:
 
     conv 16 k3
     pool 2
     dropout 0.5
+    bn momentum=0.01
 """,
         ),
         _code(
@@ -1029,9 +1035,10 @@ its input unused`.
             "no-op-layer",
             "a layer or statement that does nothing",
             """
-Some layers leave their input unchanged: `dropout 0`, `flatten` of something
-that is already a vector; `repeat 0 { ... }` (written with a literal 0)
-removes its body; a `concat` or `split` of one branch is that branch. They cost nothing at run time but usually mean a typo.
+Some layers leave their input unchanged: `dropout 0`, `stochdepth 0`,
+`shuffle 1`, `flatten` of something that is already a vector; `repeat 0 { ... }`
+(written with a literal 0) removes its body; a `concat` or `split` of one
+branch is that branch. They cost nothing at run time but usually mean a typo.
 The body of `repeat 0` is still checked for mistakes.
 
 Warned:
@@ -1107,6 +1114,31 @@ Quiet:
         ),
         _code(
             "W0006",
+            "misplaced-stochastic-depth",
+            "stochastic depth outside the end of a residual body",
+            """
+`stochdepth P` (`droppath`) zeroes the whole input of a sample while
+training, with probability P. At the end of a residual body that drops only
+the body: the shortcut still carries the input on, so the block is skipped
+(the "stochastic depth" of Huang et al., as torchvision's EfficientNet and
+ConvNeXt use it). Anywhere else it drops the whole map, and every layer
+after it sees zeros for that sample. The warning is given for the program as
+expanded: a block whose body ends in `stochdepth` may be called as the last
+statement of a residual body.
+
+Warned:
+
+    conv 16 k3 p1 relu
+    stochdepth 0.1
+
+Quiet:
+
+    conv 16 k3 p1 relu
+    residual { conv 16 k3 p1; bn; stochdepth 0.1 }
+""",
+        ),
+        _code(
+            "W0007",
             "kept-map-unused",
             "a map is kept and never joined",
             """
