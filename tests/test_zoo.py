@@ -1,6 +1,6 @@
 """examples/zoo/NAME.cnn is torchvision.models.NAME, exactly.
 
-For each of the ten families (tests/zoo_reference.py has the harness):
+For each of the nineteen families (tests/zoo_reference.py has the harness):
 
 - the parameter count: torchvision's = ours at run time = cnnc's static total
   = the one the file's header comment states (on the meta device: free);
@@ -37,6 +37,8 @@ from zoo_reference import (
     ZOO_DIR,
     build_ours,
     build_reference,
+    COMPARED_KINDS,
+    ORDER_DIFFERS,
     cnn_path,
     cnnc,
     compare_outputs,
@@ -57,7 +59,17 @@ ODD_SIZE = (97, 131)
 
 # The families whose output comparison takes seconds (two copies of 60-140
 # million parameters); the others take a fraction of a second each.
-HEAVY = {"vgg11", "vgg16", "vgg16_bn", "wide_resnet50_2"}
+HEAVY = {"vgg11", "vgg16", "vgg16_bn", "wide_resnet50_2", "densenet121", "inception_v3", "convnext_tiny"}
+
+# Layers that some families compute with a function rather than a module
+# (GoogLeNet's and Inception v3's F.relu, Inception v3's F.max_pool2d,
+# DenseNet's last F.relu): no hook sees them, so they are left out of the
+# comparison of static and runtime shapes for that family.
+FUNCTIONAL = {
+    "googlenet": {"relu"},
+    "inception_v3": {"relu", "pool"},
+    "densenet121": {"relu"},
+}
 
 # Families that take any size but whose strides leave rows unread at some
 # sizes, exactly as torchvision's do: cnnc warns W0001 there, and the file
@@ -116,7 +128,7 @@ def test_parameter_count_is_torchvisions(name):
     assert stated_parameters(name) == reference
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", [name for name in FAMILIES if name not in ORDER_DIFFERS])
 def test_torchvisions_state_transfers_entry_by_entry(name):
     with torch.device("meta"):
         reference = build_reference(name)
@@ -125,6 +137,20 @@ def test_torchvisions_state_transfers_entry_by_entry(name):
     assert copied == len(reference.state_dict()) == len(ours.state_dict())
     buffers = sum(1 for key in ours.state_dict() if key.endswith("num_batches_tracked"))
     assert buffers == sum(1 for module in reference.modules() if isinstance(module, torch.nn.BatchNorm2d))
+
+
+@pytest.mark.parametrize("name", sorted(ORDER_DIFFERS))
+def test_torchvisions_state_transfers_by_structure(name):
+    """RegNet and ConvNeXt register parameters in another order than ours: cnndsl.transfer_weights pairs them all."""
+    import cnndsl
+
+    with torch.device("meta"):
+        reference = build_reference(name)
+        ours = build_ours(name)
+    with pytest.raises(ValueError, match="structure mismatch"):
+        transfer_weights(reference, ours)  # entry by entry: the orders differ
+    report = cnndsl.transfer_weights(reference, ours)
+    assert len(report.pairs) == len(reference.state_dict()) == len(ours.state_dict())
 
 
 def test_a_structure_mismatch_is_refused():
@@ -150,7 +176,12 @@ def test_static_shapes_are_torchvisions_runtime_shapes(name):
     with torch.device("meta"):
         reference = build_reference(name)
     layers, output = runtime_layers(reference, ODD_SIZE)
-    assert static_layers(instance) == layers
+    kinds = COMPARED_KINDS - FUNCTIONAL.get(name, set())
+    layers = [layer for layer in layers if layer[0] in kinds]
+    if name in ORDER_DIFFERS:  # RegNet runs a block's projection before its body; we write it after
+        assert sorted(static_layers(instance, kinds)) == sorted(layers)
+    else:
+        assert static_layers(instance, kinds) == layers
     assert tuple(instance["output"]) == output == (1000,)
 
 
