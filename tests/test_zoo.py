@@ -74,7 +74,7 @@ FUNCTIONAL = {
 # Families that take any size but whose strides leave rows unread at some
 # sizes, exactly as torchvision's do: cnnc warns W0001 there, and the file
 # says so. Every other file checks without a diagnostic.
-INHERENT_W0001 = {"alexnet", "vgg11", "vgg16", "vgg16_bn"}
+INHERENT_W0001 = {"alexnet", "vgg11", "vgg16", "vgg16_bn", "squeezenet1_1", "densenet121"}
 
 
 def heavy_marked(names):
