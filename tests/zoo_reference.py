@@ -77,6 +77,11 @@ BUILD_ARGUMENTS = {
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
 
+# Families whose builder computes its widths with tensor arithmetic
+# (RegNet's BlockParams), which fails on the meta device: built on the CPU
+# (4 million parameters: cheap), then moved to the device asked for.
+BUILT_ON_CPU = frozenset({"regnet_y_400mf"})
+
 # Families whose parameters torchvision registers in another order than the
 # one its forward pass uses them in (RegNet: a block's projection before its
 # body; ConvNeXt: a block's layer scale before its layers). Their weights are
@@ -152,7 +157,12 @@ def build_reference(name: str) -> nn.Module:
     Under `with torch.device("meta"):` it is built without memory or
     initialisation cost, for counting and shapes.
     """
-    return getattr(torchvision_models(), name)(weights=None, **BUILD_ARGUMENTS.get(name, {}))
+    build = getattr(torchvision_models(), name)
+    if name in BUILT_ON_CPU:
+        device = torch.get_default_device()
+        with torch.device("cpu"):
+            return build(weights=None, **BUILD_ARGUMENTS.get(name, {})).to(device)
+    return build(weights=None, **BUILD_ARGUMENTS.get(name, {}))
 
 
 def min_size(name: str) -> tuple[int, int]:
