@@ -199,6 +199,8 @@ def test_static_shapes_are_torchvisions_runtime_shapes(name):
 @pytest.mark.parametrize("name", heavy_marked(FAMILIES))
 def test_outputs_are_torchvisions(name):
     sizes = [(224, 224), ODD_SIZE, min_size(name)]
+    if name == "inception_v3":
+        sizes.append((299, 299))  # the size it was trained at
     differences = compare_outputs(name, sizes)
     assert max(differences.values()) <= ATOL, differences
 
