@@ -10,9 +10,11 @@ jumps differ (`pool 2` against a convolution that reaches the same size:
 possible only at a concrete size). Concatenations, splits (whose branches
 get views of their part of the channels) and gates (squeeze-and-excitation,
 spatial, the input squared, a whole body) join branches that keep the size.
-The shape-keeping kinds (normalisations, layer scales, shuffles, pixel-wise
-linear layers that leave channels-last memory behind, stochastic depth at the
-end of a residual body) come in too. Validity is still the compiler's call:
+Long skips (`keep`, then `cat` or `add`) join too. The shape-keeping kinds
+(normalisations, layer scales, shuffles, pixel-wise linear layers that leave
+channels-last memory behind, stochastic depth at the end of a residual body,
+PReLU, Dropout2d) and the growing ones (padding, upsampling, transposed
+convolutions) come in too. Validity is still the compiler's call:
 the tests skip what does not check.
 """
 
@@ -118,9 +120,15 @@ def pool(d: Draft, keep_size: bool = False, adaptive: bool = True) -> None:
 
 def elementwise(d: Draft) -> None:
     draw = d.draw
-    choice = draw(st.sampled_from(["plain", "layernorm", "layerscale", "shuffle", "pixelwise"]))
+    choice = draw(st.sampled_from(["plain", "layernorm", "layerscale", "shuffle", "pixelwise", "more"]))
     if choice == "plain":
         d.emit(draw(st.sampled_from(["bn", "dropout 0.3", "dropout 0", *ACTIVATIONS])))
+    elif choice == "more":
+        groups = [g for g in (1, 2) if d.channels % g == 0]
+        d.emit(draw(st.sampled_from([
+            f"groupnorm {draw(st.sampled_from(groups))}", "instancenorm", "instancenorm affine", "dropout2d 0.3",
+            "prelu", "prelu perchannel",
+        ])))  # fmt: skip
     elif choice == "layernorm":
         d.emit("layernorm")
     elif choice == "layerscale":
@@ -133,6 +141,41 @@ def elementwise(d: Draft) -> None:
         features = draw(st.integers(1, 6))
         d.emit(f"linear {features} pixelwise" + draw(st.sampled_from(["", " gelu", " relu"])))
         d.channels = features
+
+
+def resize(d: Draft) -> None:
+    """Padding, upsampling or a transposed convolution: sizes grow (and fields stop being one extent)."""
+    draw = d.draw
+    kind = draw(st.sampled_from(["pad", "upsample", "upconv"]))
+    if kind == "pad":
+        mode = draw(st.sampled_from(["", " reflect", " replicate", " circular"]))
+        amount = draw(st.integers(1, 2))
+        if mode and amount >= min(d.height, d.width):
+            return
+        d.emit(f"pad {amount}{mode}")
+        d.height, d.width = d.height + 2 * amount, d.width + 2 * amount
+    elif kind == "upsample":
+        d.emit("upsample 2" + draw(st.sampled_from(["", " bilinear", " bilinear aligned"])))
+        d.height, d.width = 2 * d.height, 2 * d.width
+    else:
+        filters = draw(st.integers(1, 4))
+        d.emit(f"upconv {filters} k2 s2" + draw(st.sampled_from(["", " relu", " nobias"])))
+        d.height, d.width, d.channels = 2 * d.height, 2 * d.width, filters
+
+
+def skip(d: Draft, depth: int) -> None:
+    """`keep NAME` ... `cat NAME` or `add NAME`, around stages that keep the size."""
+    draw = d.draw
+    name = f"k{depth}"
+    kept = d.channels
+    d.emit(f"keep {name}")
+    for _ in range(draw(st.integers(1, 2))):
+        stage(d, depth + 1, keep_size=True)
+    if d.channels == kept and draw(st.booleans()):
+        d.emit(f"add {name}")
+    else:
+        d.emit(f"cat {name}")
+        d.channels += kept
 
 
 def residual(d: Draft, depth: int) -> None:
@@ -226,7 +269,7 @@ def gate(d: Draft, depth: int, adaptive: bool) -> None:
 
 
 def stage(d: Draft, depth: int, keep_size: bool = False, adaptive: bool = True, odd_paths: bool = True) -> None:
-    choice = d.draw(st.integers(0, 12 if depth < 2 else 5))
+    choice = d.draw(st.integers(0, 14 if depth < 2 else 5))
     if choice <= 2:
         conv(d, keep_size)
     elif choice == 3:
@@ -243,6 +286,11 @@ def stage(d: Draft, depth: int, keep_size: bool = False, adaptive: bool = True, 
         return
     elif choice == 11:
         downsampling(d)
+    elif choice == 12:
+        skip(d, depth)
+    elif choice == 13:
+        if odd_paths:  # the fields after it are not one extent either
+            resize(d)
     elif odd_paths:
         misaligned(d)
 

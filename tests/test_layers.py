@@ -23,8 +23,10 @@ from cnndsl.check.frame import Frame
 from cnndsl.layers import ACTIVATIONS, BY_NAME, LAYERS, Role, Site, classify, lookup
 from cnndsl.lsp.analysis import Analysis
 from cnndsl.types.autograd import INPUT, NEW, Flow, Saves, Tensor
-from cnndsl.types.fields import AdaptiveWindow, AxisWindow, WholeAxis
-from cnndsl.types.layout import CHANNELS_LAST, ELEMENTWISE, MADE_CONTIGUOUS, MEAN, SUGGESTED, channels_last, contiguous
+from cnndsl.types.fields import AdaptiveWindow, AxisWindow, UnevenAxis, WholeAxis
+from cnndsl.types.layout import (
+    CHANNELS_LAST, CONTIGUOUS, ELEMENTWISE, MADE_CONTIGUOUS, MEAN, SUGGESTED, channels_last, contiguous,
+)  # fmt: skip
 
 LAYERS_DIR = Path(cnndsl.layers.__file__).parent
 EXAMPLE_INPUT = "input 32x32x3\n"
@@ -107,7 +109,7 @@ def test_every_kind_declares_its_analysis_facets(kind, example):
     for layer in shown_layers(example):
         rules = layer.kind.window(layer.config)
         assert rules is None or (
-            len(rules) == 2 and all(isinstance(rule, (AxisWindow, AdaptiveWindow, WholeAxis)) for rule in rules)
+            len(rules) == 2 and all(isinstance(rule, (AxisWindow, AdaptiveWindow, WholeAxis, UnevenAxis)) for rule in rules)
         )
         tensors = layer.kind.parameter_tensors(layer.config, layer.input)
         assert all(isinstance(t, Tensor) and t.elements > 0 for t in tensors)
@@ -119,7 +121,7 @@ def test_every_kind_declares_its_analysis_facets(kind, example):
         for flow in (*(Flow(3, strides) for strides in layouts), Flow(1, layouts[0], inplace=layer.inplace)):
             saves = layer.kind.saves(layer.config, layer.input, layer.output, flow)
             assert isinstance(saves, Saves) and saves.result in (NEW, INPUT)
-            assert saves.layout in (ELEMENTWISE, SUGGESTED, CHANNELS_LAST, MADE_CONTIGUOUS, MEAN)
+            assert saves.layout in (ELEMENTWISE, SUGGESTED, CHANNELS_LAST, MADE_CONTIGUOUS, MEAN, CONTIGUOUS)
             assert all(t.elements > 0 for t in saves.tensors)
 
 

@@ -35,7 +35,12 @@ def torchinfo_figures(path: Path, batch: int, dtype: str, device: str = "meta"):
     typed = program.typed
     if typed.symbolic:
         height, width = typed.smallest_size()
-        typed = instantiate(typed, max(height, 65), max(width, 50))
+        sizes = [max(height, 65), max(width, 50)]
+        for index, size in enumerate((typed.input.height, typed.input.width)):
+            if not isinstance(size, int):  # the next admissible size (`where H % 16 == 0`)
+                symbol = typed.symbols[size.symbol]
+                sizes[index] += (symbol.residue - sizes[index]) % symbol.modulus
+        typed = instantiate(typed, *sizes)
     with torch.device(device):
         model = module_class().to(TORCH_DTYPES[dtype])
     data = torch.rand((batch, *typed.input.torch_shape), device=device).to(TORCH_DTYPES[dtype])

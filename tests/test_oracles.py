@@ -171,6 +171,24 @@ MAP_OPS = {
     "gate, squeeze and excitation": "gate { avgpool to 1; conv 2 k1 relu; conv 4 k1; hardsigmoid }",
     "gate, per position": "gate { conv 1 k3 p1; sigmoid }",
     "gate, the input squared": "gate { }",
+    "dropout2d": "dropout2d 0.3",
+    "groupnorm": "groupnorm 2",
+    "instancenorm": "instancenorm",
+    "instancenorm affine, channels-last input": "layernorm\ninstancenorm affine",
+    "pad": "pad 1",
+    "pad reflect": "pad 2x1 reflect",
+    "pad replicate": "pad 1 replicate",
+    "pad circular, channels-last input": "layernorm\npad 1 circular",
+    "prelu": "prelu",
+    "prelu per channel": "prelu perchannel",
+    "upconv": "upconv 3 k2 s2",
+    "upconv stride 1": "upconv 3 k3 p1",
+    "upsample": "upsample 2",
+    "upsample bilinear aligned, channels-last input": "layernorm\nupsample 2 bilinear aligned",
+    "upsample to a size": "upsample to 9x7",
+    "keep and cat": "keep a\nconv 4 k3 p1 relu\ncat a",
+    "keep and add, cropped": "keep a\nconv 4 k3 relu\nadd a crop",
+    "keep and cat, cropped, channels-last": "layernorm\nkeep a\nconv 2 k3\ncat a crop",
 }
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid"]
 VECTOR_OPS = ["linear 4", "bn", "layernorm", "softmax", "logsoftmax", "relu", "dropout 0.3", "sigmoid"]
@@ -190,6 +208,8 @@ def op_cases():
         cases.append((f"{name}, on the input", MAPS.format(name), (1, 3)))
     cases.append(("flatten", "input 6x5x4\nconv 4 k1\nflatten\nlinear 3\n", (1, 3)))
     cases.append(("flatten on the input", "input 6x5x4\nflatten\nlinear 3\n", (1, 3)))
+    cases.append(("unflatten", "input 1x1x4\nflatten\nlinear 24\nunflatten 2x3x4\nconv 3 k1\n", (1, 3)))
+    cases.append(("unflatten of the input", "input 2x3x4\nflatten\nunflatten 2x3x4\nconv 3 k1\n", (1, 3)))
     for op in VECTOR_OPS:
         cases.append((f"{op} (vector), after linear", AFTER_LINEAR.format(op), (2, 3)))  # BatchNorm1d: two samples
         cases.append((f"{op} (vector), on the input", VECTOR.format(op), (2, 3)))

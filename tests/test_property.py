@@ -90,6 +90,8 @@ def _pool(draw, draft, indent):
 SHAPE_KEEPING = [
     "bn", "batchnorm", "bn eps=0.001 momentum=0.01", "layernorm", "layernorm eps=1e-6", "layerscale 1e-6",
     "layerscale 0.5", "dropout 0.3", *ACTIVATIONS,
+    # issue 18's shape-keeping kinds
+    "prelu", "prelu perchannel", "groupnorm 1", "dropout2d 0.1",
 ]
 
 

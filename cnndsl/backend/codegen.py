@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..syntax.visitor import Visitor
 
 
@@ -18,6 +18,7 @@ class _View:
 
     residual: bool
     comment: str
+    skip: str = ""  # `join="cat", crop=True` for a TypedSkip
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
@@ -63,6 +64,11 @@ class _Views(Visitor):
             shortcut=self.views(node.shortcut) if node.shortcut is not None else None,
         )
 
+
+    def visit_TypedSkip(self, node: TypedSkip) -> _View:
+        arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
+        return _View(False, _comment(node, f"keep {node.name} ... {node.statement} -> {_shape(node.output)}"),
+                     body=self.views(node.body), skip=arguments)
 
     def visit_TypedConcat(self, node: TypedConcat) -> _View:
         helper = "Split" if node.split else "Concat"
@@ -111,6 +117,10 @@ class _Helpers(Visitor):
 
     def visit_TypedGate(self, node: TypedGate) -> None:
         self.used.add("Gate")
+        self.visit_children(node)
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        self.used.add("Skip")
         self.visit_children(node)
 
 

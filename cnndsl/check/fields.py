@@ -20,16 +20,18 @@ from __future__ import annotations
 
 from ..layers.values import Site
 from ..syntax.visitor import Visitor
-from ..types.fields import ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, WholeAxis, step_arithmetic, union
+from ..types.fields import (
+    ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, UnevenAxis, WholeAxis, step_arithmetic, union,
+)  # fmt: skip
 from ..types.shapes import MapType, Shape
-from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 
 
 def annotate(program: TypedProgram) -> tuple[Node, ReceptiveField] | None:
     """Set the receptive fields of `program`'s nodes. Returns the first node whose unit sees more than a
     fixed input, with its field (for N0001: `report_exceeding`), or None."""
-    if program.input is None:
-        return None
+    if not isinstance(program.input, MapType):
+        return None  # no input, or a vector (a generator's latent code): no image for a field to lie in
     walk = _FieldWalk(program)
     walk.sequence(program.nodes, UNIT_FIELD)
     return walk.exceeding
@@ -71,6 +73,15 @@ class _FieldWalk(Visitor):
         self._check(node, joined, units(node.output, node.input))
         return joined
 
+    def visit_TypedSkip(self, node: TypedSkip, field: ReceptiveField) -> ReceptiveField:
+        node.receptive_input = field
+        body = self.sequence(node.body, field)
+        kept = kept_field(node, field)
+        joined = ReceptiveField(union([kept.height, body.height]), union([kept.width, body.width]))
+        node.receptive_field = joined
+        self._check(node, joined, units(node.output, node.input))
+        return joined
+
     def visit_TypedConcat(self, node: TypedConcat, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
         outs = [self.visit(branch, field) for branch in node.branches]
@@ -95,6 +106,24 @@ class _FieldWalk(Visitor):
     def _check(self, node: Node, field: ReceptiveField, output_size: tuple[int, int]) -> None:
         if self.exceeding is None and self.input_size is not None and field.exceeds(self.input_size, output_size):
             self.exceeding = (node, field)
+
+
+def crop_offsets(node: TypedSkip) -> tuple:
+    """The units a `crop` cuts off the kept map's top and left: (kept - body) // 2 per axis (0 without crop)."""
+    if not node.crop:
+        return 0, 0
+    kept = (node.input.height, node.input.width)
+    body = node.body[-1].output if node.body else node.input
+    offsets = []
+    for size, target in zip(kept, (body.height, body.width)):
+        offsets.append((size - target) // 2 if isinstance(size, int) and isinstance(target, int) else None)
+    return tuple(offsets)
+
+
+def kept_field(node: TypedSkip, field: ReceptiveField) -> ReceptiveField:
+    """The field of the kept map's units as the join meets them (a crop starts them further on)."""
+    top, left = crop_offsets(node)
+    return ReceptiveField(field.height.shifted(top), field.width.shifted(left))
 
 
 def gate_field(node: TypedGate, body: ReceptiveField) -> ReceptiveField:
@@ -140,6 +169,10 @@ def field_arithmetic(node: Node) -> tuple[str, ...]:
     if before is None or after is None:
         return ()
     spatial = units(node.output, node.input)
+    if isinstance(node, TypedSkip):
+        body = node.body[-1].receptive_field if node.body else before
+        kept = kept_field(node, before).text(spatial)
+        return (f"field: union of the kept map's {kept} and the body's {body.text(spatial)} = {after.text(spatial)}",)
     if isinstance(node, TypedResidual):
         body = node.body[-1].receptive_field if node.body else before
         other = node.shortcut[-1].receptive_field if node.shortcut else before
@@ -163,7 +196,9 @@ def field_arithmetic(node: Node) -> tuple[str, ...]:
     for axis, (rule, was, now, size) in zip(("height", "width"), zip(rules, before.axes, after.axes, sizes)):
         if was.form != ALIGNED:
             continue  # the whole input, or not one extent: whatever the window, it stays so
-        if isinstance(rule, WholeAxis):
+        if isinstance(rule, UnevenAxis):
+            lines.append(f"field {axis}: one unit spread over several (a fractional jump): fields of different sizes")
+        elif isinstance(rule, WholeAxis):
             lines.append(f"field {axis}: every output unit reads every input unit: the whole input")
         elif isinstance(rule, AdaptiveWindow):
             if rule.size == 1:

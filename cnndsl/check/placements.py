@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..syntax.visitor import Visitor
 from .frame import Frame
-from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedResidual
+from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedResidual, TypedSkip
 
 
 class Placements(Visitor):
@@ -48,3 +48,7 @@ class Placements(Visitor):
 
     def visit_TypedGate(self, node: TypedGate, at_residual_end: bool) -> None:
         self.check(node.body)
+
+    def visit_TypedSkip(self, node: TypedSkip, at_residual_end: bool) -> None:
+        """`add NAME` joins like a residual (its body may end in stochdepth); `cat NAME` like a branch."""
+        self.check(node.body, residual_body=node.join == "add")

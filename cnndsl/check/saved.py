@@ -32,7 +32,7 @@ from ..syntax.visitor import Visitor
 from ..types.autograd import DTYPE_BYTES, INPUT, Flow
 from ..types.layout import contiguous, concatenated, elementwise, output_strides
 from ..types.shapes import MapType, Shape
-from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 
 _set = object.__setattr__
 
@@ -129,7 +129,8 @@ def saved_bytes(program: TypedProgram, batch: int = 1, dtype: str = "float32") -
     if batch < 1:
         raise ValueError("the batch size must be at least 1")
     walk = _SavedWalk(batch, dtype)
-    x = Value(walk.allocate(batch * program.input.elements), False, contiguous(walk.sizes(program.input)))
+    strides = contiguous(walk.sizes(program.input)) if isinstance(program.input, MapType) else None
+    x = Value(walk.allocate(batch * program.input.elements), False, strides)
     walk.sequence(program.nodes, x)
     saved = tuple(walk.saved.values())
     return SavedBytes(batch, dtype, sum(s.nbytes for s in saved), saved, tuple(walk.steps), x.storage)
@@ -174,8 +175,9 @@ class _SavedWalk(Visitor):
         parameters = kind.parameter_tensors(config, shape)
         recorded = x.requires_grad or bool(parameters)
         saves = kind.saves(config, shape, output, Flow(self.batch, x.strides, layer.inplace))
-        if saves.result == INPUT:
-            out = Value(x.storage, recorded, x.strides if isinstance(output, MapType) else None)
+        if saves.result == INPUT:  # in place, a view, the identity; a vector viewed as a map is contiguous
+            strides = (x.strides or contiguous(self.sizes(output))) if isinstance(output, MapType) else None
+            out = Value(x.storage, recorded, strides)
         else:
             strides = None
             if isinstance(output, MapType):
@@ -201,6 +203,23 @@ class _SavedWalk(Visitor):
         out = self.new(node.output, body.requires_grad or other.requires_grad, strides)
         if out.requires_grad:
             self.steps.append(Step(node, self.storages[out.storage]))  # the sum's gradient, passed to both paths
+        return out
+
+    def visit_TypedSkip(self, node: TypedSkip, x: Value) -> Value:
+        body = self.sequence(node.body, x)
+        # The kept map (centre-cropped: a view with x's strides) joined to the body's output: `cat` or `+`,
+        # neither saves anything.
+        strides = None
+        if isinstance(node.output, MapType):
+            joined = node.body[-1].output if node.body else node.input
+            kept = (self.batch, node.input.channels, joined.height, joined.width)  # cropped to the body's size
+            operands = [(kept, x.strides), (self.sizes(joined), body.strides)]
+            out = self.sizes(node.output)
+            strides = concatenated(operands, out) if node.join == "cat" else elementwise(out, operands)
+        requires_grad = x.requires_grad or body.requires_grad
+        out = self.new(node.output, requires_grad, strides)
+        if requires_grad:
+            self.steps.append(Step(node, self.storages[out.storage]))
         return out
 
     def visit_TypedConcat(self, node: TypedConcat, x: Value) -> Value:

@@ -875,6 +875,135 @@ Right:
 """,
         ),
         _code(
+            "E0080",
+            "unflatten-size-mismatch",
+            "unflatten's map size does not hold exactly the vector's features",
+            """
+`unflatten HxWxC` turns a vector into a feature map, reading its features in
+PyTorch's (C, H, W) order; H*W*C must equal the vector's length. The help
+names the map with the same height and width that fits, when there is one.
+
+Wrong:
+
+    flatten
+    linear 1000
+    unflatten 4x4x64
+
+Right:
+
+    flatten
+    linear 1024
+    unflatten 4x4x64
+""",
+        ),
+        _code(
+            "E0081",
+            "nothing-left",
+            "a transposed convolution or a padding leaves no rows or columns",
+            """
+A transposed convolution's output is `(in - 1)*S - 2*P + D*(F - 1) + O + 1`
+along each axis: with much padding `P` on a small input it is below 1.
+Reflection padding needs more rows than it pads (`P < in`), circular padding
+at least as many (`P <= in`). For a symbolic input size the same rule is
+E0071 (a size below the written bound fails) or raises the computed bound.
+
+Wrong:
+
+    input 2x2x8
+    upconv 8 k2 p3
+
+Right:
+
+    input 2x2x8
+    upconv 8 k2 s2
+""",
+        ),
+        _code(
+            "E0082",
+            "unknown-kept-map",
+            "a join names a map that is not kept in this body",
+            """
+`cat NAME` and `add NAME` join the map kept by an earlier `keep NAME` in the
+same body: the top level, or one block, residual or repeat body. A block
+keeps and joins its own maps; a map kept outside a body cannot be joined
+inside it.
+
+Wrong:
+
+    keep e1
+    conv 8 k3 p1
+    cat e2
+
+Right:
+
+    keep e1
+    conv 8 k3 p1
+    cat e1
+""",
+        ),
+        _code(
+            "E0083",
+            "skip-size-mismatch",
+            "a kept map and the current one cannot be joined: sizes or channels differ",
+            """
+`cat NAME` concatenates the kept map (first) and the current one on the
+channels: their heights and widths must be equal for every admissible input
+size. `cat NAME crop` crops the kept map to the centre first (the original
+U-Net's "copy and crop"): it must be larger by an even amount, so that the
+crop is centred. `add NAME` also needs equal channels. For a symbolic input
+the message names the smallest admissible size that fails and the residues
+where it fails, and the help the `where` constraint that would fix it.
+
+Wrong:
+
+    input 32x32x3
+    conv 8 k3
+    keep e1
+    pool 2
+    conv 16 k3
+    upconv 8 k2 s2
+    cat e1
+
+Right:
+
+    input 32x32x3
+    conv 8 k3
+    keep e1
+    pool 2
+    conv 16 k3
+    upconv 8 k2 s2
+    cat e1 crop
+""",
+        ),
+        _code(
+            "E0084",
+            "crossing-skips",
+            "skips must nest: a map kept inside a joined part is used after the join",
+            """
+Joining `a` turns everything since `keep a` into one part of the network;
+a map kept inside that part is gone after it. Skips nest like brackets: the
+last map kept is the first joined.
+
+Wrong:
+
+    keep a
+    conv 3 k3 p1
+    keep b
+    conv 3 k3 p1
+    add a
+    add b
+
+Right:
+
+    keep a
+    conv 3 k3 p1
+    keep b
+    conv 3 k3 p1
+    add b
+    add a
+""",
+        ),
+        _code(
             "W0001",
             "unused-rows",
             "a stride or pooling window leaves input rows or columns unused",
@@ -1007,6 +1136,25 @@ Quiet:
 
     conv 16 k3 p1 relu
     residual { conv 16 k3 p1; bn; stochdepth 0.1 }
+""",
+        ),
+        _code(
+            "W0007",
+            "kept-map-unused",
+            "a map is kept and never joined",
+            """
+`keep NAME` does nothing until `cat NAME` or `add NAME` joins the map.
+
+Warned:
+
+    keep e1
+    conv 3 k3 p1
+
+Quiet:
+
+    keep e1
+    conv 3 k3 p1
+    add e1
 """,
         ),
         _code(

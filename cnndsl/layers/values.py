@@ -81,6 +81,10 @@ class Site(Protocol):
         """The bound the program states (written, or computed), however far checking raised it."""
         ...
 
+    def size_modulus(self, symbol: str) -> int:
+        """The modulus of the symbol's residue constraint (`H % 16 == 0`), 1 without one."""
+        ...
+
     def raise_bound(self, symbol: str, value: int) -> Span | None:
         """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
         ...

@@ -10,8 +10,9 @@ from ..check.compute import flops, mult_adds
 from ..check.fields import field_arithmetic, units
 from ..check.saved import SavedBytes, saved_bytes
 from ..check.training import TrainingStep, training_step
+from ..types.shapes import MapType
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..record import Record
 from ..syntax.visitor import Visitor
 
@@ -194,7 +195,9 @@ def sizes_line(program: TypedProgram) -> str:
     parts = []
     if given:
         parts.append(bounds_text(given) + " (given)")
-    if computed:
+    if computed and any(s.modulus > 1 for s in computed):  # the residues are given, the bounds computed
+        parts.append(bounds_text(computed, " (computed: the smallest admissible size every layer accepts)"))
+    elif computed:
         parts.append(bounds_text(computed) + " (computed: the smallest sizes every layer accepts)")
     return "sizes: " + ", ".join(parts) + "; `//` is floor division"
 
@@ -248,7 +251,8 @@ class _Layers(Visitor):
         self.found: list[LayerSummary] = []
         self.joins: list[JoinSummary] = []
         self.depth = 0
-        self.input_size = (program.input.height, program.input.width) if program.input is not None else (1, 1)
+        shape = program.input
+        self.input_size = (shape.height, shape.width) if isinstance(shape, MapType) else (1, 1)
         self.saved = saved.by_node() if saved is not None else None
 
     def visit_TypedLayer(self, node: TypedLayer) -> None:
@@ -278,6 +282,24 @@ class _Layers(Visitor):
             field.to_dict(self.input_size, units(node.output, node.input)) if field is not None else None,
             self.saved.get(id(node), 0) if self.saved is not None else None,
         )  # fmt: skip
+
+    visit_TypedSkip = visit_TypedResidual  # the body between the keep and the join
+
+
+def skip_arithmetic(node: TypedSkip) -> tuple[str, ...]:
+    """A join's arithmetic: the crop and the channel sum."""
+    kept, body = node.input, node.body[-1].output if node.body else node.input
+    lines = []
+    if node.crop:
+        lines.append(f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}"
+                     if kept.symbolic or body.symbolic else
+                     f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}, "
+                     f"{(kept.height - body.height) // 2} rows and {(kept.width - body.width) // 2} columns off each side")
+    if node.join == "cat":
+        lines.append(f"channels: {kept.channels} (kept) + {body.channels} = {node.output.channels}")
+    else:
+        lines.append(f"adds: kept {kept.channels} channels + {body.channels} = {node.output.channels} channels")
+    return tuple(lines)
 
 
 def layer_summary(layer: TypedLayer, depth: int = 0, input_size: tuple = (1, 1), saved: int | None = None) -> LayerSummary:
@@ -315,8 +337,9 @@ class _Rows(Visitor):
 
     walks = NODES
 
-    def __init__(self, explain: bool, saved: SavedBytes | None = None) -> None:
+    def __init__(self, explain: bool, source, saved: SavedBytes | None = None) -> None:
         self.explain = explain
+        self.source = source  # the lines of `keep` statements
         self.saved = saved.by_node() if saved is not None else None
         self.rows: list[tuple[str, ...]] = []
         self.explanations: dict[int, tuple[str, ...]] = {}
@@ -353,6 +376,20 @@ class _Rows(Visitor):
             self.add("", f"{indent}shortcut")
             self.visit_all(node.shortcut)
         self.indent = indent
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        """A `keep NAME` row, the body indented, then the join's row (`cat e1 crop`)."""
+        indent = self.indent
+        kept = node.receptive_input.text(units(node.input, node.input)) if node.receptive_input is not None else ""
+        self.rows.append((str(self.source.line_of(node.keep_span.start)), f"{indent}keep {node.name}", str(node.input), kept, "", "")
+                         + (("",) if self.saved is not None else ()))
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.add(where, f"{indent}{node.statement}", str(node.output), node, "0", "0")
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = (*skip_arithmetic(node), *field_arithmetic(node))
 
     def visit_TypedConcat(self, node: TypedConcat) -> None:
         indent = self.indent
@@ -397,7 +434,7 @@ def render_table(
     `training` (`--train`) each layer's saved bytes and the training step's memory."""
     saved = saved_bytes(program, training.batch, training.dtype) if training is not None else None
     columns = COLUMNS + ((SAVED_COLUMN,) if saved is not None else ())
-    table = _Rows(explain, saved)
+    table = _Rows(explain, program.source, saved)
     if program.input is not None:
         table.add("", "input", str(program.input))
     table.visit_all(program.nodes)

@@ -29,7 +29,10 @@ Some layers see the whole input along an axis (`WHOLE`: a linear layer after
 `flatten`; adaptive pooling to 1). Adaptive pooling to another size is a
 window of `in/out` when `out` divides `in`; otherwise PyTorch's windows have
 different sizes (`UNEVEN`), and for a symbolic input it depends on the size
-(`DEPENDS`).
+(`DEPENDS`). Upsampling and a strided transposed convolution spread one unit
+over several (a fractional jump): the units after them see fields of
+different sizes (`UNEVEN` too); a transposed convolution of stride 1 is a
+convolution with padding `D*(F - 1) - P`.
 """
 
 from __future__ import annotations
@@ -79,8 +82,18 @@ class WholeAxis(Record):
 
 WHOLE = WholeAxis()
 
+
+class UnevenAxis(Record):
+    """Output units see fields of different sizes, not one affine family: upsampling and a strided transposed
+    convolution (a fractional jump), unflattening a vector into a map."""
+
+    __slots__ = ()
+
+
+UNEVEN_AXIS = UnevenAxis()
+
 # A kind's rule along one axis. A kind without a window keeps the field (LayerKind.window gives None).
-AxisRule = Union[AxisWindow, AdaptiveWindow, WholeAxis]
+AxisRule = Union[AxisWindow, AdaptiveWindow, WholeAxis, UnevenAxis]
 
 
 # -- the field -------------------------------------------------------------------------
@@ -170,6 +183,8 @@ class AxisField(Record):
             return AxisField(self.paths, WHOLE_INPUT)
         if not self.regular:
             return self  # windows of unknown sizes before: still unknown
+        if isinstance(rule, UnevenAxis):
+            return AxisField(self.paths, UNEVEN)
         if isinstance(rule, AdaptiveWindow):
             if isinstance(size_in, Axis):
                 return AxisField(self.paths, DEPENDS)
@@ -178,6 +193,12 @@ class AxisField(Record):
             window = size_in // rule.size
             rule = AxisWindow(window, window)
         return AxisField(tuple(path.through(rule) for path in self.paths), self.form)
+
+    def shifted(self, units) -> AxisField:
+        """The field of the units `units` further on (a centre crop's offset); a symbolic offset: depends on the size."""
+        if not isinstance(units, int):
+            return self if not self.regular else AxisField(self.paths, DEPENDS)
+        return AxisField(tuple(Path(p.size, p.jump, p.start + units * p.jump) for p in self.paths), self.form)
 
     def broadcast(self) -> AxisField:
         """The field of one unit stretched over every unit (a gate whose body ends in size 1): jump 0."""

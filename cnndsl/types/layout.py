@@ -104,6 +104,7 @@ SUGGESTED = "suggested"  # the input's suggested format: convolution, pooling, b
 CHANNELS_LAST = "channels last"  # a map permuted back from (N, H, W, C): LayerNorm2d, a pixel-wise linear layer
 MADE_CONTIGUOUS = "made contiguous"  # channels-last, then `.contiguous()` (a copy unless already contiguous)
 MEAN = "mean"  # adaptive average pooling to 1x1: a mean, restrided to channels-last for such an input
+CONTIGUOUS = "contiguous"  # a fresh tensor in the default layout (instance norm, circular padding)
 LIKE_INPUT = "like input"  # an operand made by `empty_like(input)` (dropout's mask)
 
 
@@ -195,6 +196,8 @@ def output_strides(rule: str, sizes: Sizes, strides: Strides, out: Sizes, operan
         return channels_last(out) if is_contiguous(out, channels_last(out)) else contiguous(out)
     if rule == MEAN:
         return suggested(sizes, strides, out)
+    if rule == CONTIGUOUS:
+        return contiguous(out)
     raise ValueError(f"unknown layout rule {rule!r}")
 
 

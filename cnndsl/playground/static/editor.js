@@ -46,7 +46,7 @@ import {
 
 // The compiler's severities as CodeMirror's lint severities: a note (N0001) is information.
 const LINT_SEVERITY = { error: "error", warning: "warning", note: "info" };
-const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", "where"]);
+const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", "where", "keep", "cat", "add"]);
 const HEADS = new Set(["network", "input"]);
 const NUMBER = /^[+-]?([0-9][0-9.]*([eE][+-]?[0-9]+)?|\.[0-9]+)(x[0-9.]+)*$/; // 3, 0.5, 1e-6, 32x32
 const OPTION = /^[a-z]+[0-9][0-9.x]*$/; // k3, s2, p1, d2, g32, s2x1
