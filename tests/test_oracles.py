@@ -33,6 +33,7 @@ from cnndsl.check.compute import flops, mult_adds
 from cnndsl.check.saved import saved_bytes
 from cnndsl.check.training import OPTIMIZERS, training_step
 from cnndsl.compiler import instantiate
+from cnndsl.types.shapes import MapType
 from oracles import measured_peak_bytes, measured_saved_bytes
 from random_programs import programs
 from test_property import programs as property_programs
@@ -77,9 +78,10 @@ def assert_saved_bytes_agree(text: str, batch: int, dtype: str = "float32", devi
     return measured.total
 
 
-def batchnorm_refuses(error: ValueError) -> bool:
-    """BatchNorm in train mode refuses one value per channel (a 1x1 map or a vector at batch 1)."""
-    return "Expected more than 1 value per channel" in str(error)
+def train_mode_refuses(error: ValueError) -> bool:
+    """In train mode BatchNorm refuses one value per channel (a 1x1 map or a vector at batch 1), and
+    InstanceNorm a map of one position."""
+    return any(words in str(error) for words in ("Expected more than 1 value per channel", "Expected more than 1 spatial element"))
 
 
 # -- the oracle itself, on cases computed by hand --------------------------------------
@@ -234,6 +236,28 @@ def test_each_op_saves_what_the_analysis_says_in_half_precision(name, text, batc
     assert_saved_bytes_agree(text, 2, dtype)
 
 
+def map_examples():
+    """The docs' example of every kind that takes a map, as a statement after a map (`a; b`: the last)."""
+    from cnndsl.layers import LAYERS
+
+    found = []
+    for kind in LAYERS:
+        for example in kind.examples or (kind.example,):
+            text = f"input 8x6x4\n{example.replace('; ', chr(10))}\n"
+            program = cnndsl.check_program(text)
+            if program.ok and all(isinstance(layer.input, MapType) for layer in program.layers) and isinstance(program.output, MapType):
+                found.append(example.replace("; ", "\n"))
+    return found
+
+
+@pytest.mark.parametrize("before", ["conv 4 k1", "conv 4 k1\nlayernorm"], ids=["default layout", "channels-last"])
+@pytest.mark.parametrize("example", map_examples())
+def test_every_kind_lays_out_its_output_as_pytorch_does(example, before):
+    """A pixel-wise linear layer after the kind copies its input or reads a view of it, by the strides the kind
+    left: the saved bytes say whether the walk's layout is PyTorch's (a default-layout and a channels-last input)."""
+    assert_saved_bytes_agree(f"input 8x6x4\n{before}\n{example}\nlinear 3 pixelwise\n", 2)
+
+
 @pytest.mark.parametrize("batch", [1, 2, 3])
 @pytest.mark.parametrize("before", ["", "layernorm"])
 def test_a_pixelwise_linear_layer_copies_only_nchw_memory_with_several_samples(batch, before):
@@ -330,7 +354,7 @@ def test_saved_bytes_of_random_programs_with_residuals(text):
         try:
             assert_saved_bytes_agree(text, batch)
         except ValueError as error:
-            assert batchnorm_refuses(error)
+            assert train_mode_refuses(error)
 
 
 @settings(max_examples=draws(8, 60), **SETTINGS)
@@ -342,7 +366,7 @@ def test_saved_bytes_of_the_property_tests_programs(text):
     try:
         assert_saved_bytes_agree(text, 2)
     except ValueError as error:
-        assert batchnorm_refuses(error)
+        assert train_mode_refuses(error)
 
 
 # -- compute conventions -------------------------------------------------------------------
