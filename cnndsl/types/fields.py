@@ -223,7 +223,9 @@ def union(fields: list[AxisField]) -> AxisField:
     """The field of a join along one axis: the union of the paths, aligned ones merged."""
     strongest = max(fields, key=lambda f: _STRENGTH[f.form])
     if not strongest.regular:
-        return AxisField(tuple(p for f in fields for p in f.paths), strongest.form)
+        # Whole, uneven or size-dependent: the paths say nothing any more; keep one field's (a chain of
+        # joins must not multiply them: 16 squeeze-and-excitation gates made 3**16).
+        return strongest
     by_jump: dict[int, tuple[int, int]] = {}
     for field in fields:
         for path in field.paths:
