@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..layers.values import Site
 from ..syntax.visitor import Visitor
 from ..types.fields import (
-    ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, UnevenAxis, WholeAxis, step_arithmetic, union,
+    ALIGNED, UNIT_FIELD, AdaptiveWindow, AxisWindow, ReceptiveField, UnevenAxis, WholeAxis, join, step_arithmetic,
 )  # fmt: skip
 from ..types.shapes import MapType, Shape
 from .typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
@@ -47,28 +47,44 @@ class _FieldWalk(Visitor):
         sizes = (shape.height, shape.width)
         self.input_size = sizes if all(isinstance(size, int) for size in sizes) else None
         self.exceeding: tuple[Node, ReceptiveField] | None = None
+        # Each configuration's rules, asked once (the checker shares one configuration object between
+        # the layers a statement makes); a square one as one object for both axes, so that a square
+        # field is computed once.
+        self.rules: dict[int, tuple] = {}
 
     def sequence(self, nodes: list[Node], field: ReceptiveField) -> ReceptiveField:
+        methods = self.methods
         for node in nodes:
-            field = self.visit(node, field)
+            field = methods[node.__class__](self, node, field)
         return field
+
+    def window(self, layer: TypedLayer):
+        known = self.rules.get(id(layer.config))
+        if known is not None and known[0] is layer.config:
+            return known[1]
+        rules = layer.kind.window(layer.config)
+        if rules is not None and rules[0] == rules[1]:
+            rules = (rules[0], rules[0])
+        self.rules[id(layer.config)] = (layer.config, rules)
+        return rules
 
     def visit_TypedLayer(self, layer: TypedLayer, field: ReceptiveField) -> ReceptiveField:
         layer.receptive_input = field
         shape = layer.input
         if isinstance(shape, MapType):
-            field = field.through(layer.kind.window(layer.config), shape.height, shape.width)
+            field = field.through(self.window(layer), shape.height, shape.width)
         else:  # a vector: only WHOLE rules (a linear layer) apply, whatever the sizes
-            field = field.through(layer.kind.window(layer.config), 1, 1)
+            field = field.through(self.window(layer), 1, 1)
         layer.receptive_field = field
-        self._check(layer, field, units(layer.output, layer.input))
+        if self.exceeding is None and self.input_size is not None:
+            self._check(layer, field, units(layer.output, layer.input))
         return field
 
     def visit_TypedResidual(self, node: TypedResidual, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
         body = self.sequence(node.body, field)
         shortcut = self.sequence(node.shortcut, field) if node.shortcut is not None else field
-        joined = ReceptiveField(union([body.height, shortcut.height]), union([body.width, shortcut.width]))
+        joined = join([body, shortcut])
         node.receptive_field = joined
         self._check(node, joined, units(node.output, node.input))
         return joined
@@ -77,7 +93,7 @@ class _FieldWalk(Visitor):
         node.receptive_input = field
         body = self.sequence(node.body, field)
         kept = kept_field(node, field)
-        joined = ReceptiveField(union([kept.height, body.height]), union([kept.width, body.width]))
+        joined = join([kept, body])
         node.receptive_field = joined
         self._check(node, joined, units(node.output, node.input))
         return joined
@@ -85,7 +101,7 @@ class _FieldWalk(Visitor):
     def visit_TypedConcat(self, node: TypedConcat, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
         outs = [self.visit(branch, field) for branch in node.branches]
-        joined = ReceptiveField(union([out.height for out in outs]), union([out.width for out in outs]))
+        joined = join(outs)
         node.receptive_field = joined
         self._check(node, joined, units(node.output, node.input))
         return joined
@@ -98,7 +114,7 @@ class _FieldWalk(Visitor):
     def visit_TypedGate(self, node: TypedGate, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
         gate = gate_field(node, self.sequence(node.body, field))
-        joined = ReceptiveField(union([field.height, gate.height]), union([field.width, gate.width]))
+        joined = join([field, gate])
         node.receptive_field = joined
         self._check(node, joined, units(node.output, node.input))
         return joined
@@ -130,8 +146,11 @@ def gate_field(node: TypedGate, body: ReceptiveField) -> ReceptiveField:
     """The field of a gate's body as the product sees it: along an axis where the body ends in one unit and
     the input does not, that unit multiplies every unit (its paths get jump 0)."""
     gate, shape = units(node.gate, node.gate), units(node.input, node.input)
-    axes = [axis.broadcast() if size == 1 and along != 1 else axis for axis, size, along in zip(body.axes, gate, shape)]
-    return ReceptiveField(*axes)
+    stretched = [size == 1 and along != 1 for size, along in zip(gate, shape)]
+    if body.width is body.height and stretched[0] == stretched[1]:
+        axis = body.height.broadcast() if stretched[0] else body.height
+        return ReceptiveField(axis, axis)
+    return ReceptiveField(*(axis.broadcast() if stretch else axis for axis, stretch in zip(body.axes, stretched)))
 
 
 def units(output: Shape, input: Shape) -> tuple:

@@ -257,7 +257,10 @@ class ReceptiveField(Record):
         """After a layer with these rules (None: keeps the field) on an input `height x width`."""
         if rules is None:
             return self
-        return ReceptiveField(self.height.through(rules[0], height), self.width.through(rules[1], width))
+        axis = self.height.through(rules[0], height)
+        if self.width is self.height and rules[1] is rules[0] and width == height:
+            return ReceptiveField(axis, axis)  # square: one computation (and squareness stays visible by identity)
+        return ReceptiveField(axis, self.width.through(rules[1], width))
 
     def exceeds(self, input_size: tuple[int, int], output_size: tuple[int, int]) -> bool:
         """Whether some unit's field is larger than the input along an axis (a whole field is the input)."""
@@ -302,6 +305,14 @@ class ReceptiveField(Record):
 
 
 UNIT_FIELD = ReceptiveField(UNIT_AXIS, UNIT_AXIS)
+
+
+def join(fields: list[ReceptiveField]) -> ReceptiveField:
+    """The field of a join (a residual's sum, a concatenation, a gate's product): the union, per axis."""
+    height = union([field.height for field in fields])
+    if all(field.width is field.height for field in fields):
+        return ReceptiveField(height, height)  # square: one union
+    return ReceptiveField(height, union([field.width for field in fields]))
 
 
 def step_arithmetic(before: AxisField, window: AxisWindow) -> str:
