@@ -199,8 +199,9 @@ class _Builder:
                 end=node.name,
                 stack=stack,
                 modules=meaning.modules,
-                shape=shape if last else None,
+                shape=shape if last else meaning.shapes[position] if position < len(meaning.shapes) else None,
                 note=meaning.note,
+                source=ops.source_name(node),
             )
             layers.append(replace(layer, origin=origin))
         return tuple(layers)
@@ -256,6 +257,9 @@ class _Builder:
         self.resolved[id(flow)] = result
         return result
 
+    def _view_origin(self, flow: Flow, end) -> Origin:
+        return Origin(end=flow.node.name, stack=self.traced.scopes(flow.node), shape=tuple(end), source=ops.source_name(flow.node))
+
     def _view(self, flow: Flow, base: Flow):
         start = self.traced.shapes.get(base.node.name) if base.node is not None else None
         if base.kind == INPUT:
@@ -269,7 +273,7 @@ class _Builder:
             if tuple(end) == tuple(start):
                 return base
             if len(start) == 4 and tuple(end) == (start[0], math.prod(start[1:])):
-                layer = Layer("flatten", origin=Origin(end=flow.node.name, stack=self.traced.scopes(flow.node), shape=tuple(end)))
+                layer = Layer("flatten", origin=self._view_origin(flow, end))
                 return self.make(STEP, (base,), flow.node, layers=(layer,))
         shuffle = _shuffle_groups(start, steps)
         if shuffle:
@@ -280,7 +284,7 @@ class _Builder:
                     f"a channel shuffle in {shuffle} groups (view, transpose, view) has no counterpart in the .cnn language yet",
                     "issue 13 adds `shuffle G`",
                 )
-            layer = Layer("shuffle", (Arg("groups", shuffle),), origin=Origin(end=flow.node.name, stack=self.traced.scopes(flow.node), shape=tuple(end)))
+            layer = Layer("shuffle", (Arg("groups", shuffle),), origin=self._view_origin(flow, end))
             return self.make(STEP, (base,), flow.node, layers=(layer,))
         operations = ", ".join(dict.fromkeys(step[0] for step in steps))
         return self.report(
@@ -411,7 +415,7 @@ class _Decomposer:
 
     def _origin(self, flow: Flow, inner: list[Statement]) -> Origin:
         stack = common_stack([self.traced.scopes(flow.node), *(s.origin.stack for s in inner)])
-        return Origin(end=flow.node.name, stack=stack, shape=None)
+        return Origin(end=flow.node.name, stack=stack, shape=self.traced.shapes.get(flow.node.name))
 
 
 def _leaves(statements: list[Statement]) -> int:

@@ -45,6 +45,7 @@ class Origin:
     modules: tuple[str, ...] = ()  # the module paths whose parameters it uses
     shape: tuple[int, ...] | None = None  # its output shape, (1, C, H, W) or (1, N)
     note: str = ""  # a remark for a comment (a setting the language does not write)
+    source: str = ""  # what made it: a module path (`layer1.0.conv1`) or a function (`torch.flatten`)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Call:
     args: tuple[Number | Param, ...]
     origin: Origin = field(default=Origin(), compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)  # the module paths of the instances it stands for
+    params: tuple[BlockParam, ...] = field(default=(), compare=False)  # the block's parameters, for naming
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,24 @@ class Repeat:
     sources: tuple[str, ...] = field(default=(), compare=False)
 
 
-Statement = Union[Layer, Residual, Branches, Gate, Region, Call, Repeat]
+@dataclass(frozen=True)
+class Group:
+    """Statements one module made, written on one line (`down 128; basic 128`): a layout, not a construct."""
+
+    body: tuple[Statement, ...]
+    origin: Origin = field(default=Origin(), compare=False)
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+
+Statement = Union[Layer, Residual, Branches, Gate, Region, Call, Repeat, Group]
+
+
+@dataclass(frozen=True)
+class BlockParam:
+    """A block parameter: its name and its family (values of one family may share a parameter)."""
+
+    name: str
+    family: str  # "channels", "window", "count", "decimal"
 
 
 @dataclass(frozen=True)
@@ -121,7 +140,7 @@ class Block:
     """A block definition: `block name(params) { body }`, with where its calls come from."""
 
     name: str
-    params: tuple[str, ...]
+    params: tuple[BlockParam, ...]
     body: tuple[Statement, ...]
     class_name: str  # the source class (qualified) the instances belong to
     instances: tuple[str, ...]  # module paths of the instances
@@ -134,7 +153,7 @@ def children(statement: Statement) -> tuple[tuple[Statement, ...], ...]:
         return (statement.body,) if statement.shortcut is None else (statement.body, statement.shortcut)
     if isinstance(statement, Branches):
         return statement.branches
-    if isinstance(statement, (Gate, Region, Repeat)):
+    if isinstance(statement, (Gate, Region, Repeat, Group)):
         return (statement.body,)
     return ()
 
@@ -145,7 +164,7 @@ def with_children(statement: Statement, lists: list[tuple[Statement, ...]]) -> S
         return replace(statement, body=lists[0], shortcut=lists[1] if statement.shortcut is not None else None)
     if isinstance(statement, Branches):
         return replace(statement, branches=tuple(lists))
-    if isinstance(statement, (Gate, Region, Repeat)):
+    if isinstance(statement, (Gate, Region, Repeat, Group)):
         return replace(statement, body=lists[0])
     return statement
 
@@ -172,11 +191,28 @@ def common_stack(stacks) -> tuple[Scope, ...]:
     return tuple(common)
 
 
+def sources_of(statement: Statement) -> list[str]:
+    """The module paths (or functions) a statement stands for, for comments: `layer1`, `conv1`, `torch.flatten`."""
+    if isinstance(statement, Layer):
+        found = [statement.origin.source] if statement.origin.source else []
+        if statement.activation is not None and statement.activation.origin.source:
+            found.append(statement.activation.origin.source)
+        return found
+    if isinstance(statement, (Call, Repeat, Group)) and statement.sources:
+        return list(statement.sources)
+    if isinstance(statement, Region):
+        return [statement.scope.path]
+    if isinstance(statement, (Repeat, Group)):
+        return [path for inner in statement.body for path in sources_of(inner)]
+    stack = statement.origin.stack
+    return [stack[-1].path] if stack else []
+
+
 def all_modules(statement: Statement) -> tuple[str, ...]:
     """The module paths whose parameters a statement (and everything in it) uses."""
     if isinstance(statement, Layer):
         return statement.origin.modules
-    found = list(statement.origin.modules) if isinstance(statement, (Call, Repeat)) else []
+    found = list(statement.origin.modules) if isinstance(statement, (Call, Repeat, Group)) else []
     for body in children(statement):
         for inner in body:
             found.extend(all_modules(inner))

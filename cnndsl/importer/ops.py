@@ -40,6 +40,7 @@ class Emit:
     layers: tuple[Layer, ...]
     modules: tuple[str, ...] = ()
     note: str = ""
+    shapes: tuple = ()  # the output shapes of all but the last layer, when there are several
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,15 @@ def meaning(node: fx.Node, context: Context) -> Meaning:
             return Unsupported(f"Tensor.{node.target}", f"`Tensor.{node.target}` has no counterpart in the .cnn language", SUPPORTED_HELP)
         return mapper(node, context)
     raise ValueError(f"not an operation: {node.op}")
+
+
+def source_name(node: fx.Node) -> str:
+    """What made a node, for comments: a module path, `torch.flatten`, `Tensor.view`."""
+    if node.op == "call_module":
+        return str(node.target)
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    return _function_name(node.target)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -297,7 +307,7 @@ def _batchnorm(module, node, context) -> Meaning:
             args.append(Arg("momentum", float(module.momentum), 0.1))
         else:
             shown = "None (a cumulative average)" if module.momentum is None else f"{module.momentum:g}"
-            note = f"BatchNorm momentum {shown} in the source; `bn` has PyTorch's 0.1 (training statistics only)"
+            note = f"BatchNorm momentum {shown} in the source, where `bn` has PyTorch's 0.1 (this changes only how training updates the running statistics)"
     return Emit(node.args[0], (Layer("bn", tuple(args)),), (node.target,), note)
 
 
@@ -502,7 +512,9 @@ def _mean(node, context) -> Meaning:
     dims = (dims,) if isinstance(dims, int) else tuple(dims or ())
     if _is_map(shape) and sorted(d % 4 for d in dims) == [2, 3]:
         pooled = Layer("avgpool", (Arg("to", (1, 1)),))
-        return Emit(v["input"], (pooled,) if v["keepdim"] else (pooled, Layer("flatten")))
+        if v["keepdim"]:
+            return Emit(v["input"], (pooled,))
+        return Emit(v["input"], (pooled, Layer("flatten")), shapes=((*shape[:2], 1, 1),))
     return Unsupported(
         "Tensor.mean",
         f"a mean over dims {list(dims)} of a {len(shape or ())}-D tensor has no counterpart: only the mean over height and width (`avgpool to 1`) does",
