@@ -64,7 +64,7 @@ class _Unused:
         pass
 
 
-COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt")
+COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt", "import")
 
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -166,6 +166,27 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the address to listen on (default 127.0.0.1, this machine only; another one is reachable by others: a warning)",
     )
     serve.add_argument("--open", action="store_true", help="open the page in the default browser")
+
+    imports = command(
+        "import",
+        help="write an existing PyTorch model as a .cnn program, with its weights, verified (docs/import.md)",
+        epilog=ANYWHERE,
+    )
+    imports.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="package.module:name or path/to/file.py:name, a callable that returns an nn.Module (called without arguments)",
+    )
+    imports.add_argument("-o", "--output", metavar="OUT.cnn", help="where to write the program (default: standard output)")
+    imports.add_argument("--weights", metavar="OUT.pt", help="also write the converted state_dict of the compiled program")
+    imports.add_argument(
+        "--input",
+        metavar="HxWxC",
+        help="the input size: 224x224x3 (fixed) or HxWx3 (any size); default: any size when the model takes it, else 224x224",
+    )
+    imports.add_argument("--device", default="auto", help="where to verify: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    imports.add_argument("--batch", type=int, default=2, help="batch size of the verification run (default 2)")
+    imports.add_argument("--no-verify", action="store_true", help="write without running the round trip")
 
     fmt = command("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")
@@ -611,6 +632,95 @@ def _cmd_fmt(args) -> int:
                 _write_atomically(Path(path), formatted)
                 print(f"reformatted {name}", file=sys.stderr)
     return status
+
+
+def _cmd_import(args) -> int:
+    """`cnnc import SPEC`: nothing is written unless the model imports and the round trip verifies."""
+    from pathlib import Path
+
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    targets = [Path(p) for p in (args.output, args.weights) if p]
+    if args.output and args.weights and Path(args.output).resolve() == Path(args.weights).resolve():
+        raise UsageError("-o and --weights name the same file")
+    for target in targets:
+        _output_directory(target)  # before the slow part: fail fast on a bad path
+    from ..importer import InputSpec, ModelImportError, SpecError, import_model, load_model, render
+    from ..backend.verify import DeviceError
+
+    try:
+        spec = InputSpec.parse(args.input)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        model, _ = load_model(args.spec)
+    except SpecError as error:
+        if error.usage:
+            raise UsageError(str(error)) from None
+        print(f"cnnc: error: {error}", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        imported = import_model(model, spec, origin=args.spec, check=not args.no_verify, device=args.device, batch=args.batch)
+    except ModelImportError as error:
+        for problem in error.problems:
+            print(problem.render(), file=sys.stderr)
+        print(f"cnnc: error: {error.summary}; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
+    except DeviceError as error:
+        raise UsageError(str(error)) from None
+    report = sys.stdout if args.output else sys.stderr
+    if imported.verification is not None:
+        report.write(render(imported.verification))
+        if not imported.verification.ok:
+            print("cnnc: error: the imported program does not compute what the model does; nothing was written", file=sys.stderr)
+            return EXIT_ERRORS
+    files: dict[Path, bytes] = {}
+    if args.weights:
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(imported.state_dict, buffer)
+        files[Path(args.weights)] = buffer.getvalue()
+    if args.output:
+        files[Path(args.output)] = imported.text.encode("utf-8")
+    _write_all_atomically(files)
+    for path in files:
+        print(f"wrote {path}", file=sys.stderr)
+    if not args.output:
+        sys.stdout.write(imported.text)
+    return EXIT_OK
+
+
+def _write_all_atomically(files: dict) -> None:
+    """Write every file next to its target, then rename them all: none is replaced unless all could be written."""
+    import tempfile
+
+    temporaries = []
+    try:
+        for path, data in files.items():
+            try:
+                fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=_output_directory(path))
+            except OSError as error:
+                raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
+            temporaries.append(temporary)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, (path.stat().st_mode & 0o777) if path.exists() else 0o666 & ~_umask())
+        for (path, _), temporary in zip(files.items(), list(temporaries)):
+            os.replace(temporary, path)
+            temporaries.remove(temporary)
+    except OSError as error:
+        raise UsageError(f"cannot write: {error.strerror or error}") from None
+    finally:
+        for temporary in temporaries:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
 
 
 def _cmd_serve(args) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,9 @@ class Conversion:
     fallback: str = ""  # why a symbolic input was not used
 
 
-def convert(module: nn.Module, input: InputSpec | None = None, *, origin: str = "", name: str | None = None) -> Conversion:
+def convert(
+    module: nn.Module, input: InputSpec | None = None, *, origin: str = "", name: str | None = None, fallback: str = ""
+) -> Conversion:
     """The .cnn program for `module`; raises ModelImportError (nothing is written)."""
     input = input or InputSpec(*DEFAULT_SIZE, None, None)
     channels = input.channels or _first_channels(module) or 3
@@ -88,20 +91,19 @@ def convert(module: nn.Module, input: InputSpec | None = None, *, origin: str = 
         raise ModelImportError(found)
     blocks, main = Structurer().run(statements)
     name = name or network_name(type(module).__name__)
-    attempts = [True, False] if input.symbolic is None else [input.symbolic]
-    fallback = ""
+    attempts = [True, False] if input.symbolic is None and not fallback else [bool(input.symbolic)]
     for symbolic in attempts:
         input_line = f"input {input.symbols[0]}x{input.symbols[1]}x{channels}" if symbolic else f"input {input.height}x{input.width}x{channels}"
         text, lines = _compose(module, blocks, main, name, input_line, origin, input, symbolic, None)
         program = check_program(text, f"{name}.cnn")
         if program.ok:
-            header = _header(module, name, origin, program, input, symbolic, _notes(statements))
+            header = _header(module, name, origin, program, input, symbolic, _notes(statements), fallback)
             text, lines = _compose(module, blocks, main, name, input_line, origin, input, symbolic, header)
             text = format_source(text, f"{name}.cnn")
             program = check_program(text, f"{name}.cnn")
             return Conversion(text, program, traced, blocks, lines, symbolic, fallback)
         errors = [d for d in program.diagnostics if d.is_error]
-        fallback = f"{errors[0].message} (line {errors[0].line})" if errors else ""
+        fallback = f"cnnc check says: {errors[0].message}" if errors else ""
     raise ModelImportError(
         [
             ImportProblem(
@@ -143,7 +145,7 @@ def _compose(module, blocks, main, name, input_line, origin, input, symbolic, he
     return "\n".join(out) + "\n", lines
 
 
-def _header(module, name, origin, program: TypedProgram, input: InputSpec, symbolic: bool, notes) -> list[str]:
+def _header(module, name, origin, program: TypedProgram, input: InputSpec, symbolic: bool, notes, fallback: str) -> list[str]:
     source = type(module)
     qualified = f"{source.__module__}.{source.__qualname__}"
     where = _where_defined(source)
@@ -165,12 +167,19 @@ def _header(module, name, origin, program: TypedProgram, input: InputSpec, symbo
     if symbolic:
         bounds = " and ".join(f"{symbol.name} >= {symbol.bound}" for symbol in program.symbols.values())
         lines.append(f"# Any image size: {bounds} (computed by cnnc); the comments' sizes are for {size}.")
+    elif fallback:
+        lines.append(f"# The input is fixed at {size}: as written, the model does not take any size ({_clip(fallback, 300)}).")
     else:
-        lines.append(f"# The input is fixed at {size}: the model does not take any size as written.")
+        lines.append(f"# The input is fixed at {size}.")
     lines.append("# Each comment names the source modules of its line and their output (height x width x channels).")
     for note, paths in notes.items():
         lines.append(f"# {note}: {compact_paths(paths)}.")
-    return lines
+    return [wrapped for line in lines for wrapped in (textwrap.wrap(line, 100, subsequent_indent="# ") or ["#"])]
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _notes(statements, found: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
