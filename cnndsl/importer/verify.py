@@ -13,6 +13,7 @@ usual) against `ATOL`, with equal parameter counts and shapes.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import torch
@@ -200,13 +201,17 @@ def _our_outputs(ours: nn.Module, conversion: Conversion, images: torch.Tensor):
     parts = [(ours.features, program.features)]
     if program.classifier is not None:
         parts.append((ours.classifier, program.classifier))
+    starts = sorted(conversion.lines)
     owners: dict[int, list[nn.Module]] = {}
     for sequential, nodes in parts:
         if len(sequential) != len(nodes):
             return {}, ours(images)
         for child, node in zip(sequential, nodes):
+            # A top-level node belongs to the body line it is written on or under (a multi-line repeat's body).
             line = node.calls[0].line if node.calls else node.line
-            owners.setdefault(line, []).append(child)
+            owner = bisect.bisect_right(starts, line) - 1
+            if owner >= 0:
+                owners.setdefault(starts[owner], []).append(child)
     found: dict[int, tuple[torch.Tensor, int]] = {}
     handles = []
     for line, modules in owners.items():
