@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import torch
 from torch import nn
 
 from ..check.typed import TypedProgram
@@ -24,7 +21,7 @@ from ..formatter import format_source
 from . import graph
 from .ir import Block, Layer, children
 from .naming import network_name
-from .problems import ImportProblem, Location, ModelImportError
+from .problems import ImportProblem, Location, ModelImportError, display_path
 from .render import Line, block_lines, comment_for, compact_paths, layout, macs_text
 from .structure import Structurer
 from .trace import Traced, trace
@@ -194,22 +191,12 @@ def _notes(statements, found: dict[str, list[str]] | None = None) -> dict[str, l
 
 
 def _where_defined(source: type) -> str:
-    """` (torchvision/models/resnet.py:166)`: the class's file, relative to its sys.path entry or the working directory."""
+    """` (torchvision/models/resnet.py:166)`: the class's file and line, when Python knows them."""
     try:
         file = inspect.getsourcefile(source)
         line = inspect.getsourcelines(source)[1]
     except (OSError, TypeError):
         return ""
-    if not file:
-        return ""
-    path = Path(file).resolve()
-    for root in [Path.cwd(), *(Path(entry).resolve() for entry in sys.path if entry)]:
-        try:
-            return f" ({path.relative_to(root).as_posix()}:{line})"
-        except ValueError:
-            continue
-    return f" ({path.as_posix()}:{line})"
+    return f" ({display_path(file)}:{line})" if file else ""
 
 
-def device_of(module: nn.Module) -> torch.device:
-    return next((t.device for t in (*module.parameters(), *module.buffers())), torch.device("cpu"))

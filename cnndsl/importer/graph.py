@@ -91,6 +91,7 @@ class _Builder:
         self.flows: list[Flow] = []
         self.reports: list[Report] = []
         self.resolved: dict[int, object] = {}
+        self.called: set[str] = set()  # modules called so far (a second call of one with weights shares them)
 
     def make(self, kind: str, inputs, node, **extra) -> Flow:
         flow = Flow(kind, tuple(inputs), node, len(self.flows), **extra)
@@ -106,15 +107,9 @@ class _Builder:
         inputs = 0
         for node in graph.nodes:
             if node.op == "placeholder":
+                # trace.trace refuses a second input that is used; one with a default and no use is left alone.
                 if inputs == 0:
                     self.values[node] = self.make(INPUT, (), node)
-                elif node.users:
-                    self.values[node] = self.report(
-                        node,
-                        f"input `{node.target}`",
-                        f"the forward pass takes a second input, `{node.target}`: a .cnn network has one input image",
-                        "give the extra input a default in forward and do not use it, or import a wrapper that supplies it",
-                    )
                 inputs += 1
             elif node.op == "get_attr":
                 self.values[node] = ("attribute", node.target)
@@ -130,7 +125,7 @@ class _Builder:
         if value is BROKEN:
             return None
         if not isinstance(value, Flow):
-            what = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+            what = f"{len(result)} values" if isinstance(result, (tuple, list, dict)) else "something that is not computed from the input image"
             self.report(node, "output", f"the forward pass returns {what}: a .cnn network returns one tensor")
             return None
         return self.resolve(value, node)
@@ -147,10 +142,20 @@ class _Builder:
         return None
 
     def value(self, node: fx.Node):
+        if self._reads_broken(node):
+            return BROKEN  # reported where it broke
+        if node.op == "call_module" and node.target in self.called and self._owns_parameters(node.target):
+            return self.report(
+                node,
+                f"`{node.target}` called twice",
+                f"the module `{node.target}` is called a second time with the same weights; in a .cnn program every "
+                "layer has weights of its own",
+                "give each use a module of its own (a .cnn file cannot share weights between layers)",
+            )
+        if node.op == "call_module":
+            self.called.add(node.target)
         meaning = ops.meaning(node, self.context)
         if isinstance(meaning, ops.Unsupported):
-            if self._reads_broken(node):
-                return BROKEN
             return self.report(node, meaning.operation, meaning.reason, meaning.help)
         if isinstance(meaning, ops.NoData):
             return NO_DATA
@@ -183,6 +188,9 @@ class _Builder:
                 return BROKEN
             return self.make(PART, (chunk,), node, detail=(meaning.index,))
         raise AssertionError(meaning)
+
+    def _owns_parameters(self, path: str) -> bool:
+        return any(True for _ in self.traced.module.get_submodule(path).parameters())
 
     def _reads_broken(self, node: fx.Node) -> bool:
         found = []

@@ -10,7 +10,10 @@ called it, and says what would help.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 # How many problems a message lists; the rest are counted.
 SHOWN = 10
@@ -32,8 +35,24 @@ class Location:
             where = f"`{self.path}`" if self.path else "the model itself"
             parts.append(f"{where} ({self.class_name})" if self.class_name else where)
         if self.file:
-            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+            shown = display_path(self.file)
+            parts.append(f"{shown}:{self.line}" if self.line else shown)
         return ", ".join(parts)
+
+
+def display_path(file: str) -> str:
+    """A source file as messages show it: relative to the working directory or to its sys.path entry when under one."""
+    path = Path(file)
+    try:
+        path = path.resolve()
+    except OSError:
+        return file
+    for root in [Path.cwd(), *(Path(entry) for entry in sys.path if entry)]:
+        try:
+            return path.relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+    return path.as_posix() if os.sep == "/" else str(path)
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,9 @@ def _load_file(spec: Spec):
         raise SpecError(f"cannot read '{path}': no such file (SPEC '{spec.text}')", usage=True)
     if path.is_dir():
         raise SpecError(f"cannot read '{path}': it is a directory (SPEC '{spec.text}')", usage=True)
-    # A unique name, registered while the file runs: dataclasses and pickling look the module up.
-    name = f"cnnc_import_{path.stem if path.stem.isidentifier() else 'file'}_{next(_file_numbers)}"
+    # Registered while the file runs (dataclasses and pickling look the module up): under its own
+    # name (messages and comments say `custom.Stage`) unless a module of that name is loaded already.
+    name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else f"cnnc_import_{next(_file_numbers)}"
     loader_spec = importlib.util.spec_from_file_location(name, path)
     if loader_spec is None or loader_spec.loader is None:
         raise SpecError(f"cannot load '{path}' as Python (SPEC '{spec.text}'; it should end in .py)", usage=True)

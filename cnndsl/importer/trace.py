@@ -15,6 +15,7 @@ error PyTorch gave and where.
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 from .problems import ImportProblem, Location, ModelImportError
 from .spec import user_frame
@@ -141,6 +141,20 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
     """Trace `module` in eval mode (its modes restored after) and find every node's output shape."""
     graph = _trace(module, ImportTracer())
     traced = Traced(module, graph, {}, input_shape)
+    extra = [node for node in graph.nodes if node.op == "placeholder"][1:]
+    if any(node.users for node in extra):
+        name = next(node.target for node in extra if node.users)
+        traced.record_locations()
+        raise ModelImportError(
+            [
+                ImportProblem(
+                    f"input `{name}`",
+                    f"the forward pass takes a second input, `{name}`: a .cnn network has one input image",
+                    Location("", type(module).__name__, *_forward_line(module)),
+                    "import a wrapper module whose forward takes only the image and supplies the rest",
+                )
+            ]
+        )
     traced.shapes = _shapes(module, graph, input_shape, traced)
     return traced
 
@@ -203,27 +217,21 @@ def _shapes(module: nn.Module, graph: fx.Graph, input_shape: tuple[int, ...], tr
     attempts = []
     try:
         attempts.append((_meta_copy(graph_module), torch.empty(input_shape, device="meta")))
-    except Exception:  # a model whose attributes cannot be deep-copied
+    except Exception:  # noqa: BLE001 - a model whose attributes cannot be deep-copied runs for real
         pass
     device = next((t.device for t in (*module.parameters(), *module.buffers())), torch.device("cpu"))
     attempts.append((graph_module, torch.zeros(input_shape, device=device)))
-    error = None
     for model, example in attempts:
-        interpreter = _Recorder(model)
+        recorder = _ShapeRecorder(model)
         try:
             with torch.no_grad():
-                interpreter.propagate(example)
-        except Exception as failure:  # noqa: BLE001 - the model's own error, reported below
-            error, failed = failure, interpreter.current
+                recorder.run(example)
+        except Exception as failure:  # noqa: BLE001 - the model's own error, reported below if the last attempt fails too
+            error, failed = failure, recorder.current
             continue
-        return {
-            node.name: tuple(node.meta["tensor_meta"].shape)
-            for node in model.graph.nodes
-            if isinstance(node.meta.get("tensor_meta"), torch.fx.passes.shape_prop.TensorMetadata)
-        }
+        return recorder.shapes
     traced.record_locations()
-    node = next((n for n in graph.nodes if failed is not None and n.name == failed.name), None)
-    location = traced.location(node) if node is not None else Location("", type(module).__name__)
+    location = traced.location(failed) if failed is not None else Location("", type(module).__name__)
     size = "x".join(map(str, input_shape[2:])) + f"x{input_shape[1]}"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     raise ModelImportError(
@@ -232,20 +240,35 @@ def _shapes(module: nn.Module, graph: fx.Graph, input_shape: tuple[int, ...], tr
                 "running",
                 f"the model does not run on a {size} input: {type(error).__name__}: {text}",
                 location,
-                "give the input size it takes with --input HxWxC (for example --input 32x32x3)",
+                "give the input size it takes with --input HxWxC (for example --input 28x28x1)",
             )
         ]
     )
 
 
-class _Recorder(ShapeProp):
-    """ShapeProp that remembers the node it was running when something failed."""
+class _ShapeRecorder(fx.Interpreter):
+    """Runs the graph, keeping each tensor's shape (and the node it was running, if something fails)."""
 
-    current: fx.Node | None = None
+    def __init__(self, module) -> None:
+        super().__init__(module)
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.current: fx.Node | None = None
 
     def run_node(self, n):
         self.current = n
-        return super().run_node(n)
+        value = super().run_node(n)
+        if isinstance(value, torch.Tensor):
+            self.shapes[n.name] = tuple(value.shape)
+        return value
+
+
+def _forward_line(module: nn.Module) -> tuple[str, int]:
+    """The file and line of the module's forward, when Python knows them."""
+    try:
+        forward = type(module).forward
+        return inspect.getsourcefile(forward) or "", inspect.getsourcelines(forward)[1]
+    except (OSError, TypeError):
+        return "", 0
 
 
 def _user_line(stack_trace: str) -> tuple[str, int] | None:
