@@ -645,7 +645,7 @@ def _cmd_import(args) -> int:
         raise UsageError("-o and --weights name the same file")
     for target in targets:
         _output_directory(target)  # before the slow part: fail fast on a bad path
-    from ..importer import InputSpec, ModelImportError, SpecError, import_model, load_model, render
+    from ..importer import InputSpec, ModelImportError, SpecError, import_model, load_model, round_trip_table
     from ..backend.verify import DeviceError
 
     try:
@@ -670,7 +670,7 @@ def _cmd_import(args) -> int:
         raise UsageError(str(error)) from None
     report = sys.stdout if args.output else sys.stderr
     if imported.verification is not None:
-        report.write(render(imported.verification))
+        report.write(round_trip_table(imported.verification))
         if not imported.verification.ok:
             print("cnnc: error: the imported program does not compute what the model does; nothing was written", file=sys.stderr)
             return EXIT_ERRORS

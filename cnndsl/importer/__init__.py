@@ -27,7 +27,7 @@ from ..compiler import Program
 from .convert import Conversion, InputSpec, convert
 from .problems import ImportProblem, Location, ModelImportError
 from .spec import SpecError, load_model
-from .verify import ATOL, ImportVerification, render, verify
+from .verify import ATOL, ImportVerification, round_trip_table, verify_round_trip
 
 __all__ = [
     "ATOL",
@@ -43,7 +43,8 @@ __all__ = [
     "import_model",
     "import_module",
     "load_model",
-    "render",
+    "round_trip_table",
+    "verify_round_trip",
 ]
 
 
@@ -52,7 +53,7 @@ class RoundTripError(ValueError):
 
     def __init__(self, verification: ImportVerification) -> None:
         self.verification = verification
-        super().__init__("the imported program does not compute what the model does:\n" + render(verification))
+        super().__init__("the imported program does not compute what the model does:\n" + round_trip_table(verification))
 
 
 @dataclass
@@ -88,13 +89,13 @@ def import_model(
     conversion = convert(module, spec, origin=origin, name=name)
     if not check:
         return Imported(conversion.text, converted_weights(module, conversion), conversion, None)
-    result = verify(module, conversion, device, batch)
+    result = verify_round_trip(module, conversion, device, batch)
     if spec.symbolic is None and conversion.symbolic and _size_claim_failed(result):
         # The model does not take every size the program would claim: the fixed size, and why.
         reason = "; ".join(result.problems) or "the outputs differ at the smallest size the program would admit"
         fixed = InputSpec(spec.height, spec.width, spec.channels, False)
         conversion = convert(module, fixed, origin=origin, name=name, fallback=reason)
-        result = verify(module, conversion, device, batch)
+        result = verify_round_trip(module, conversion, device, batch)
     return Imported(conversion.text, result.state_dict or {}, conversion, result)
 
 

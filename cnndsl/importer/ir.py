@@ -14,10 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Union
 
-from .trace import Scope
 
 # A number as a statement writes it: a count, a decimal, or a size (height, width).
 Number = Union[int, float, tuple]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A module the forward pass went through: one entry of fx's nn_module_stack."""
+
+    key: str  # the module path, with `@N` for its N-th later call
+    path: str
+    class_name: str  # `Bottleneck`
+    qualified: str  # `torchvision.models.resnet.Bottleneck`
 
 
 @dataclass(frozen=True)

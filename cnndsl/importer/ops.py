@@ -26,7 +26,9 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from . import capabilities
+from ..layers import LAYERS
 from .ir import Arg, Layer
+from .problems import ImportProblem
 
 # A pooling stride's default is its window.
 WINDOW = "window"
@@ -101,11 +103,14 @@ class Unsupported:
 
 Meaning = Emit | Alias | Join | Reshape | Chunk | Part | NoData | Unsupported
 
-SUPPORTED_HELP = (
-    "the language has conv, pool, avgpool, bn, dropout, flatten, linear and the activations "
-    "relu, relu6, leakyrelu, elu, gelu, silu, sigmoid, tanh, softmax, logsoftmax (docs/language.md); "
-    "residual additions become `residual { }`"
-)
+def supported_help() -> str:
+    """What the language has, from the layer table (so that it names the layers that land later too)."""
+    layers = [kind.name for kind in LAYERS if not kind.is_activation]
+    activations = [kind.name for kind in LAYERS if kind.is_activation]
+    return (
+        f"the language has the layers {', '.join(layers)} and the activations {', '.join(activations)} "
+        "(docs/language.md); additions of a path to its input become `residual { }`"
+    )
 
 
 class Context:
@@ -134,14 +139,14 @@ def meaning(node: fx.Node, context: Context) -> Meaning:
         if mapper is None:
             if context.shape(node) is None and not _tensor_operands(node, context):
                 return NoData()  # arithmetic on sizes: `x.size(0) * 2`
-            return Unsupported(_function_name(node.target), f"`{_function_name(node.target)}` has no counterpart in the .cnn language", SUPPORTED_HELP)
+            return Unsupported(_function_name(node.target), f"`{_function_name(node.target)}` has no counterpart in the .cnn language", supported_help())
         return mapper(node, context)
     if node.op == "call_method":
         if node.target in _METADATA_METHODS:
             return NoData()
         mapper = _METHODS.get(node.target)
         if mapper is None:
-            return Unsupported(f"Tensor.{node.target}", f"`Tensor.{node.target}` has no counterpart in the .cnn language", SUPPORTED_HELP)
+            return Unsupported(f"Tensor.{node.target}", f"`Tensor.{node.target}` has no counterpart in the .cnn language", supported_help())
         return mapper(node, context)
     raise ValueError(f"not an operation: {node.op}")
 
@@ -199,10 +204,20 @@ def _is_vector(shape) -> bool:
     return shape is not None and len(shape) == 2
 
 
+def known_module(module: nn.Module) -> bool:
+    """Whether a module kept whole by the tracer is one the language has a layer (or a meaning) for."""
+    return type(module) in _MODULES
+
+
+def unknown_module(module: nn.Module, location) -> ImportProblem:
+    unsupported = _unsupported_module(module)
+    return ImportProblem(unsupported.operation, unsupported.reason, location, unsupported.help)
+
+
 def _unsupported_module(module: nn.Module) -> Unsupported:
     name = type(module).__name__
     where = "nn." + name if type(module).__module__.startswith("torch.nn") else f"{type(module).__module__}.{name}"
-    return Unsupported(where, f"`{where}` has no counterpart in the .cnn language", SUPPORTED_HELP)
+    return Unsupported(where, f"`{where}` has no counterpart in the .cnn language", supported_help())
 
 
 def _decimal_ok(value: float) -> bool:

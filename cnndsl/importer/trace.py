@@ -24,18 +24,10 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
+from .ir import Scope
+from .ops import known_module, unknown_module
 from .problems import ImportProblem, Location, ModelImportError
 from .spec import user_frame
-
-
-@dataclass(frozen=True)
-class Scope:
-    """A module the forward pass went through: one entry of fx's nn_module_stack."""
-
-    key: str  # the module path, with `@N` for its N-th later call
-    path: str
-    class_name: str  # `Bottleneck`
-    qualified: str  # `torchvision.models.resnet.Bottleneck`
 
 
 @dataclass
@@ -141,6 +133,11 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
     """Trace `module` in eval mode (its modes restored after) and find every node's output shape."""
     graph = _trace(module, ImportTracer())
     traced = Traced(module, graph, {}, input_shape)
+    unknown = [node for node in graph.nodes if node.op == "call_module" and not known_module(module.get_submodule(node.target))]
+    if unknown:
+        # Reported before anything runs: a module without a layer (an LSTM over 50,000 steps) can take minutes.
+        traced.record_locations()
+        raise ModelImportError([unknown_module(module.get_submodule(node.target), traced.location(node)) for node in unknown])
     extra = [node for node in graph.nodes if node.op == "placeholder"][1:]
     if any(node.users for node in extra):
         name = next(node.target for node in extra if node.users)
@@ -221,15 +218,21 @@ def _shapes(module: nn.Module, graph: fx.Graph, input_shape: tuple[int, ...], tr
         pass
     device = next((t.device for t in (*module.parameters(), *module.buffers())), torch.device("cpu"))
     attempts.append((graph_module, torch.zeros(input_shape, device=device)))
-    for model, example in attempts:
-        recorder = _ShapeRecorder(model)
-        try:
-            with torch.no_grad():
-                recorder.run(example)
-        except Exception as failure:  # noqa: BLE001 - the model's own error, reported below if the last attempt fails too
-            error, failed = failure, recorder.current
-            continue
-        return recorder.shapes
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
+    try:
+        for model, example in attempts:
+            model.eval()  # as traced (the real attempt's modules are the model's own: restored below)
+            recorder = _ShapeRecorder(model)
+            try:
+                with torch.no_grad():
+                    recorder.run(example)
+            except Exception as failure:  # noqa: BLE001 - the model's own error, reported below if the last attempt fails too
+                error, failed = failure, recorder.current
+                continue
+            return recorder.shapes
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
     traced.record_locations()
     location = traced.location(failed) if failed is not None else Location("", type(module).__name__)
     size = "x".join(map(str, input_shape[2:])) + f"x{input_shape[1]}"

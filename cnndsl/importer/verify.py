@@ -72,7 +72,7 @@ class ImportVerification:
         )
 
 
-def verify(module: nn.Module, conversion: Conversion, device: str = "cpu", batch: int = 2, seed: int = 0) -> ImportVerification:
+def verify_round_trip(module: nn.Module, conversion: Conversion, device: str = "cpu", batch: int = 2, seed: int = 0) -> ImportVerification:
     """Compile the conversion, give it the module's weights, and compare the two on one random batch."""
     target = resolve_device(device)  # DeviceError for a device that is not here
     program = conversion.program
@@ -233,7 +233,7 @@ def _device_of(module: nn.Module) -> torch.device:
     return next((t.device for t in (*module.parameters(), *module.buffers())), torch.device("cpu"))
 
 
-def render(result: ImportVerification) -> str:
+def round_trip_table(result: ImportVerification) -> str:
     """The table, then the verdict."""
     header = ("line", "statement", "source", "output (C, H, W)", "params", "max |diff|", "")
     rows = [header]
