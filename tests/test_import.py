@@ -333,8 +333,8 @@ def test_torchvision_families_import_concisely_and_verify(name, record_property)
     size the program claims.
     """
     model = getattr(torchvision_models(), name)(weights=None)
-    make_statistics_nontrivial(model, 0, size=(32, 32), batch=2)
     size = max(32, min_size(name)[0])
+    make_statistics_nontrivial(model, 0, size=(size, size), batch=2)
     started = time.perf_counter()
     imported = import_model(model, InputSpec(size, size, None, None), origin=f"torchvision.models:{name}", batch=1)
     record_property("seconds", round(time.perf_counter() - started, 2))
