@@ -8,9 +8,9 @@ times, the shapes in rotated order. Reported: wall clock, CPU time and the
 process's peak memory, and what the check answered.
 
 Shapes: one statement of 700,000 words (E0063 skips it unread), many
-over-long statements, many ordinary statements (more layers than the limit:
-E0060), a legal program of 100,000 layers, braces nested 200,000 deep
-(E0062), one 2-million-digit number (E0061), 60,000 block definitions, a
+over-long statements, many ordinary statements (more than a file's 20,000:
+E0064), a legal program of 20,000 layers (the most a file may have), braces
+nested 200,000 deep (E0062), one 2-million-digit number (E0061), 60,000 block definitions, a
 million `=` signs and a million `1,` in one blank-free run (E0063 counts
 signs as words).
 """
@@ -62,7 +62,7 @@ def shapes(size: int) -> dict[str, str]:
         "one statement of 700,000 words": "input 32x32x3\nconv 10 " + "k3 " * (size // 3) + "\nrelu\n",
         "lines of 1,100 words each": "input 32x32x3\n" + line * (size // len(line) + 1),
         "many statements (200,000 layers)": "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * (size // 19),
-        "legal: 100,000 layers (1.1 MB)": "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * min(49_999, size // 38),
+        "legal: 20,000 layers (0.2 MB)": "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * min(9_999, size // 38),
         "braces nested 200,000 deep": "input 32x32x3\n" + "repeat 1 {\n" * (size // 13) + "relu\n" + "}\n" * (size // 13),
         "one number of 2,000,000 digits": "input 32x32x3\nconv " + "9" * size + "\n",
         "60,000 block definitions": "input 32x32x3\n"

@@ -47,6 +47,14 @@ def test_scaling(tmp_path):
     assert "checking adds" in out
 
 
+def test_checkouts(tmp_path):
+    """A checkout against itself, in one process: every workload measured, ratios near 1."""
+    out, data = run(tmp_path, "checkouts", "--before", str(ROOT), "--after", str(ROOT), "--repeats", "2")
+    assert {"check resnet34", "summary table resnet34", "analysis lsp500", "editor features lsp500"} <= set(data["results"])
+    assert all(0 < entry["ratio"]["median"] for entry in data["results"].values())
+    assert "not slower" in out
+
+
 def test_summary_anchors_agree(tmp_path):
     out, data = run(tmp_path, "summary_anchors", "--models", "quiz", "--repeats", "1")
     assert "target met: identical parameter totals, MACs == flop counter / 2" in data["verdicts"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.cli.main import COMMANDS, _parser, _split_size_lists, main
+from cnndsl.cli.main import COMMANDS, build_parser, main, split_size_lists
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIZ = ROOT / "examples" / "quiz.cnn"
@@ -115,7 +115,7 @@ def test_summary_json_with_sizes_before_the_file(capsys, tiny):
 
 
 def test_a_size_list_ends_at_the_first_word_that_is_not_a_size():
-    assert _split_size_lists(["summary", "--size", "224x224", "97x131", "net.cnn", "--explain"]) == [
+    assert split_size_lists(["summary", "--size", "224x224", "97x131", "net.cnn", "--explain"]) == [
         "summary",
         "--size=224x224",
         "--size=97x131",
@@ -123,12 +123,12 @@ def test_a_size_list_ends_at_the_first_word_that_is_not_a_size():
         "--explain",
     ]
     # The first word is always --size's value (a bad one is reported as a bad size).
-    assert _split_size_lists(["verify", "--size", "huge", "net.cnn"]) == ["verify", "--size=huge", "net.cnn"]
+    assert split_size_lists(["verify", "--size", "huge", "net.cnn"]) == ["verify", "--size=huge", "net.cnn"]
     # A missing value, `--`, other subcommands and the abbreviation argparse allows.
-    assert _split_size_lists(["summary", "net.cnn", "--size"]) == ["summary", "net.cnn", "--size"]
-    assert _split_size_lists(["summary", "--", "--size", "1"]) == ["summary", "--", "--size", "1"]
-    assert _split_size_lists(["draw", "--size", "64", "net.cnn"]) == ["draw", "--size", "64", "net.cnn"]
-    assert _split_size_lists(["build", "--si", "64", "80", "n.cnn"]) == ["build", "--size=64", "--size=80", "n.cnn"]
+    assert split_size_lists(["summary", "net.cnn", "--size"]) == ["summary", "net.cnn", "--size"]
+    assert split_size_lists(["summary", "--", "--size", "1"]) == ["summary", "--", "--size", "1"]
+    assert split_size_lists(["draw", "--size", "64", "net.cnn"]) == ["draw", "--size", "64", "net.cnn"]
+    assert split_size_lists(["build", "--si", "64", "80", "n.cnn"]) == ["build", "--size=64", "--size=80", "n.cnn"]
 
 
 def test_size_errors_are_as_before(capsys, tiny):
@@ -204,7 +204,7 @@ def test_fmt(capsys, tmp_path):
 
 @pytest.mark.parametrize("command", ["summary", "build", "verify", "check", "draw", "fmt"])
 def test_help_says_options_go_anywhere(command):
-    subparsers = next(a for a in _parser()._actions if a.dest == "command")
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     text = subparsers.choices[command].format_help()
     assert "Options go before or after the file arguments." in text
     if command in ("summary", "build", "verify"):
@@ -214,7 +214,7 @@ def test_help_says_options_go_anywhere(command):
 def test_the_parser_of_one_command_reads_its_arguments_as_the_full_parser_does():
     # `cnnc check ...` builds only the check subcommand (start-up); the
     # answers (and the errors) must be the full parser's.
-    subparsers = next(a for a in _parser()._actions if a.dest == "command")
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(subparsers.choices) == set(COMMANDS)
     samples = [
         ["check", "a.cnn"], ["check", "a.cnn", "--format", "json", "b.cnn"], ["check", "--format=github", "a.cnn"],
@@ -224,5 +224,5 @@ def test_the_parser_of_one_command_reads_its_arguments_as_the_full_parser_does()
         ["explain", "E0001"], ["lsp"], ["fmt", "--check", "a.cnn", "-"], ["check", "a.cnn", "--bogus"], ["summary", "a.cnn", "extra"],
     ]
     for words in samples:
-        words = _split_size_lists(words)
-        assert _parser(words[0]).parse_known_args(words) == _parser().parse_known_args(words), words
+        words = split_size_lists(words)
+        assert build_parser(words[0]).parse_known_args(words) == build_parser().parse_known_args(words), words

@@ -39,6 +39,7 @@ BUILT_EXAMPLES = {
         "input 32x32x3\n" + "repeat 1 {\n" * 3 + "relu\n" + "}\n" * 3,
     ),
     "E0063": ("input 32x32x3\nconv 10" + " k3" * 1_000 + "\n", "input 32x32x3\nconv 10 k3\n"),
+    "E0064": ("input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * 10_001, "input 32x32x3\nrepeat 1000 { conv 10 k3 p1; relu }\n"),
 }
 # Programs whose example must not get an `input` line added.
 NO_INPUT = {"E0020"}

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import cnndsl
 from cnndsl.cli.main import main
 from cnndsl.reports.draw import layer_words, render_html, render_svg
-from cnndsl.check.typed import TypedResidual
+from cnndsl.check.typed import TypedConcat, TypedGate, TypedResidual, walk
 from cnndsl.compiler import instantiate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,20 +36,33 @@ def parse(svg: str) -> ET.Element:
     return root
 
 
-def residuals(nodes):
-    """The residuals drawn as arcs: all but those inside a shortcut (whose
-    layers are written on the shortcut's arc)."""
+def _inline(node: TypedConcat):
+    """The branch drawn inline: the one with the most layers (the first of those)."""
+    sizes = [len(walk(branch.body)) for branch in node.branches]
+    return node.branches[sizes.index(max(sizes))]
+
+
+def residuals(nodes, kind=TypedResidual):
+    """The residuals (or joins, gates) drawn as nodes: all but those inside a shortcut
+    or a branch drawn as an arc (whose layers are written on the arc)."""
     for node in nodes:
-        if isinstance(node, TypedResidual):
+        if isinstance(node, kind):
             yield node
-            yield from residuals(node.body)
+        if isinstance(node, (TypedResidual, TypedGate)):
+            yield from residuals(node.body, kind)
+        elif isinstance(node, TypedConcat):
+            yield from residuals(_inline(node).body, kind)
 
 
 def main_path(nodes):
-    """Leaf layers outside shortcuts (a shortcut's layers are written on its arc)."""
+    """Leaf layers outside shortcuts (a shortcut's layers are written on its arc), and
+    of a concat's or split's inline branch, the one with the most layers (the others
+    are written on their arcs)."""
     for node in nodes:
-        if isinstance(node, TypedResidual):
+        if isinstance(node, (TypedResidual, TypedGate)):
             yield from main_path(node.body)
+        elif isinstance(node, TypedConcat):
+            yield from main_path(_inline(node).body)
         else:
             yield node
 
@@ -88,9 +101,15 @@ def test_every_layer_appears_once_with_its_line_and_kind(path):
     # One (+) per residual, one coloured arc per projection shortcut.
     found = list(residuals(program.nodes))
     assert len([e for e in root.iter() if e.get("class") == "add"]) == len(found)
+    # A join node per concat or split, an arc per branch not drawn inline; a (x) and an arc per gate.
+    joins, gates = list(residuals(program.nodes, TypedConcat)), list(residuals(program.nodes, TypedGate))
+    assert len([e for e in root.iter() if e.get("class") == "concat"]) == len(joins)
+    assert len([e for e in root.iter() if e.get("class") == "gate"]) == len(gates)
     arcs = [e for e in root.iter() if (e.get("class") or "").startswith("skip")]
-    assert len(arcs) == len(found)
+    assert len(arcs) == len(found) + sum(len(j.branches) - 1 for j in joins) + len(gates)
     assert sum("projection" in e.get("class") for e in arcs) == sum(bool(r.shortcut) for r in found)
+    branch_arcs = [b for j in joins for b in j.branches if b is not _inline(j) and walk(b.body)]
+    assert sum("branch" in e.get("class") for e in arcs) == len(branch_arcs)
 
 
 def test_quiz_boxes_and_labels():

@@ -217,13 +217,37 @@ def test_two_megabytes_of_long_statements_are_one_diagnostic_each():
     assert [d.line for d in program.diagnostics[:3]] == [2, 3, 4]
 
 
-def test_two_megabytes_of_many_statements_are_reported_as_too_many_layers():
-    # 200,000 ordinary layers (2 MB) are read in full (benchmarks/huge_inputs.py
-    # times it): the layer limit answers, without typing them.
+def test_two_megabytes_of_many_statements_stop_at_the_file_limit():
+    # 200,000 ordinary layers (2 MB): reading stops at the 20,001st statement
+    # (E0064; benchmarks/huge_inputs.py times it), nothing after it is typed.
     text = "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * 100_000
     assert len(text) > 1_900_000
     program = check_sound(text, "huge")
-    assert [d.code for d in program.diagnostics] == ["E0060"]
+    assert [(d.code, d.line, d.column, d.end_column) for d in program.diagnostics] == [("E0064", 20_001, 1, 5)]
+    assert len(program.layers) == 19_999  # the statements before it (the input line is one)
+
+
+def test_a_legal_program_at_the_file_limit_is_checked_in_full():
+    text = "input 32x32x3\n" + "conv 10 k3 p1\nrelu\n" * 9_999 + "bn\n"
+    program = check_sound(text, "limit")
+    assert program.diagnostics == [] and len(program.layers) == 19_999
+
+
+def test_a_header_at_the_file_limit_is_skipped_with_its_body():
+    # The limit is passed inside a block definition: reading stops before the
+    # block, which is not defined; its calls after it are not typed either.
+    text = "input 32x32x3\n" + "conv 3 k3 p1\n" * 19_990 + "block b(c) {\n" + "conv c k3 p1\n" * 20 + "}\nb 8\n"
+    program = check_sound(text, "limit")
+    assert [(d.code, d.line) for d in program.diagnostics] == [("E0064", 2 + 19_990 + 9)]
+    assert len(program.layers) == 19_990
+
+
+@pytest.mark.parametrize("opener", ["repeat 1 {", "residual {", "block b(c) {"])
+def test_two_megabytes_of_open_braces_stop_at_the_reading_depth(opener):
+    text = "input 32x32x3\nrelu\n" + (opener + "\n") * (2_000_000 // (len(opener) + 1)) + "relu\n"
+    program = check_sound(text, "deep")
+    assert program.diagnostics[0].code == "E0062" and program.diagnostics[0].line == 3 + 1_000
+    assert len(program.layers) == 1  # the relu before the deep statement
 
 
 OPENERS = ["repeat 1 {", "residual {", "block b(c) {", "repeat 2 {\n", "{", "shortcut {", "(", "residual { relu } shortcut {"]

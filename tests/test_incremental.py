@@ -224,15 +224,15 @@ class _Forgetful(dict):
 def _without_memos(monkeypatch) -> None:
     from cnndsl.check import checker
 
-    original = checker.Checker.__init__
+    original = checker.Memos.__init__
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        self._configs = _Forgetful()
-        self._inferences = _Forgetful()
-        self._expansions = _Forgetful()
+        self.configs = _Forgetful()
+        self.inferences = _Forgetful()
+        self.expansions = _Forgetful()
 
-    monkeypatch.setattr(checker.Checker, "__init__", init)
+    monkeypatch.setattr(checker.Memos, "__init__", init)
 
 
 def typed_summary(program) -> list:
@@ -331,17 +331,17 @@ def _benchmark_program() -> str:
 
 def _copies(monkeypatch) -> list:
     """Records each block expansion the checker copies (True) or declines to copy (False)."""
-    from cnndsl.check import checker
+    from cnndsl.check import blocks
 
     seen: list = []
-    original = checker.Checker._copy_expansion
+    original = blocks.Blocks.copy_expansion
 
     def spy(self, *args):
         copied = original(self, *args)
         seen.append(copied)
         return copied
 
-    monkeypatch.setattr(checker.Checker, "_copy_expansion", spy)
+    monkeypatch.setattr(blocks.Blocks, "copy_expansion", spy)
     return seen
 
 
@@ -456,9 +456,9 @@ def test_a_copy_inside_another_call_takes_that_calls_chain(monkeypatch):
 
 
 def test_copied_layers_count_towards_the_limit(monkeypatch):
-    from cnndsl.check import checker
+    from cnndsl.check import budgets
 
-    monkeypatch.setattr(checker, "MAX_LAYERS", 12)
+    monkeypatch.setattr(budgets, "MAX_LAYERS", 12)
     text = "block b(c) {\n  conv c k1\n  relu\n  bn\n}\ninput 8x8x2\nb 2\nb 2\nb 2\nb 2\nb 2\n"
     program, _, copied = _both_ways(monkeypatch, text)
     assert copied == 3
@@ -467,9 +467,9 @@ def test_copied_layers_count_towards_the_limit(monkeypatch):
 
 def test_a_copy_deeper_down_is_checked_for_depth(monkeypatch):
     """The same call nested deeper is a different expansion: there it is too deep (E0062)."""
-    from cnndsl.check import checker
+    from cnndsl.check import budgets
 
-    levels = checker.MAX_DEPTH - 3
+    levels = budgets.MAX_DEPTH - 3
     text = (
         "block deep(c) {\n" + "repeat 1 {\n" * levels + "conv c k1\n" + "}\n" * levels + "}\n"
         "input 8x8x2\ndeep 2\ndeep 2\n" + "repeat 1 {\n" * 5 + "deep 2\n" + "}\n" * 5
@@ -503,3 +503,15 @@ def test_over_long_statements_match_a_full_parse(text):
     _, diagnostics = full_parse(text)
     codes = [d.code for d in diagnostics]
     assert codes == ([] if "#" in text else ["E0063"])
+
+
+def test_a_file_past_the_statement_limit_matches_a_full_parse():
+    # E0064 stops reading at a top-level statement; the cache leaves such a
+    # file to the full parse, and takes over again once it is back within.
+    body = "conv 3 k3 p1\n" * 19_995 + "repeat 2 {\n" + "relu\n" * 10 + "}\nrelu\n"
+    cache = ParseCache()
+    cached_parse(cache, "input 8x8x3\n" + body)
+    assert_same(cache, "input 8x8x3\n" + body + "bn\n")
+    _, diagnostics = full_parse("input 8x8x3\n" + body)
+    assert [(d.code, d.line) for d in diagnostics] == [("E0064", 1 + 19_995 + 1 + 4)]
+    assert_same(cache, "input 8x8x3\n" + "conv 3 k3 p1\n" * 10 + "relu\n")

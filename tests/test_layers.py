@@ -18,7 +18,7 @@ import pytest
 
 import cnndsl
 import cnndsl.layers
-from cnndsl.check.checker import _Frame
+from cnndsl.check.frame import Frame
 from cnndsl.layers import ACTIVATIONS, BY_NAME, LAYERS, Role, Site, classify, lookup
 from cnndsl.lsp.analysis import Analysis
 
@@ -156,7 +156,7 @@ def test_site_declares_everything_the_layers_ask_of_it():
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "site":
                 used.add(node.attr)
     assert used and used <= declared, used - declared
-    assert Site in _Frame.__mro__  # the checker's frame implements it explicitly
+    assert Site in Frame.__mro__  # the checker's frame implements it explicitly
 
 
 # -- completion reads the table -----------------------------------------------
@@ -185,3 +185,31 @@ def test_nothing_is_offered_inside_a_special_form():
     for kind in LAYERS:
         for form in kind.forms:
             assert completion_labels(f"{EXAMPLE_INPUT}{kind.name} {form.keyword} ") == set()
+
+
+# -- the lazy table ------------------------------------------------------------
+
+
+def test_a_check_imports_only_the_families_its_program_uses():
+    # A fresh process: the index sends each name to its family, and nothing else is imported.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cnndsl\n"
+        "program = cnndsl.check_program('input 32x32x3\\nconv 8 k3 relu\\nflatten\\n', 'x.cnn')\n"
+        "assert program.ok, program.diagnostics\n"
+        "print(sorted(m.rpartition('.')[2] for m in sys.modules if m.startswith('cnndsl.layers.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    families = {type(kind).__module__.rpartition(".")[2] for kind in LAYERS}
+    imported = set(ast.literal_eval(out.strip()))
+    assert imported & families == {"conv", "activations", "flatten"}
+
+
+def test_the_index_lists_every_family_with_its_names():
+    from cnndsl.layers import index, registry
+
+    assert registry.index_source() == Path(index.__file__).read_text()
+    assert {name for _, names, _ in index.FAMILIES for name in names} == set(BY_NAME)
+    assert [name for _, _, activations in index.FAMILIES for name in activations] == list(ACTIVATIONS)

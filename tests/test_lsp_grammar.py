@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.check.checker import STRUCTURE_WORDS
+from cnndsl.check.declarations import STRUCTURE_WORDS
 from cnndsl.layers import ACTIVATIONS, LAYERS
 from cnndsl.reports import docs
 
@@ -52,9 +52,9 @@ def test_grammar_knows_every_layer_option_and_flag():
 
 
 def test_grammar_word_lists_are_generated_from_the_layer_table():
-    """`python -m cnndsl.docs` writes the lists; a kind added to the table and not regenerated fails here."""
+    """`python -m cnndsl.reports.docs` writes the lists; a kind added to the table and not regenerated fails here."""
     text = GRAMMAR.read_text(encoding="utf-8")
-    assert text == docs.vscode_grammar(text), "the VS Code grammar is stale: run `python -m cnndsl.docs`"
+    assert text == docs.vscode_grammar(text), "the VS Code grammar is stale: run `python -m cnndsl.reports.docs`"
     call = json.loads(text)["repository"]["block-call"]["match"]
     every = {name for kind in LAYERS for name in kind.names} | set(STRUCTURE_WORDS)
     assert set(re.search(r"\(\?!\(\?:([^)]*)\)", call).group(1).split("|")) == every

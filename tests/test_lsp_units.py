@@ -16,6 +16,7 @@ import pytest
 from lsprotocol import types
 
 from cnndsl.lsp.analysis import Analysis
+from cnndsl.lsp.hover import macs_text
 from cnndsl.lsp.positions import UTF8, UTF16, UTF32, LineIndex
 from cnndsl.compiler import instantiate
 
@@ -231,7 +232,7 @@ def test_symbolic_layer_and_network_hovers_give_mac_expressions_and_their_value_
     # A count with no terms is zero, never an empty string.
     from cnndsl.types.symbolic import Count
 
-    assert analysis._macs(Count({})) == "0 MACs" and analysis._macs(0) == "0 MACs"
+    assert macs_text(analysis, Count({})) == "0 MACs" and macs_text(analysis, 0) == "0 MACs"
     # A fixed-size program keeps its plain numbers.
     assert "4,423,680 MACs" in _hover(Analysis("input 130x130x3\nconv 10 k3\n"), "input 130x130x3\nconv 10 k3\n", "conv")
 

@@ -1,6 +1,7 @@
 """Property: for random valid programs, the static types equal what PyTorch does.
 
-Programs are drawn with blocks, repeats and residuals. The generator only
+Programs are drawn with blocks, repeats, residuals, concats, splits and
+gates (nested). The generator only
 roughly tracks sizes to steer towards valid programs; validity itself is the
 compiler's call (invalid draws are rejected), and the assertion is against
 PyTorch at run time: every leaf layer's output shape and parameter count, the
@@ -102,8 +103,77 @@ def _residual(draw, draft, indent):
     draft.emit("}", indent)
 
 
+def _branch_statement(draw, draft, indent, depth):
+    """One statement that keeps the height and width (branches must agree on them)."""
+    choice = draw(st.integers(0, 7 if depth < 2 else 4))
+    if choice <= 1:
+        filters = draw(st.integers(1, 6))
+        kernel = draw(st.sampled_from([1, 3]))
+        draft.emit(f"conv {filters} k{kernel} p{kernel // 2}" + draw(st.sampled_from(["", " nobias", " relu"])), indent)
+        draft.channels = filters
+    elif choice == 2:
+        draft.emit(draw(st.sampled_from(["pool 3 s1 p1", "avgpool 3 s1 p1", "pool 3 s1 p1 ceil"])), indent)
+    elif choice == 3:
+        _simple(draw, draft, indent)
+    elif choice == 4:
+        _residual(draw, draft, indent)
+    elif choice <= 6:
+        _join(draw, draft, indent, depth + 1)
+    else:
+        _gate(draw, draft, indent, depth + 1)
+
+
+def _join(draw, draft, indent, depth):
+    """concat or split with 1 to 4 branches (some empty), on one line or several."""
+    channels = draft.channels
+    counts = [n for n in (2, 3, 4) if channels % n == 0]
+    split = bool(counts) and draw(st.booleans())
+    count = draw(st.sampled_from(counts)) if split else draw(st.integers(1, 4))
+    part = channels // count if split else channels
+    draft.emit("split {" if split else "concat {", indent)
+    total = 0
+    for _ in range(count):
+        draft.channels = part
+        statements = draw(st.integers(0, 2))
+        if statements == 0:
+            draft.emit("branch { }", indent + 1)
+        else:
+            draft.emit("branch {", indent + 1)
+            for _ in range(statements):
+                _branch_statement(draw, draft, indent + 2, depth)
+            draft.emit("}", indent + 1)
+        total += draft.channels
+    draft.emit("}", indent)
+    draft.channels = total
+
+
+def _gate(draw, draft, indent, depth):
+    """A gate whose output broadcasts onto its input: per channel, per position or per element."""
+    channels = draft.channels
+    form = draw(st.sampled_from(["channel", "position", "element", "nested"]))
+    draft.emit("gate {", indent)
+    if form == "channel":
+        pool = draw(st.sampled_from(["avgpool to 1", "pool to 1"]))
+        draft.emit(f"{pool}; conv {draw(st.integers(1, 4))} k1 relu; conv {channels} k1", indent + 1)
+    elif form == "position":
+        draft.emit(f"conv 1 k{draw(st.sampled_from([1, 3]))} same", indent + 1)
+    elif form == "element":
+        draft.emit(f"conv {channels} k3 p1", indent + 1)
+    else:
+        draft.emit(f"concat {{ branch {{ }} branch {{ conv {channels} k1 }} }}; conv {channels} k1", indent + 1)
+    draft.emit(draw(st.sampled_from(["sigmoid", "tanh", "relu6"])), indent + 1)
+    draft.emit("}", indent)
+    draft.channels = channels
+
+
 def _stage(draw, draft, indent, depth):
-    choice = draw(st.integers(0, 9 if depth < 2 else 5))
+    choice = draw(st.integers(0, 11 if depth < 2 else 5))
+    if choice == 10:
+        _join(draw, draft, indent, depth)
+        return
+    if choice == 11:
+        _gate(draw, draft, indent, depth)
+        return
     if choice <= 2:
         _conv(draw, draft, indent)
     elif choice <= 3:
@@ -168,7 +238,8 @@ def runtime_layers(model, example):
     """Each leaf layer's (output shape without the batch, parameter count), in call order; and the output."""
     records = []
     # Leaves: modules without children (an empty nn.Sequential is a container, not a layer).
-    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, torch.nn.Sequential)]
+    # An nn.Identity is an empty branch (the input itself), not a layer.
+    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, (torch.nn.Sequential, torch.nn.Identity))]
     handles = [
         leaf.register_forward_hook(lambda m, i, o: records.append((tuple(o.shape[1:]), sum(p.numel() for p in m.parameters()))))
         for leaf in leaves

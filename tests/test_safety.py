@@ -319,12 +319,13 @@ def test_the_output_cannot_overwrite_the_source(tmp_path):
 
 
 def test_internal_errors_are_one_line_not_a_traceback(monkeypatch, capsys):
+    from cnndsl.cli import commands
     from cnndsl.cli import main as cli
 
     def broken(args):
         raise RuntimeError("simulated bug\nsecond line")
 
-    monkeypatch.setattr(cli, "_cmd_check", broken)
+    monkeypatch.setattr(commands, "check_command", broken)
     monkeypatch.delenv("CNNDSL_TRACEBACK", raising=False)
     assert cli.main(["check", "x.cnn"]) == 1
     err = capsys.readouterr().err

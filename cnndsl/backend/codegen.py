@@ -8,7 +8,8 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from ..syntax.visitor import Visitor
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class _View:
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
+    helper: str = ""  # a join or gate: the generated class (Concat, Split, Gate)
+    branches: tuple = ()  # a join's: (comment, views) per branch; empty views: the input itself
 
 
 def _shape(shape) -> str:
@@ -34,35 +37,81 @@ def _macs_text(program: TypedProgram) -> str:
     return f"multiply-accumulates that depend on {symbols} (cnnc summary --size)"
 
 
-def _comment(node: Node) -> str:
+def _comment(node: Node, what: str) -> str:
     where = f"line {node.line}"
     if node.calls:
         where += " (" + ", ".join(f"{call.text} at line {call.line}" for call in node.calls) + ")"
-    if isinstance(node, TypedResidual):
-        return f"{where}: residual -> {_shape(node.output)}"
-    return f"{where}: -> {_shape(node.output)}, {node.params:,} params"
+    return f"{where}: {what}"
+
+
+class _Views(Visitor):
+    """What the template sees of each typed node."""
+
+    walks = NODES
+
+    def views(self, nodes: list[Node]) -> tuple[_View, ...]:
+        return tuple([self.visit(node) for node in nodes])
+
+    def visit_TypedLayer(self, node: TypedLayer) -> _View:
+        return _View(False, _comment(node, f"-> {_shape(node.output)}, {node.params:,} params"), module=node.module)
+
+    def visit_TypedResidual(self, node: TypedResidual) -> _View:
+        return _View(
+            True,
+            _comment(node, f"residual -> {_shape(node.output)}"),
+            body=self.views(node.body),
+            shortcut=self.views(node.shortcut) if node.shortcut is not None else None,
+        )
+
+
+    def visit_TypedConcat(self, node: TypedConcat) -> _View:
+        helper = "Split" if node.split else "Concat"
+        channels = " + ".join(map(str, node.channels))
+        return _View(
+            False,
+            _comment(node, f"{node.keyword} -> {_shape(node.output)}, channels {channels}"),
+            helper=helper,
+            branches=tuple([self.visit(branch) for branch in node.branches]),
+        )
+
+    def visit_TypedBranch(self, node: TypedBranch) -> _View:
+        what = f"-> {_shape(node.output)}" if node.body else "the input itself"
+        return _View(False, f"branch at line {node.line}: {what}", body=self.views(node.body))
+
+    def visit_TypedGate(self, node: TypedGate) -> _View:
+        return _View(False, _comment(node, f"gate: x * {_shape(node.gate)} -> {_shape(node.output)}"), helper="Gate", body=self.views(node.body))
 
 
 def _views(nodes: list[Node]) -> tuple[_View, ...]:
-    views = []
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            views.append(_View(False, _comment(node), module=node.module))
-        else:
-            views.append(
-                _View(
-                    True,
-                    _comment(node),
-                    body=_views(node.body),
-                    shortcut=_views(node.shortcut) if node.shortcut is not None else None,
-                )
-            )
-    return tuple(views)
+    return _Views().views(nodes)
 
 
-def _uses_residual(nodes: list[Node]) -> bool:
-    # A nested residual always sits inside a top-level one.
-    return any(isinstance(node, TypedResidual) for node in nodes)
+class _Helpers(Visitor):
+    """The helper classes (Residual, Concat, Split, Gate) a program's module needs."""
+
+    walks = NODES
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.used: set[str] = set()
+        self.visit_all(nodes)
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        pass
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.used.add("Residual")
+        self.visit_children(node)
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.used.add("Split" if node.split else "Concat")
+        self.visit_children(node)
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.used.add("Gate")
+        self.visit_children(node)
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +153,7 @@ def generate(program: TypedProgram) -> str:
     text = _template().render(
         name=program.name,
         source_name=source_name,
-        uses_residual=_uses_residual(program.nodes),
+        helpers=_Helpers(program.nodes).used,
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

@@ -100,13 +100,14 @@ def resolve_device(name: str):
 
 
 def _leaves(model):
-    """The layers: modules without children (an empty Sequential is a container)."""
+    """The layers: modules without children (an empty Sequential is a container; an
+    Identity is an empty branch, the input itself)."""
     import torch
 
     return [
         module
         for module in model.modules()
-        if not list(module.children()) and not isinstance(module, torch.nn.Sequential)
+        if not list(module.children()) and not isinstance(module, (torch.nn.Sequential, torch.nn.Identity))
     ]
 
 

@@ -6,7 +6,7 @@ Hover, inlay hints, the summary table, diagnostics and the generated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -14,6 +14,7 @@ from ..diagnostics.model import Diagnostic
 from ..layers import Config, LayerKind
 from ..types.shapes import MapType, Shape, VectorType
 from ..syntax.source import SourceText, Span
+from ..syntax.visitor import Visitor
 from ..types.symbolic import SizeSymbol
 
 
@@ -53,6 +54,8 @@ class TypedLayer:
     calls: tuple[CallSite, ...] = ()
     inplace: bool = False
 
+    children = ()
+
     @property
     def module(self) -> str:
         """The PyTorch constructor expression, e.g. `nn.Conv2d(3, 10, 3)`."""
@@ -71,19 +74,106 @@ class TypedResidual:
     line: int
     calls: tuple[CallSite, ...] = ()
 
+    children = ("body", "shortcut")
 
-Node = Union[TypedLayer, TypedResidual]
+
+@dataclass(slots=True)
+class TypedBranch:
+    """One `branch { ... }` of a concat or split: its input (a split's part) and output."""
+
+    body: list[Node]
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("body",)
 
 
-def walk(nodes: list[Node]) -> Iterator[TypedLayer]:
-    """Leaf layers in forward order (a residual: body, then shortcut)."""
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            yield node
-        else:
-            yield from walk(node.body)
-            if node.shortcut is not None:
-                yield from walk(node.shortcut)
+@dataclass(slots=True)
+class TypedConcat:
+    """`concat { branch ... }` (or `split`, which first divides the channels among the
+    branches): the branches' outputs joined on the channels, in order."""
+
+    branches: list[TypedBranch]
+    split: bool
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("branches",)
+
+    @property
+    def keyword(self) -> str:
+        return "split" if self.split else "concat"
+
+    @property
+    def channels(self) -> list[int]:
+        """Each branch's output channels, whose sum is the output's."""
+        return [branch.output.channels for branch in self.branches]
+
+
+@dataclass(slots=True)
+class TypedGate:
+    """`gate { body }`: the input times the body's output (`gate`), broadcast onto it."""
+
+    body: list[Node]
+    gate: Shape  # the body's output
+    input: Shape
+    output: Shape
+    span: Span
+    line: int
+    calls: tuple[CallSite, ...] = ()
+
+    children = ("body",)
+
+
+Node = Union[TypedLayer, TypedResidual, TypedConcat, TypedBranch, TypedGate]
+NODES = (TypedLayer, TypedResidual, TypedConcat, TypedBranch, TypedGate)
+
+
+class _Leaves(Visitor):
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.found: list[TypedLayer] = []
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        self.found.append(node)
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        # visit_children, spelt out: program.layers is read after every check
+        self.visit_all(node.body)
+        if node.shortcut is not None:
+            self.visit_all(node.shortcut)
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        for branch in node.branches:
+            self.visit_all(branch.body)
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_all(node.body)
+
+    visit_TypedGate = visit_TypedBranch
+
+
+def walk(nodes: Iterable[Node]) -> list[TypedLayer]:
+    """Leaf layers in forward order (a residual: body, then shortcut; branches in order)."""
+    leaves = _Leaves()
+    leaves.visit_all(nodes)
+    return leaves.found
+
+
+def follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]:
+    """A layer placed right after `previous` (the node before it in its list):
+    does it repeat that activation (W0003), and may it run in place?"""
+    if not isinstance(previous, TypedLayer):
+        return False, False
+    repeated = kind.is_activation and previous.kind is kind and previous.config == config
+    return repeated, kind.can_run_inplace(config) and previous.kind.inplace_after
 
 
 @dataclass
@@ -110,7 +200,7 @@ class TypedProgram:
     @property
     def layers(self) -> list[TypedLayer]:
         if self._layers is None:
-            self._layers = list(walk(self.nodes))
+            self._layers = walk(self.nodes)
         return self._layers
 
     @property

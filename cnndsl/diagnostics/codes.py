@@ -237,8 +237,8 @@ Right:
 Names become Python identifiers in the generated module. A name is ASCII: a
 letter or `_`, then letters, digits or `_`. It must not be a Python keyword
 (or soft keyword), must not start with `__`, and must not collide with a name
-the generated module imports or defines (`torch`, `nn`, `Residual`). A
-network name also must not shadow a Python builtin (`list`, `super`) or the
+the generated module imports or defines (`torch`, `nn`, and the helper
+classes `Residual`, `Concat`, `Split`, `Gate`). A network name also must not shadow a Python builtin (`list`, `super`) or the
 names its methods use (`self`, `x`). Names are never renamed silently: the
 help suggests a valid one.
 
@@ -590,6 +590,101 @@ Right:
 """,
         ),
         _code(
+            "E0051",
+            "branch-mismatch",
+            "the branches of a concat or split end at different heights or widths",
+            """
+`concat { branch { A } branch { B } ... }` runs every branch on the same input
+and joins their outputs on the channel axis (`torch.cat(dim=1)`), so every
+branch must end with a feature map of one height and width; the channels add
+up. For a symbolic input the sizes must be equal at every admissible size:
+the message names the smallest size where they differ. The error points at
+the branch that differs from the others, the notes list every branch's type,
+and the help names the layer that changes the size (often a missing padding).
+
+Wrong (a 5x5 convolution without padding shrinks its branch to 24x24):
+
+    input 28x28x32
+    concat {
+      branch { conv 16 k1 }
+      branch { conv 16 k5 }
+    }
+
+Right:
+
+    input 28x28x32
+    concat {
+      branch { conv 16 k1 }
+      branch { conv 16 k5 p2 }
+    }
+""",
+        ),
+        _code(
+            "E0052",
+            "split-indivisible",
+            "a split's input channels are not divisible by its number of branches",
+            """
+`split { branch { } branch { } ... }` divides its input's channels into one
+equal part per branch, in order (`x.chunk(n, dim=1)`), so the channel count
+must be a multiple of the number of branches. The help gives the nearest
+channel counts that divide, and branch counts that divide the channels.
+
+Wrong (5 channels cannot be halved):
+
+    input 8x8x5
+    split { branch { } branch { conv 2 k1 } }
+
+Right:
+
+    input 8x8x6
+    split { branch { } branch { conv 3 k1 } }
+""",
+        ),
+        _code(
+            "E0053",
+            "gate-mismatch",
+            "a gate's output does not broadcast onto its input",
+            """
+`gate { BODY }` multiplies its input by BODY's output, element by element,
+with PyTorch's broadcasting: each of the output's height, width and channels
+must equal the input's or be 1, so that the product has the input's type.
+A 1x1xC output scales each channel (squeeze-and-excitation), an HxWx1 output
+scales each position (spatial attention), an HxWxC output each element. The
+message names the axes that do not fit.
+
+Wrong (the excitation gives 16 channels for a 32-channel map):
+
+    input 28x28x32
+    gate { avgpool to 1; conv 8 k1 relu; conv 16 k1; sigmoid }
+
+Right:
+
+    input 28x28x32
+    gate { avgpool to 1; conv 8 k1 relu; conv 32 k1; sigmoid }
+""",
+        ),
+        _code(
+            "E0054",
+            "empty-join",
+            "a concat or split without branches",
+            """
+A concat joins the outputs of its branches, and a split divides the channels
+among them: with no branch there is nothing to join (`torch.cat` of nothing
+fails at run time). Write two or more `branch { }` inside; an empty branch is
+the input itself.
+
+Wrong:
+
+    input 8x8x16
+    concat { }
+
+Right:
+
+    input 8x8x16
+    concat { branch { } branch { conv 16 k3 p1 } }
+""",
+        ),
+        _code(
             "E0060",
             "program-too-large",
             "the program expands to more layers than the limit",
@@ -637,7 +732,9 @@ Right:
 Braces may nest up to 64 levels and block calls may chain up to 64 levels.
 Deeper structure is almost certainly a mistake (or generated text gone wrong)
 and would make the generated module unreadable; the limit also keeps the
-checker's work bounded for any input.
+checker's work bounded for any input. Braces nested more than 1,000 levels
+deep are not even read: cnnc reports the brace and stops reading the file at
+the top-level statement it is in, which is not checked, nor anything after it.
 
 Wrong (65 levels, abbreviated):
 
@@ -672,6 +769,33 @@ Wrong (abbreviated: the same option 700,000 times):
 Right:
 
     conv 10 k3
+""",
+        ),
+        _code(
+            "E0064",
+            "file-too-long",
+            "a file has more statements than any network needs",
+            """
+A network needs hundreds to a few thousand statements, even written out layer
+by layer; `repeat` and blocks write repeated layers once. A file with more
+than 20,000 statements (layers, block calls and headers, counted inside
+braces too) is almost surely generated text gone wrong. cnnc reports the first
+statement past the limit and stops reading there: the top-level statement it
+is in and everything after it are not checked, and, as after a syntax error,
+not typed. The limit keeps `cnnc check` within a second on any input:
+reading a statement costs tens of microseconds.
+
+Wrong (abbreviated: 200,000 layers written out):
+
+    conv 10 k3 p1
+    relu
+    conv 10 k3 p1
+    relu
+    ...
+
+Right:
+
+    repeat 1000 { conv 10 k3 p1; relu }
 """,
         ),
         _code(
@@ -778,7 +902,7 @@ its input unused`.
             """
 Some layers leave their input unchanged: `dropout 0`, `flatten` of something
 that is already a vector; `repeat 0 { ... }` (written with a literal 0)
-removes its body. They cost nothing at run time but usually mean a typo.
+removes its body; a `concat` or `split` of one branch is that branch. They cost nothing at run time but usually mean a typo.
 The body of `repeat 0` is still checked for mistakes.
 
 Warned:
@@ -829,6 +953,27 @@ Quiet:
 
     block stem(c) { conv c k3 p1 relu }
     stem 16
+""",
+        ),
+        _code(
+            "W0005",
+            "empty-gate",
+            "a gate with an empty body multiplies its input by itself",
+            """
+`gate { BODY }` computes `x * BODY(x)`; with nothing inside, BODY(x) is x and
+the gate squares its input, which is seldom what was meant. The gate's layers
+(for squeeze-and-excitation: pool to 1x1, squeeze, excite, a sigmoid) go
+inside the braces.
+
+Warned:
+
+    input 8x8x16
+    gate { }
+
+Quiet:
+
+    input 8x8x16
+    gate { avgpool to 1; conv 4 k1 relu; conv 16 k1; sigmoid }
 """,
         ),
     ]

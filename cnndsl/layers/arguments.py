@@ -9,38 +9,57 @@ classifier, `words.classify`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..diagnostics.suggest import closest
+from ..record import Record
 from ..syntax.nodes import KeywordArg, Word
 from ..syntax.source import Span
-from .registry import BY_NAME
+from .registry import is_layer_name
 from .values import DECIMAL, IDENTIFIER, INTEGER, SIZE, Expect, Site, Value, literal_like, read_value, show
 from .words import Role, classify
 
 
-@dataclass(frozen=True)
-class Positional:
+# Records, not dataclasses: defining a frozen dataclass costs every fresh `cnnc check` about 0.5 ms.
+_set = object.__setattr__
+
+
+class Positional(Record):
     """A positional argument: `16` in `conv 16 k3`."""
 
+    __slots__ = ("name", "expect", "role", "minimum")
     name: str
     expect: Expect
     role: str  # in messages: "the number of filters"
-    minimum: float = 1
+    minimum: float
+
+    def __init__(self, name: str, expect: Expect, role: str, minimum: float = 1) -> None:
+        _set(self, "name", name)
+        _set(self, "expect", expect)
+        _set(self, "role", role)
+        _set(self, "minimum", minimum)
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Record):
     """A valued option: short `k3`/`k3x5`, long `kernel=3` (`short=""`: long form only)."""
 
+    __slots__ = ("name", "short", "expect", "role", "minimum", "doc", "sample_value")
     name: str
     short: str
     expect: Expect
     role: str
-    minimum: float = 1
-    doc: str = ""
+    minimum: float
+    doc: str
     # The typical value: messages (`k3 or s2`), the docs and completion all write it.
-    sample_value: str = ""
+    sample_value: str
+
+    def __init__(self, name: str, short: str, expect: Expect, role: str, minimum: float = 1, doc: str = "",
+                 sample_value: str = "") -> None:
+        _set(self, "name", name)
+        _set(self, "short", short)
+        _set(self, "expect", expect)
+        _set(self, "role", role)
+        _set(self, "minimum", minimum)
+        _set(self, "doc", doc)
+        _set(self, "sample_value", sample_value)
 
     @property
     def value(self) -> str:
@@ -58,13 +77,26 @@ class Option:
         return f"{self.name}={self.value}"
 
 
-@dataclass
 class Args:
-    """What a statement's words said, resolved (before range checks)."""
+    """What a statement's words said, resolved (before range checks); filled in by the reader."""
 
-    values: dict[str, Value] = field(default_factory=dict)
-    flags: dict[str, Span] = field(default_factory=dict)
-    activation: tuple | None = None  # (the activation's kind, its Args, its span)
+    __slots__ = ("values", "flags", "activation")
+
+    def __init__(self, values: dict[str, Value] | None = None, flags: dict[str, Span] | None = None,
+                 activation: tuple | None = None) -> None:
+        self.values: dict[str, Value] = {} if values is None else values
+        self.flags: dict[str, Span] = {} if flags is None else flags
+        self.activation = activation  # (the activation's kind, its Args, its span)
+
+    def __eq__(self, other):
+        if other.__class__ is not Args:
+            return NotImplemented
+        return (self.values, self.flags, self.activation) == (other.values, other.flags, other.activation)
+
+    __hash__ = None  # mutable, as the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"Args(values={self.values!r}, flags={self.flags!r}, activation={self.activation!r})"
 
 
 def called(kind, site: Site) -> str:
@@ -266,7 +298,7 @@ def _unknown_word(kind, word: Word, slot: Positional | None, args: Args, site: S
             word.span,
             f"{name} takes no arguments, found '{show(text)}'",
             label="unexpected argument",
-            help=f"write just: {name}" + (f"; put '{text}' on its own line" if text in BY_NAME else ""),
+            help=f"write just: {name}" + (f"; put '{text}' on its own line" if is_layer_name(text) else ""),
         )
         return
     if literal_like(text):

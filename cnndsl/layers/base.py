@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..record import Record
 from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType, describe
 from .arguments import Args, Option, Positional, called, read_args
-from .registry import ACTIVATIONS
+from .registry import activation_names
 from .values import Site
 from .words import Role, classify
 
@@ -45,34 +46,49 @@ class NoConfig(Config):
 NO_CONFIG = NoConfig()
 
 
-@dataclass(frozen=True)
-class Inference:
+# Not configurations: records (cnndsl/record.py), which cost nothing to
+# define, where a frozen dataclass costs about 0.5 ms of every fresh `cnnc check`.
+_set = object.__setattr__
+
+
+class Inference(Record):
     """A layer's type rule applied to one input."""
 
+    __slots__ = ("output", "params", "macs", "arithmetic")
     output: Shape
-    params: int = 0
-    macs: int = 0
-    arithmetic: tuple[str, ...] = ()  # the formulas with the user's numbers
+    params: int
+    macs: int
+    arithmetic: tuple[str, ...]  # the formulas with the user's numbers
+
+    def __init__(self, output: Shape, params: int = 0, macs: int = 0, arithmetic: tuple[str, ...] = ()) -> None:
+        _set(self, "output", output)
+        _set(self, "params", params)
+        _set(self, "macs", macs)
+        _set(self, "arithmetic", arithmetic)
 
 
-@dataclass(frozen=True)
-class DiagramStyle:
+class DiagramStyle(Record):
     """How `cnnc draw` shows a kind's boxes: the group's CSS name, colour and legend text.
 
     Kinds with the same style share a legend entry.
     """
 
+    __slots__ = ("group", "colour", "legend")
     group: str  # the box's class `step-GROUP`
     colour: str  # the front face; the top is drawn lighter, the side darker
     legend: str
+
+    def __init__(self, group: str, colour: str, legend: str) -> None:
+        _set(self, "group", group)
+        _set(self, "colour", colour)
+        _set(self, "legend", legend)
 
 
 # Layers that keep the shape (and a box that starts a sequence with one of them).
 SHAPE_KEEPING = DiagramStyle("other", "#90a4ae", "bn, dropout, activation")
 
 
-@dataclass(frozen=True)
-class SpecialForm:
+class SpecialForm(Record):
     """A second syntax of a kind, introduced by a keyword right after its name: `pool to 7x7`.
 
     Completion offers the keyword first after the name, and nothing after it;
@@ -80,9 +96,15 @@ class SpecialForm:
     declares a form implements its `read`.
     """
 
+    __slots__ = ("keyword", "syntax", "doc")
     keyword: str
     syntax: str  # after the kind's name: `to HxW`
     doc: str  # what the form does, for completion
+
+    def __init__(self, keyword: str, syntax: str, doc: str) -> None:
+        _set(self, "keyword", keyword)
+        _set(self, "syntax", syntax)
+        _set(self, "doc", doc)
 
     def read(self, kind: LayerKind, command, site: Site) -> Args | None:
         """Resolve the words after the keyword into the kind's `Args` (or report, and give None)."""
@@ -147,7 +169,7 @@ class LayerKind:
         words += [f"{o.name}=" for o in self.options]
         words += list(self.flags)
         if self.takes_activation:
-            words += list(ACTIVATIONS)
+            words += activation_names()
         return words
 
     # -- types ----------------------------------------------------------

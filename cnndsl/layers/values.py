@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol, Union
 
 from ..diagnostics.suggest import did_you_mean
 from ..diagnostics.wording import show
+from ..record import Record
 from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE
 
@@ -24,18 +24,29 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 Number = Union[int, float, tuple]
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+_set = object.__setattr__
+
+
+class Value(Record):
     """A resolved argument: its value, the text and span where it was written.
 
     `origin` explains a value that came through a block parameter
-    (`c = 64 from the call at line 14`).
+    (`c = 64 from the call at line 14`). A record, not a dataclass: one costs
+    every fresh `cnnc check` about 0.5 ms to define.
     """
 
+    __slots__ = ("value", "text", "span", "origin")
     value: Number
     text: str
     span: Span
-    origin: str | None = None
+    origin: str | None
+
+    def __init__(self, value: Number, text: str, span: Span, origin: str | None = None) -> None:
+        _set(self, "value", value)
+        _set(self, "text", text)
+        _set(self, "span", span)
+        _set(self, "origin", origin)
+
 
 
 class Site(Protocol):

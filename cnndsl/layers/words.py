@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Container
-from dataclasses import dataclass
 from typing import Any
 
-from .registry import ACTIVATIONS
+from ..record import Record
+from .registry import activation
 from .values import literal_like, looks_like_value
 
 
@@ -27,17 +27,30 @@ class Role(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class WordRole:
+_set = object.__setattr__
+
+
+class WordRole(Record):
     """A word's role, with what it names (one of the object fields, by role)."""
 
+    __slots__ = ("role", "value", "positional", "option", "long", "activation", "form")
     role: Role
-    value: str = ""  # POSITIONAL: the word; OPTION: the value written after the letter or `=`
-    positional: Any = None  # arguments.Positional
-    option: Any = None  # arguments.Option
-    long: bool = False  # OPTION written `name=value`
-    activation: Any = None  # the activation's kind
-    form: Any = None  # base.SpecialForm
+    value: str  # POSITIONAL: the word; OPTION: the value written after the letter or `=`
+    positional: Any  # arguments.Positional
+    option: Any  # arguments.Option
+    long: bool  # OPTION written `name=value`
+    activation: Any  # the activation's kind
+    form: Any  # base.SpecialForm
+
+    def __init__(self, role: Role, value: str = "", *, positional: Any = None, option: Any = None, long: bool = False,
+                 activation: Any = None, form: Any = None) -> None:
+        _set(self, "role", role)
+        _set(self, "value", value)
+        _set(self, "positional", positional)
+        _set(self, "option", option)
+        _set(self, "long", long)
+        _set(self, "activation", activation)
+        _set(self, "form", form)
 
     @property
     def is_option_or_flag(self) -> bool:
@@ -67,8 +80,10 @@ def classify(kind, word: str, scope: Container[str] = (), *, slot=None, at_start
         return WordRole(Role.POSITIONAL, word, positional=slot)
     if word in kind.flags:
         return WordRole(Role.FLAG)
-    if kind.takes_activation and word in ACTIVATIONS:
-        return WordRole(Role.ACTIVATION, activation=ACTIVATIONS[word])
+    if kind.takes_activation:
+        found = activation(word)
+        if found is not None:
+            return WordRole(Role.ACTIVATION, activation=found)
     letter, rest = word[:1], word[1:]
     option = kind.option_by_short(letter) if rest else None
     if option is not None and (literal_like(rest) or rest in scope):

@@ -1,7 +1,7 @@
 """The generated parts of the documentation, from the code that they describe.
 
-    python -m cnndsl.docs           # rewrite every generated part
-    python -m cnndsl.docs --check   # exit 1 (and name the files) when one is stale
+    python -m cnndsl.reports.docs           # rewrite every generated part
+    python -m cnndsl.reports.docs --check   # exit 1 (and name the files) when one is stale
 
 - `docs/diagnostics.md`, whole, from the code registry `cnndsl/codes.py`.
 - `docs/language.md`, between `<!-- generated: NAME -->` and
@@ -14,6 +14,8 @@
 - `docs/images/*.svg`: the diagrams the docs and the README show.
 - `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
   Code grammar (layers, activations, options, flags, form keywords).
+- `cnndsl/layers/index.py`: which family module defines each layer name, so
+  that a check imports only the families it uses (`cnndsl/layers/registry.py`).
 
 tests/test_docs.py fails when any of these differ from what this module
 generates, so the documentation cannot drift from the compiler.
@@ -29,9 +31,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..layers import registry
+
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: cnndsl/reports/docs.py
 DOCS = ROOT / "docs"
 VSCODE_GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "cnn.tmLanguage.json"
+LAYER_INDEX = Path(registry.__file__).with_name("index.py")
 IMAGES = {"docs/images/quiz.svg": "examples/quiz.cnn", "docs/images/resnet18.svg": "examples/resnet18.cnn"}
 # A symbolic example is drawn at this size (`cnnc draw --size 224x224`): ImageNet's.
 IMAGE_SIZE = (224, 224)
@@ -47,7 +52,7 @@ def diagnostics_markdown() -> str:
     out = [
         "# Diagnostics",
         "",
-        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.docs`; edit the registry, not this file. -->",
+        "<!-- Generated from cnndsl/codes.py by `python -m cnndsl.reports.docs`; edit the registry, not this file. -->",
         "",
         "Every problem `cnnc` reports carries a stable code: `E` for errors (nothing",
         "is generated until they are fixed), `W` for warnings (the program still",
@@ -139,15 +144,18 @@ def activations_markdown() -> str:
 
 
 def limits_markdown() -> str:
-    from ..check import checker
-    from ..syntax.recovery import MAX_STATEMENT_WORDS
+    from ..check import budgets
+    from ..syntax.recovery import MAX_READ_DEPTH, MAX_STATEMENT_WORDS, MAX_STATEMENTS
 
     return (
-        f"- A program expands to at most {checker.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
+        f"- A program expands to at most {budgets.MAX_LAYERS:,} leaf layers (error E0060, computed\n"
         "  before anything is expanded, so `repeat 1000000000` is refused at once).\n"
-        f"- Blocks, repeats and residuals nest at most {checker.MAX_DEPTH} levels deep (error E0062).\n"
+        f"- Blocks, repeats and residuals nest at most {budgets.MAX_DEPTH} levels deep (error E0062).\n"
         f"- A statement has at most {MAX_STATEMENT_WORDS:,} words (error E0063: a longer one is skipped\n"
-        "  without being read)."
+        "  without being read).\n"
+        f"- A file has at most {MAX_STATEMENTS:,} statements, counted inside braces too (error E0064), and\n"
+        f"  braces nested at most {MAX_READ_DEPTH:,} deep are read (E0062): past either, cnnc stops\n"
+        "  reading the file at the top-level statement where the limit is passed."
     )
 
 
@@ -191,7 +199,7 @@ def vscode_grammar(current: str) -> str:
     """
     import json
 
-    from ..check.checker import STRUCTURE_WORDS
+    from ..check.declarations import STRUCTURE_WORDS
     from ..layers import ACTIVATIONS, LAYERS
 
     grammar = json.loads(current)
@@ -212,6 +220,8 @@ def vscode_grammar(current: str) -> str:
     short_pattern, long_pattern = repository["options"]["patterns"]
     short_pattern["match"] = f"\\b([{shorts}])([0-9]+(?:x[0-9]+)?)\\b"
     long_pattern["match"] = "\\b" + _alternation(option.name for option in options) + "\\s*(=)"
+    # The keywords that open a body (repeat, residual, concat, gate, ...): the grammar's own.
+    repository["keywords"]["patterns"][0]["match"] = "\\b" + _alternation(w for w in STRUCTURE_WORDS if w not in ("network", "input")) + "\\b"
     form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
     form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
     return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"
@@ -289,6 +299,7 @@ def generated() -> dict[Path, str]:
         files[ROOT / image] = image_svg(source)
     if VSCODE_GRAMMAR.exists():
         files[VSCODE_GRAMMAR] = vscode_grammar(VSCODE_GRAMMAR.read_text(encoding="utf-8"))
+    files[LAYER_INDEX] = registry.index_source()
     return files
 
 

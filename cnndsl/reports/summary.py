@@ -6,8 +6,9 @@ from __future__ import annotations
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
-from ..check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
 from ..record import Record
+from ..syntax.visitor import Visitor
 
 _set = object.__setattr__
 
@@ -54,8 +55,36 @@ class LayerSummary(Record):
         return entry
 
 
+class JoinSummary(Record):
+    """One concat, split or gate: where the branches meet. No parameters, no MACs
+    (PyTorch's FlopCounterMode counts none for cat and mul)."""
+
+    __slots__ = ("line", "kind", "output", "output_type", "channels", "called_at")
+    line: int
+    kind: str  # "concat", "split" or "gate"
+    output: tuple[int, ...]  # PyTorch order, without the batch
+    output_type: str
+    channels: tuple[int, ...]  # each branch's output channels (a gate: its body's)
+    called_at: tuple[int, ...]
+
+    def __init__(self, line: int, kind: str, output: tuple[int, ...], output_type: str, channels: tuple[int, ...], called_at: tuple[int, ...] = ()) -> None:
+        _set(self, "line", line)
+        _set(self, "kind", kind)
+        _set(self, "output", output)
+        _set(self, "output_type", output_type)
+        _set(self, "channels", channels)
+        _set(self, "called_at", called_at)
+
+    def to_dict(self) -> dict:
+        entry = {"line": self.line, "kind": self.kind, "output": _json_shape(self.output), "params": 0, "macs": 0}
+        entry["branch_channels" if self.kind != "gate" else "gate_channels"] = list(self.channels)
+        if self.called_at:
+            entry["called_at"] = list(self.called_at)
+        return entry
+
+
 class Summary(Record):
-    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes")
+    __slots__ = ("network", "input", "output", "layers", "total_params", "total_macs", "filename", "memory", "symbols", "sizes", "joins")
     network: str
     input: tuple[int, ...]
     output: tuple[int, ...]
@@ -66,8 +95,9 @@ class Summary(Record):
     memory: MemoryEstimate | None  # torchinfo's sizes (cnndsl/memory.py)
     symbols: dict | None
     sizes: dict | None
+    joins: tuple[JoinSummary, ...]  # the concats, splits and gates, in forward order
 
-    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None) -> None:
+    def __init__(self, network: str, input: tuple[int, ...], output: tuple[int, ...], layers: tuple[LayerSummary, ...], total_params: int, total_macs: int, filename: str = "<string>", memory: MemoryEstimate | None = None, symbols: dict | None = None, sizes: dict | None = None, joins: tuple[JoinSummary, ...] = ()) -> None:
         _set(self, "network", network)
         _set(self, "input", input)
         _set(self, "output", output)
@@ -78,6 +108,7 @@ class Summary(Record):
         _set(self, "memory", memory)
         _set(self, "symbols", symbols)
         _set(self, "sizes", sizes)
+        _set(self, "joins", joins)
 
     def to_dict(self) -> dict:
         entry = {
@@ -92,6 +123,8 @@ class Summary(Record):
             entry["symbols"] = self.symbols
         if self.sizes:
             entry["sizes"] = self.sizes
+        if self.joins:
+            entry["joins"] = [join.to_dict() for join in self.joins]
         if self.memory is not None:
             entry["memory"] = self.memory.to_dict()
         return entry
@@ -121,30 +154,55 @@ def summarize(program: TypedProgram, batch: int = 1, dtype: str = DEFAULT_DTYPE)
     strings, total null) and there are no memory figures: summarise an
     instance (`cnndsl.compiler.instantiate(program, 224, 224)`) for numbers.
     """
-    layers: list[LayerSummary] = []
-    _collect(program.nodes, 0, layers)
+    layers = _Layers()
+    layers.visit_all(program.nodes)
     return Summary(
         network=program.name,
         input=program.input.torch_shape if program.input else (),
         output=program.output.torch_shape if program.output else (),
-        layers=tuple(layers),
+        layers=tuple(layers.found),
         total_params=program.total_params,
         total_macs=program.total_macs,
         filename=program.source.filename,
         memory=estimate(program, batch, dtype) if program.input is not None and not program.symbolic else None,
         symbols={s.name: {"bound": s.bound, "given": s.given} for s in program.symbols.values()} if program.symbolic else None,
         sizes=dict(program.sizes) or None,
+        joins=tuple(layers.joins),
     )
 
 
-def _collect(nodes: list[Node], depth: int, out: list[LayerSummary]) -> None:
-    for node in nodes:
-        if isinstance(node, TypedResidual):
-            _collect(node.body, depth + 1, out)
-            if node.shortcut is not None:
-                _collect(node.shortcut, depth + 1, out)
-            continue
-        out.append(layer_summary(node, depth))
+class _Layers(Visitor):
+    """A LayerSummary per leaf layer, with its residual nesting (`depth`)."""
+
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.found: list[LayerSummary] = []
+        self.joins: list[JoinSummary] = []
+        self.depth = 0
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        self.found.append(layer_summary(node, self.depth))
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.depth += 1
+        self.visit_children(node)  # the body, then the shortcut
+        self.depth -= 1
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        self.joins.append(_join_summary(node, node.keyword, node.channels))
+        self.visit_TypedResidual(node)  # its branches, one level deeper
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.visit_children(node)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        self.joins.append(_join_summary(node, "gate", [node.gate.channels] if hasattr(node.gate, "channels") else [node.gate.features]))
+        self.visit_TypedResidual(node)
+
+
+def _join_summary(node, kind: str, channels) -> JoinSummary:
+    return JoinSummary(node.line, kind, node.output.torch_shape, str(node.output), tuple(channels), tuple(call.line for call in node.calls))
 
 
 def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
@@ -163,35 +221,81 @@ def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
     )
 
 
+class _Rows(Visitor):
+    """The table's rows (line, layer, output, params, MACs) and, by row, what `--explain` adds."""
+
+    walks = NODES
+
+    def __init__(self, explain: bool) -> None:
+        self.explain = explain
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self.explanations: dict[int, tuple[str, ...]] = {}
+        self.indent = ""  # two spaces per residual around the node
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        where = str(node.line)
+        if node.calls:
+            where += f" ({node.calls[0].line})"
+        self.rows.append((where, self.indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
+        if self.explain and node.arithmetic:
+            self.explanations[len(self.rows) - 1] = node.arithmetic
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}residual", str(node.output), "", ""))
+        if self.explain:
+            other = "shortcut" if node.shortcut is not None else "input (identity)"
+            self.explanations[len(self.rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        if node.shortcut is not None:
+            self.rows.append(("", f"{indent}shortcut", "", "", ""))
+            self.visit_all(node.shortcut)
+        self.indent = indent
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}{node.keyword}", str(node.output), "0", "0"))
+        if self.explain:
+            formulas = []
+            if node.split:
+                parts = len(node.branches)
+                formulas.append(f"splits: {node.input.channels} channels / {parts} branches = {node.input.channels // parts} each")
+            formulas.append(f"channels: {' + '.join(map(str, node.channels))} = {node.output.channels}")
+            self.explanations[len(self.rows) - 1] = tuple(formulas)
+        self.indent = indent + "  "
+        self.visit_all(node.branches)
+        self.indent = indent
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        indent = self.indent
+        self.rows.append((str(node.line), f"{indent}branch", str(node.output) if node.body else f"{node.output} (input)", "", ""))
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        indent = self.indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}gate", str(node.output), "0", "0"))
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = (
+                f"multiplies: {node.input} * {node.gate} = {node.output} (each axis of the gate equals the input's or is 1, and is stretched)",
+            )
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+
+
 def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
     """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it."""
-    rows: list[tuple[str, str, str, str, str]] = []
-    explanations: dict[int, tuple[str, ...]] = {}
+    table = _Rows(explain)
     if program.input is not None:
-        rows.append(("", "input", str(program.input), "", ""))
-
-    def add(nodes: list[Node], depth: int) -> None:
-        indent = "  " * depth
-        for node in nodes:
-            if isinstance(node, TypedResidual):
-                where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
-                rows.append((where, f"{indent}residual", str(node.output), "", ""))
-                if explain:
-                    other = "shortcut" if node.shortcut is not None else "input (identity)"
-                    explanations[len(rows) - 1] = (f"adds: body {node.output} + {other} {node.output} = {node.output}",)
-                add(node.body, depth + 1)
-                if node.shortcut is not None:
-                    rows.append(("", f"{indent}shortcut", "", "", ""))
-                    add(node.shortcut, depth + 1)
-                continue
-            where = str(node.line)
-            if node.calls:
-                where += f" ({node.calls[0].line})"
-            rows.append((where, indent + node.module.removeprefix("nn."), str(node.output), f"{node.params:,}", f"{node.macs:,}"))
-            if explain and node.arithmetic:
-                explanations[len(rows) - 1] = node.arithmetic
-
-    add(program.nodes, 0)
+        table.rows.append(("", "input", str(program.input), "", ""))
+    table.visit_all(program.nodes)
+    rows, explanations = table.rows, table.explanations
     total = ("total", "", "", f"{program.total_params:,}", f"{program.total_macs:,}")
     header = ("line", "layer", "output", "params", "MACs")
     widths = [max(len(r[i]) for r in [header, total, *rows]) for i in range(5)]

@@ -6,7 +6,7 @@ parser runs at each reduction), so no intermediate parse tree is built.
 
 from __future__ import annotations
 
-from .nodes import Body, BlockDef, Bound, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from .nodes import Body, BlockDef, Bound, Branch, Command, Concat, Gate, KeywordArg, Module, Repeat, Residual, Shortcut, Split, Word
 from .source import Span
 
 
@@ -105,3 +105,17 @@ class Builder:
     def shortcut(self, children):
         keyword, body = children
         return Shortcut(body, _span(keyword, body), _span(keyword, keyword))
+
+    def _structural(cls):
+        def build(self, children):
+            keyword, body = children
+            return cls(body, _span(keyword, body), _span(keyword, keyword))
+
+        build.__name__ = cls.keyword
+        return build
+
+    concat = _structural(Concat)
+    split = _structural(Split)
+    branch = _structural(Branch)
+    gate = _structural(Gate)
+    del _structural

@@ -19,10 +19,11 @@ from ..diagnostics.model import Reporter
 from .builder import attach_shortcuts
 from .grammar import UnexpectedInput
 from .messages import LayerArguments
-from .nodes import Body, BlockDef, Bound, Command, KeywordArg, Module, Repeat, Residual, Shortcut, Word
+from .nodes import STATEMENTS, Body, Bound, Command, KeywordArg, Module, Word
 from .parser import parse
-from .recovery import MAX_SYNTAX_ERRORS, parse_tokens, read_tokens
+from .recovery import MAX_SYNTAX_ERRORS, parse_tokens, read_tokens, within_file_limits
 from .source import Span
+from .visitor import Visitor
 
 # What the splitter looks at: comments (skipped whole), braces, separators.
 _STRUCTURE = re.compile(r"#[^\n]*|[{};\n]")
@@ -150,6 +151,8 @@ class ParseCache:
         new_records: list = []
         self.reused = self.parsed = 0
         by_text: dict[str, tuple[int, tuple]] | None = None
+        if not within_file_limits(text):  # reading stops at a file limit: parse() says where
+            return self._full(reporter, first_diagnostic, layer_arguments)
 
         def take(start: int, end: int, deepest: int, chunk: str, found) -> bool:
             """Add one chunk's statements (parsing it if `found` is None); False: parse it all at once."""
@@ -207,14 +210,15 @@ class ParseCache:
                     by_text = {record[3]: (record[0], record[4]) for record in records[index:last] if record[4] is not None}
                 moved, found = by_text.get(chunk, (start, None))
                 if found is not None and moved != start:
-                    found = tuple([_shift(statement, start - moved) for statement in found])
+                    found = _Shift(start - moved).all(found)
             if not take(start, end, deepest, chunk, found):
                 return self._full(reporter, first_diagnostic, layer_arguments)
         if tail is not None:
+            shift = _Shift(delta)
             for start, end, deepest, chunk, found in records[tail:]:
                 if found is not None:  # moved by delta
                     if delta:
-                        found = tuple([_shift(statement, delta) for statement in found])
+                        found = shift.all(found)
                     new_records.append((start + delta, end + delta, deepest, chunk, found))
                     statements.extend(found)
                     self.reused += 1
@@ -252,41 +256,51 @@ def _moved_word(word: Word, delta: int) -> Word:
     return moved
 
 
-def _shift(node, delta: int):
-    """A statement (or body, argument, bound) with every span moved by delta."""
-    if delta == 0:
-        return node
-    kind = type(node)
-    if kind is Command:  # the common case: this runs for every statement after an edit
+class _Shift(Visitor):
+    """A statement (or body, argument, bound) with every span moved by `delta`: a new node."""
+
+    walks = (*STATEMENTS, Body, KeywordArg, Bound, Word)
+
+    def __init__(self, delta: int) -> None:
+        self.delta = delta
+
+    def all(self, nodes: tuple) -> tuple:
+        methods = self.methods  # visit(), without a call per statement
+        return tuple([methods[node.__class__](self, node) for node in nodes])
+
+    def visit_Command(self, node: Command) -> Command:  # the common case: every statement after an edit
+        delta = self.delta
         return Command(
             _moved_word(node.name, delta),
-            tuple([_moved_word(arg, delta) if type(arg) is Word else _shift(arg, delta) for arg in node.args]),
-            tuple([_shift(bound, delta) for bound in node.bounds]) if node.bounds else (),
+            tuple([_moved_word(arg, delta) if type(arg) is Word else self.visit(arg) for arg in node.args]),
+            self.all(node.bounds) if node.bounds else (),
             _moved(node.span, delta),
         )
-    if kind is Word:
-        return _moved_word(node, delta)
-    if kind is KeywordArg:
-        return KeywordArg(_moved_word(node.key, delta), _moved_word(node.value, delta), _moved(node.span, delta))
-    if kind is Bound:
-        return Bound(_moved_word(node.symbol, delta), _moved_word(node.minimum, delta), _moved(node.span, delta))
-    if kind is Body:
-        return Body(tuple([_shift(statement, delta) for statement in node.statements]), _moved(node.span, delta))
-    if kind is BlockDef:
-        return BlockDef(
-            _moved_word(node.name, delta),
-            tuple([_moved_word(param, delta) for param in node.params]),
-            _shift(node.body, delta),
-            _moved(node.span, delta),
-            _moved(node.header, delta),
-        )
-    if kind is Repeat:
-        return Repeat(_moved_word(node.count, delta), _shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
-    if kind is Residual:
-        shortcut = None if node.shortcut is None else _shift(node.shortcut, delta)
-        return Residual(_shift(node.body, delta), shortcut, _moved(node.span, delta), _moved(node.header, delta))
-    if kind is Shortcut:
-        return Shortcut(_shift(node.body, delta), _moved(node.span, delta), _moved(node.header, delta))
-    raise TypeError(f"not a syntax node: {kind.__name__}")
 
+    def visit_Word(self, node: Word) -> Word:
+        return _moved_word(node, self.delta)
 
+    def visit_KeywordArg(self, node: KeywordArg) -> KeywordArg:
+        return KeywordArg(_moved_word(node.key, self.delta), _moved_word(node.value, self.delta), _moved(node.span, self.delta))
+
+    def visit_Bound(self, node: Bound) -> Bound:
+        return Bound(_moved_word(node.symbol, self.delta), _moved_word(node.minimum, self.delta), _moved(node.span, self.delta))
+
+    def visit_Body(self, node: Body) -> Body:
+        return Body(self.all(node.statements), _moved(node.span, self.delta))
+
+    def visit_statement(self, node):
+        """A statement with a body: every field moved, in order (spans, words, tuples of words, bodies)."""
+        return type(node)(*[self.moved(getattr(node, name)) for name in node.__slots__])
+
+    visit_BlockDef = visit_Repeat = visit_Residual = visit_Shortcut = visit_statement
+    visit_Concat = visit_Split = visit_Branch = visit_Gate = visit_statement
+
+    def moved(self, value):
+        if value is None:
+            return None
+        if type(value) is Span:
+            return _moved(value, self.delta)
+        if type(value) is tuple:  # a block's parameters
+            return self.all(value)
+        return self.visit(value)  # a word or a body

@@ -38,6 +38,10 @@ TERMINAL_WORDS: dict[str, str] = {
     "REPEAT": "'repeat'",
     "RESIDUAL": "'residual'",
     "SHORTCUT": "'shortcut'",
+    "CONCAT": "'concat'",
+    "SPLIT": "'split'",
+    "BRANCH": "'branch'",
+    "GATE": "'gate'",
     "WHERE": "'where'",
     "$END": "the end of the input",
 }
@@ -53,7 +57,7 @@ def describe(token) -> str:
         return f"unexpected character{'s' if len(str(token)) > 1 else ''} {quoted}"
     if token.type == "_SEP":
         return "the end of the line" if str(token) != ";" else "';'"
-    if token.type in ("BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "WHERE"):
+    if token.type in ("BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "CONCAT", "SPLIT", "BRANCH", "GATE", "WHERE"):
         return f"the keyword '{token}'"
     return f"'{show(str(token))}'"
 
@@ -68,7 +72,7 @@ def expected_words(expected: set[str], previous, inside_body: bool = False) -> s
         return "a block name after 'block', like 'block stem(c) { ... }'"
     if prev == "REPEAT" and "WORD" in expected:
         return "a repeat count after 'repeat', like 'repeat 3 { ... }'"
-    if prev in ("RESIDUAL", "SHORTCUT") and "LBRACE" in expected:
+    if prev in ("RESIDUAL", "SHORTCUT", "CONCAT", "SPLIT", "BRANCH", "GATE") and "LBRACE" in expected:
         return f"'{{' to open the {previous} body"
     if prev == "LPAR" and "WORD" in expected:
         return "a parameter name or ')'"
@@ -183,7 +187,7 @@ def report_unexpected(
         reporter.report(
             "E0001",
             span,
-            "unexpected '{': only block, repeat, residual and shortcut open a body",
+            "unexpected '{': only block, repeat, residual, shortcut, concat, split, branch and gate open a body",
             label="a layer statement cannot take '{ ... }'",
         )
         return

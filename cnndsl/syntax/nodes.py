@@ -5,6 +5,9 @@ The parser (cnndsl/syntax/builder.py) builds these; the checker
 not what it means: `conv 10 k3` is a Command named `conv` with two Word
 arguments. They are frozen records with slots (record.py): what a frozen
 dataclass is, without its cost at start-up.
+
+Statements declare the fields that hold nested statements (`children`), which
+is what `syntax.visitor` walks; a new statement kind declares its own.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class Command(Record):
     bounds: tuple[Bound, ...]
     span: Span
 
+    children = ()
+
     def __init__(self, name: Word, args: tuple[Arg, ...], bounds: tuple[Bound, ...], span: Span) -> None:
         _set(self, "name", name)
         _set(self, "args", args)
@@ -92,9 +97,14 @@ class Body(Record):
     statements: tuple[Statement, ...]
     span: Span
 
+    children = ("statements",)
+
     def __init__(self, statements: tuple[Statement, ...], span: Span) -> None:
         _set(self, "statements", statements)
         _set(self, "span", span)
+
+    def __iter__(self):
+        return iter(self.statements)
 
 
 class BlockDef(Record):
@@ -106,6 +116,8 @@ class BlockDef(Record):
     body: Body
     span: Span
     header: Span
+
+    children = ("body",)
 
     def __init__(self, name: Word, params: tuple[Word, ...], body: Body, span: Span, header: Span) -> None:
         _set(self, "name", name)
@@ -124,6 +136,8 @@ class Repeat(Record):
     span: Span
     header: Span
 
+    children = ("body",)
+
     def __init__(self, count: Word, body: Body, span: Span, header: Span) -> None:
         _set(self, "count", count)
         _set(self, "body", body)
@@ -140,6 +154,8 @@ class Residual(Record):
     span: Span
     header: Span
 
+    children = ("body", "shortcut")
+
     def __init__(self, body: Body, shortcut: Body | None, span: Span, header: Span) -> None:
         _set(self, "body", body)
         _set(self, "shortcut", shortcut)
@@ -155,13 +171,68 @@ class Shortcut(Record):
     span: Span
     header: Span
 
+    children = ("body",)
+
     def __init__(self, body: Body, span: Span, header: Span) -> None:
         _set(self, "body", body)
         _set(self, "span", span)
         _set(self, "header", header)
 
 
-Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut]
+class Structural(Record):
+    """A keyword with a body: `concat { }`, `split { }`, `branch { }`, `gate { }`.
+
+    `header` spans the keyword. What may stand in the body (only branches in a
+    concat or split; a branch only there) is the checker's to say, with help.
+    """
+
+    # Each kind lists the fields itself (a record's fields are its class's __slots__).
+    __slots__ = ()
+    body: Body
+    span: Span
+    header: Span
+
+    children = ("body",)
+    keyword = ""  # the word that opens it
+
+    def __init__(self, body: Body, span: Span, header: Span) -> None:
+        _set(self, "body", body)
+        _set(self, "span", span)
+        _set(self, "header", header)
+
+
+class Concat(Structural):
+    """`concat { branch { } ... }`: the branches' outputs joined on the channels."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "concat"
+
+
+class Split(Structural):
+    """`split { branch { } ... }`: branch i gets part i of the channels; outputs joined."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "split"
+
+
+class Branch(Structural):
+    """`branch { ... }` inside a concat or split (elsewhere an error); empty: the input itself."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "branch"
+
+
+class Gate(Structural):
+    """`gate { BODY }`: the input multiplied by BODY's output, broadcast onto it."""
+
+    __slots__ = ("body", "span", "header")
+    keyword = "gate"
+
+
+Statement = Union[Command, BlockDef, Repeat, Residual, Shortcut, Concat, Split, Branch, Gate]
+# What a statement walker handles.
+STATEMENTS = (Command, BlockDef, Repeat, Residual, Shortcut, Concat, Split, Branch, Gate)
+JOINS = (Concat, Split)  # statements whose body holds only branches
 
 
 class Module(Record):

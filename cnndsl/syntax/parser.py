@@ -32,14 +32,14 @@ def parse(reporter: Reporter, layer_arguments: LayerArguments | None = None) -> 
     say "an argument".
     """
     from .grammar import UnexpectedInput
-    from .recovery import parse_tokens, read_tokens
+    from .recovery import parse_tokens, read_file_tokens
 
     # Python's cyclic GC makes big parses superlinear; the tree has no cycles.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         try:
-            found = read_tokens(reporter.source.text, reporter)
+            found = read_file_tokens(reporter.source.text, reporter)
         except UnexpectedInput as error:  # the grammar's STRAY should make this impossible
             offset = getattr(error, "pos_in_stream", 0) or 0
             reporter.report("E0001", Span(offset, offset + 1), "unexpected character")

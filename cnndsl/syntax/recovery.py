@@ -21,7 +21,7 @@ from .source import Span
 
 MAX_SYNTAX_ERRORS = 100
 
-STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT"})
+STATEMENT_STARTS = frozenset({"WORD", "BLOCK", "REPEAT", "RESIDUAL", "SHORTCUT", "CONCAT", "SPLIT", "BRANCH", "GATE"})
 
 # More words than any real statement has (a layer takes a handful): a longer
 # one is generated text gone wrong, and reading it would cost Lark's lexer and
@@ -38,6 +38,89 @@ _LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (MAX_STATEMENT_WORDS
 _WORD = re.compile(r"[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S")
 # What brace matching looks at: comments (skipped whole) and braces.
 _BRACES = re.compile(r"#[^\n]*|[{}]")
+
+# More statements in one file than any network needs, even written out layer
+# by layer (hundreds to a few thousand): generated text gone wrong. Lark reads
+# a statement in 25 to 60 microseconds (5 to 12 tokens), so a file at the
+# limit is read and checked within a second; beyond it, reading stops (E0064).
+MAX_STATEMENTS = 20_000
+# Braces nested deeper than this are not read (E0062): the checker reports
+# more than 64 levels anyway; this bounds what the parser reads before it.
+MAX_READ_DEPTH = 1_000
+# What the file limits count: comments (skipped), braces, and statements (the
+# text between two boundaries, from its first non-blank character).
+_STATEMENT_OR_BRACE = re.compile(r"#[^\n]*|[{}]|[^\s;{}#][^;\n{}#]*")
+
+
+def read_file_tokens(text: str, reporter: Reporter) -> list:
+    """`read_tokens` for a whole file, which stops at the file limits.
+
+    Past MAX_STATEMENTS statements (E0064) or MAX_READ_DEPTH nested braces
+    (E0062), the file is read up to the top-level statement where the limit
+    is passed; the rest stands as one placeholder statement, so nothing after
+    it is typed (as after E0063).
+    """
+    cut = _reading_stops(text, reporter)
+    if cut is None:
+        return read_tokens(text, reporter)
+    return read_tokens(text[:cut], reporter) + _placeholder_for(text, cut, len(text.rstrip()), 0)
+
+
+def within_file_limits(text: str) -> bool:
+    """Whether a file is read whole (no E0064, no E0062 from reading)."""
+    return _reading_stops(text, None) is None
+
+
+def _reading_stops(text: str, reporter: Reporter | None) -> int | None:
+    """Where reading stops (the start of a top-level statement), reported; None within the limits."""
+    boundaries = text.count("\n") + text.count(";") + text.count("{") + text.count("}")
+    if boundaries < MAX_STATEMENTS and text.count("{") <= MAX_READ_DEPTH:
+        return None  # too few boundaries to pass either limit: nothing to count
+    depth = statements = top = 0  # top: where the current top-level statement starts
+    for found in _STATEMENT_OR_BRACE.finditer(text):
+        char = text[found.start()]
+        if char == "#":
+            continue
+        if char == "{":
+            depth += 1
+            if depth > MAX_READ_DEPTH:
+                if reporter is not None:
+                    _report_deep_braces(reporter, found.start())
+                return top
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        else:
+            statements += 1
+            if depth == 0 and not found.group().startswith("shortcut"):  # a shortcut goes with its residual
+                top = found.start()
+            if statements > MAX_STATEMENTS:
+                if reporter is not None:
+                    _report_many_statements(reporter, found.start(), _WORD.match(text, found.start()).end())
+                return top
+    return None
+
+
+def _report_many_statements(reporter: Reporter, start: int, end: int) -> None:
+    reporter.report(
+        "E0064",
+        Span(start, end),
+        f"this file has more than {MAX_STATEMENTS:,} statements; cnnc stops reading it here",
+        label="not read from here on",
+        notes=["a network needs hundreds to a few thousand statements, even written out layer by layer; "
+               "the statement this one is in and everything after it are not checked"],
+        help="use repeat and blocks for repeated layers, or look at what generated this text",
+    )
+
+
+def _report_deep_braces(reporter: Reporter, start: int) -> None:
+    reporter.report(
+        "E0062",
+        Span(start, start + 1),
+        f"braces nested more than {MAX_READ_DEPTH:,} levels deep; cnnc stops reading the file here",
+        label="too deep",
+        notes=["the statement this brace is in and everything after it are not checked"],
+        help="flatten the structure, or use repeat",
+    )
 
 
 def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:

@@ -44,7 +44,7 @@ import {
 // is coloured as such; whether the word is a known layer is the checker's
 // business (a misspelt one is underlined with its diagnostic).
 
-const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "where"]);
+const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", "where"]);
 const HEADS = new Set(["network", "input"]);
 const NUMBER = /^[+-]?[0-9][0-9.]*(x[0-9.]+)*$/;
 const OPTION = /^[a-z]+[0-9][0-9.x]*$/; // k3, s2, p1, d2, g32, s2x1

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ...check.typed import TypedLayer
 from ...types.shapes import MapType, Shape
-from .steps import Step, call_key, drawn_size, layer_words
+from .steps import Step, arc_layers, call_key, drawn_size, layer_words
 
 CHAR = 0.62  # width of a monospace character, in font sizes (a safe over-estimate)
 
@@ -161,18 +161,21 @@ def _arcs(steps: list[Step]) -> dict[int, Arc]:
     for i, step in enumerate(steps):
         for rid in step.opens:
             opened[rid] = i
-        if step.closes is not None:
-            arcs[step.closes] = Arc(step.closes, opened.get(step.closes, i), i)
+        for rid in ([step.closes] if step.closes is not None else []) + step.also_closes:
+            arcs[rid] = Arc(rid, opened.get(rid, i), i)
     # Residuals nest properly: a stack finds each one's directly enclosing arc.
+    # A concat's arcs share their ends: each flies over the one before it.
     stack: list[Arc] = []
-    for arc in sorted(arcs.values(), key=lambda a: (a.first, -a.add)):
-        while stack and not (stack[-1].first <= arc.first and arc.add < stack[-1].add):
+    for arc in sorted(arcs.values(), key=lambda a: (a.first, -a.add, a.rid)):
+        while stack and not (
+            stack[-1].first <= arc.first and (arc.add < stack[-1].add or (arc.add, arc.first) == (stack[-1].add, stack[-1].first))
+        ):
             stack.pop()
         if stack:
             stack[-1].inner.append(arc.rid)
         stack.append(arc)
     # Outer arcs fly above inner ones.
-    for arc in sorted(arcs.values(), key=lambda a: a.add - a.first):
+    for arc in sorted(arcs.values(), key=lambda a: (a.add - a.first, -a.rid)):  # of equal spans, the inner (later) first
         arc.level = 1 + max((arcs[rid].level for rid in arc.inner), default=-1)
     return arcs
 
@@ -240,9 +243,10 @@ def layout(steps: list[Step], max_width: float) -> tuple[list[Row], dict[int, Ar
     # A projection's layers are written along its arc: make the arc long enough.
     for arc in sorted(arcs.values(), key=lambda a: a.add - a.first):
         add = steps[arc.add]
-        if not add.shortcut:
+        along = arc_layers(add, arc.rid)
+        if not along:
             continue
-        label = " · ".join(layer_words(layer) for _, layer in add.shortcut)
+        label = " · ".join(layer_words(layer) for _, layer in along)
         span = sum(s.gap + s.slot for s in steps[arc.first : arc.add]) + add.gap + add.slot / 2 - 3
         add.gap += max(0.0, text_width(label, MINOR_SIZE) + 16 - span)
     units = _units(steps, arcs, max_width)
@@ -264,7 +268,7 @@ def layout(steps: list[Step], max_width: float) -> tuple[list[Row], dict[int, Ar
     for row in rows:
         members = set(row.steps)
         row.top = -max(steps[i].above for i in row.steps)
-        arc_tops = [a.y - (14 if steps[a.add].shortcut else 4) for a in arcs.values() if a.add in members]
+        arc_tops = [a.y - (14 if arc_layers(steps[a.add], a.rid) else 4) for a in arcs.values() if a.add in members]
         row.top = min([row.top, *arc_tops]) - (FRAME_LABEL * row.framed + 4)
         row.bottom = max(steps[i].below for i in row.steps) + (FRAME_INSET * row.framed + 4)
     return rows, arcs

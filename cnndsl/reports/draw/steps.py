@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...check.typed import Node, TypedLayer, TypedProgram, TypedResidual
+from ...check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, walk
 from ...layers import LAYERS, DiagramStyle
 from ...layers.base import SHAPE_KEEPING
+from ...syntax.visitor import Visitor
 from ...types.shapes import Shape
 
 # The input's box; every other box has the style of the kind that made it.
@@ -25,6 +26,12 @@ class Step:
     closes: int | None = None  # for "add": the residual it closes
     residual: TypedResidual | None = None
     shortcut: list[tuple[int, TypedLayer]] = field(default_factory=list)
+    # A concat's or split's join, or a gate's multiply, drawn as a node like the (+):
+    # the node, the further arcs it closes (a concat's other branches), and the
+    # layers written along each of them.
+    join: TypedConcat | TypedGate | None = None
+    also_closes: list[int] = field(default_factory=list)
+    paths: dict[int, list[tuple[int, TypedLayer]]] = field(default_factory=dict)
     drawn: Shape | None = None  # the shape at the drawn size (a symbolic program); else `shape`
     style: DiagramStyle | None = None  # a box's colour and legend entry (None for a (+) node)
     # Geometry, filled in by measure() and layout().
@@ -34,6 +41,13 @@ class Step:
     below: float = 0.0
     x: float = 0.0
     axis: float = 0.0
+
+
+def arc_layers(step: Step, rid: int) -> list[tuple[int, TypedLayer]]:
+    """The layers written along arc `rid`, which ends at `step`: a projection shortcut's, a branch's."""
+    if rid in step.paths:
+        return step.paths[rid]
+    return step.shortcut if rid == step.closes else []
 
 
 def _is_box(layer: TypedLayer) -> bool:
@@ -46,17 +60,116 @@ def drawn_size(step: Step) -> Shape:
     return step.drawn if step.drawn is not None else step.shape
 
 
-def _twins(nodes: list[Node], others: list[Node], table: dict[int, Node]) -> None:
-    """Pair each node of a symbolic program with the same node of an instance of it."""
-    if len(nodes) != len(others):
-        raise ValueError("the program at the drawn size does not have the same layers")
-    for node, other in zip(nodes, others):
-        if type(node) is not type(other):
+class _Twins(Visitor):
+    """Pairs each node of a symbolic program with the same node of an instance of it."""
+
+    walks = NODES
+
+    def __init__(self) -> None:
+        self.table: dict[int, Node] = {}
+
+    def pair(self, nodes: list[Node], others: list[Node]) -> None:
+        if len(nodes) != len(others):
             raise ValueError("the program at the drawn size does not have the same layers")
-        table[id(node)] = other
-        if isinstance(node, TypedResidual):
-            _twins(node.body, other.body, table)
-            _twins(node.shortcut or [], other.shortcut or [], table)
+        for node, other in zip(nodes, others):
+            if type(node) is not type(other):
+                raise ValueError("the program at the drawn size does not have the same layers")
+            self.table[id(node)] = other
+            self.visit(node, other)
+
+    def visit_TypedLayer(self, node: TypedLayer, other: TypedLayer) -> None:
+        pass
+
+    def visit_TypedResidual(self, node: TypedResidual, other: TypedResidual) -> None:
+        self.pair(node.body, other.body)
+        self.pair(node.shortcut or [], other.shortcut or [])
+
+    def visit_TypedConcat(self, node: TypedConcat, other: TypedConcat) -> None:
+        self.pair(node.branches, other.branches)
+
+    def visit_TypedBranch(self, node: TypedBranch | TypedGate, other: TypedBranch | TypedGate) -> None:
+        self.pair(node.body, other.body)
+
+    visit_TypedGate = visit_TypedBranch
+
+
+class _Steps(Visitor):
+    """Appends the steps of typed nodes to `steps`, in forward order."""
+
+    walks = NODES
+
+    def __init__(self, steps: list[Step], index: dict[int, int], drawn) -> None:
+        self.steps = steps
+        self.index = index  # id(layer) -> its position in program.layers
+        self.drawn = drawn  # node -> its shape at the drawn size, or None
+        self.residuals = 0  # residuals met so far: they number the (+) nodes
+        self.last: Step | None = None  # the last step made in this sequence (shape-keeping layers join it)
+
+    def run(self, nodes: list[Node]) -> None:
+        """One sequence (the program, or a residual's body): its own `last`."""
+        outer, self.last = self.last, None
+        self.visit_all(nodes)
+        self.last = outer
+
+    def visit_TypedResidual(self, node: TypedResidual) -> None:
+        self.residuals += 1
+        mark = len(self.steps)
+        self.run(node.body)
+        # Numbered after the body, as the drawing always was: a residual nested
+        # in the body shares this number, and layout keeps one arc for the two.
+        number = self.residuals
+        add = Step("add", node.output, calls=node.calls, closes=number, residual=node, drawn=self.drawn(node))
+        add.shortcut = [(self.index[id(layer)], layer) for layer in walk(node.shortcut or [])]
+        self.steps.append(add)
+        self.steps[mark].opens.append(number)  # the body's first step, or the (+) itself
+        self.last = add
+
+    def visit_TypedConcat(self, node: TypedConcat) -> None:
+        """The branch with the most layers is drawn inline; each other one as an arc from the
+        concat's input to the join, its layers written along it (as a projection shortcut's)."""
+        sizes = [len(walk(branch.body)) for branch in node.branches]
+        inline = sizes.index(max(sizes))
+        mark = len(self.steps)
+        self.visit(node.branches[inline])
+        join = Step("add", node.output, calls=node.calls, join=node, drawn=self.drawn(node))
+        self.steps.append(join)
+        for index, branch in enumerate(node.branches):
+            if index == inline:
+                continue
+            self.residuals += 1
+            if join.closes is None:
+                join.closes = self.residuals
+            else:
+                join.also_closes.append(self.residuals)
+            join.paths[self.residuals] = [(self.index[id(layer)], layer) for layer in walk(branch.body)]
+            self.steps[mark].opens.append(self.residuals)  # the inline branch's first step, or the join
+        self.last = join
+
+    def visit_TypedBranch(self, node: TypedBranch) -> None:
+        self.run(node.body)
+
+    def visit_TypedGate(self, node: TypedGate) -> None:
+        """The body inline, the input carried over it on an arc to the multiply."""
+        self.residuals += 1
+        number = self.residuals
+        mark = len(self.steps)
+        self.run(node.body)
+        gate = Step("add", node.output, calls=node.calls, closes=number, join=node, drawn=self.drawn(node))
+        self.steps.append(gate)
+        self.steps[mark].opens.append(number)
+        self.last = gate
+
+    def visit_TypedLayer(self, node: TypedLayer) -> None:
+        entry = (self.index[id(node)], node)
+        last = self.last
+        if last is not None and not _is_box(node) and _chain(last.calls) == _chain(node.calls):
+            last.layers.append(entry)
+            last.shape = node.output
+            last.drawn = self.drawn(node)
+            return
+        style = node.kind.diagram
+        self.last = Step(style.group, node.output, [entry], calls=node.calls, drawn=self.drawn(node), style=style)
+        self.steps.append(self.last)
 
 
 def build_steps(program: TypedProgram, at: TypedProgram | None = None) -> list[Step]:
@@ -65,38 +178,15 @@ def build_steps(program: TypedProgram, at: TypedProgram | None = None) -> list[S
     index = {id(layer): i for i, layer in enumerate(program.layers)}
     twin: dict[int, Node] = {}
     if at is not None:
-        _twins(program.nodes, at.nodes, twin)
+        twins = _Twins()
+        twins.pair(program.nodes, at.nodes)
+        twin = twins.table
 
     def drawn(node: Node) -> Shape | None:
         return twin[id(node)].output if at is not None else None
 
     steps = [Step("input", program.input, drawn=at.input if at is not None else None, style=INPUT)]
-    counter = [0]
-
-    def run(nodes: list[Node]) -> None:
-        last: Step | None = None  # the last step made in this sequence (shape-keeping layers join it)
-        for node in nodes:
-            if isinstance(node, TypedResidual):
-                counter[0] += 1
-                mark = len(steps)
-                run(node.body)
-                add = Step("add", node.output, calls=node.calls, closes=counter[0], residual=node, drawn=drawn(node))
-                add.shortcut = [(index[id(layer)], layer) for layer in _leaves(node.shortcut or [])]
-                steps.append(add)
-                steps[mark].opens.append(counter[0])  # the body's first step, or the (+) itself
-                last = add
-                continue
-            entry = (index[id(node)], node)
-            if last is not None and not _is_box(node) and _chain(last.calls) == _chain(node.calls):
-                last.layers.append(entry)
-                last.shape = node.output
-                last.drawn = drawn(node)
-                continue
-            style = node.kind.diagram
-            last = Step(style.group, node.output, [entry], calls=node.calls, drawn=drawn(node), style=style)
-            steps.append(last)
-
-    run(program.nodes)
+    _Steps(steps, index, drawn).run(program.nodes)
     return steps
 
 
@@ -107,17 +197,6 @@ def _chain(calls) -> tuple[int, ...]:
 
 def call_key(step: Step, level: int) -> int | None:
     return id(step.calls[level]) if len(step.calls) > level else None
-
-
-def _leaves(nodes: list[Node]) -> list[TypedLayer]:
-    out: list[TypedLayer] = []
-    for node in nodes:
-        if isinstance(node, TypedLayer):
-            out.append(node)
-        else:
-            out.extend(_leaves(node.body))
-            out.extend(_leaves(node.shortcut or []))
-    return out
 
 
 def layer_words(layer: TypedLayer) -> str:

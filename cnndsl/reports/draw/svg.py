@@ -5,14 +5,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ...check.typed import TypedLayer, TypedProgram
+from ...check.typed import TypedConcat, TypedLayer, TypedProgram
 from ...types.shapes import MapType
 from ...types.symbolic import bounds_text
 from .layout import (
     ADD_RADIUS, COUNT_SIZE, FRAME_INSET, FRAME_LABEL, MARGIN, MINOR_SIZE, OP_SIZE, ROW_GAP, TYPE_LEADING, TYPE_SIZE, Arc, Box,
     Row, box_of, count_text, frame_inset, layout, text_width, type_lines,
 )
-from .steps import Step, build_steps, call_key, drawn_size, layer_words, legend_styles
+from .steps import Step, arc_layers, build_steps, call_key, drawn_size, layer_words, legend_styles
 
 SVG_NS = "http://www.w3.org/2000/svg"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
@@ -241,12 +241,11 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
         centre = step.x + step.gap + step.slot / 2
         _arrow(canvas, group, start, axis, centre - ADD_RADIUS)
         drawn = f" ({step.drawn} at {canvas.at.label})" if canvas.at is not None and step.drawn is not None else ""
-        node = canvas.add(group, "g", {"class": "add"}, title=f"residual (line {step.residual.line}): body + "
-                          + ("shortcut" if step.residual.shortcut is not None else "identity") + f" -> {step.shape}{drawn}")
+        kind, title, mark = _node_look(step, centre, axis)
+        node = canvas.add(group, "g", {"class": kind}, title=f"{title} -> {step.shape}{drawn}")
         canvas.add(node, "circle", {"cx": _n(centre), "cy": _n(axis), "r": ADD_RADIUS, "fill": "#ffffff",
                                     "stroke": LINE, "stroke-width": "1.3"})
-        canvas.add(node, "path", {"d": f"M{_n(centre - 5)},{_n(axis)} H{_n(centre + 5)} M{_n(centre)},{_n(axis - 5)} V{_n(axis + 5)}",
-                                  "stroke": LINE, "stroke-width": "1.5"})
+        canvas.add(node, "path", {"d": mark, "stroke": LINE, "stroke-width": "1.5"})
         if step.layers:
             _minor_line(canvas, group, centre, axis + ADD_RADIUS + MINOR_SIZE + 6, step.layers)
         return
@@ -286,6 +285,30 @@ def _draw_step(canvas: Canvas, parent, step: Step, previous: Step | None) -> Non
         canvas.text(group, mid, y, f"{count_text(params)} params", COUNT_SIZE, fill=FAINT, attrs={"class": "params"})
 
 
+def _mark(kind: str, x: float, y: float, scale: float = 1.0) -> str:
+    """The path inside a node's circle: + (residual add), three bars (concat), x (gate)."""
+    a, b = 5 * scale, 4 * scale
+    if kind == "add":
+        return f"M{_n(x - a)},{_n(y)} H{_n(x + a)} M{_n(x)},{_n(y - a)} V{_n(y + a)}"
+    if kind == "concat":
+        return " ".join(f"M{_n(x - a)},{_n(y + d * scale)} H{_n(x + a)}" for d in (-3.5, 0, 3.5))
+    return f"M{_n(x - b)},{_n(y - b)} L{_n(x + b)},{_n(y + b)} M{_n(x - b)},{_n(y + b)} L{_n(x + b)},{_n(y - b)}"
+
+
+def _node_look(step: Step, x: float, y: float) -> tuple[str, str, str]:
+    """A (+)-like node's class, title and mark: a residual's +, a join's stacked bars, a gate's x."""
+    join = step.join
+    if join is None:
+        residual = step.residual
+        title = f"residual (line {residual.line}): body + " + ("shortcut" if residual.shortcut is not None else "identity")
+        return "add", title, _mark("add", x, y)
+    if isinstance(join, TypedConcat):
+        channels = " + ".join(map(str, join.channels))
+        what = "split: branches on equal parts of the channels, joined" if join.split else "concat: branches joined"
+        return "concat", f"{what} (line {join.line}), channels {channels}", _mark("concat", x, y)
+    return "gate", f"gate (line {join.line}): input x {join.gate}", _mark("gate", x, y)
+
+
 def _layer_attrs(index: int, layer: TypedLayer) -> dict:
     return {"class": "layer", "data-layer": index, "data-line": layer.line, "data-kind": layer.kind.name}
 
@@ -312,12 +335,13 @@ def _draw_arcs(canvas: Canvas, parent, wires, steps: list[Step], arcs: dict[int,
         r = 6
         d = (f"M{_n(x1)},{_n(axis)} V{_n(top + r)} Q{_n(x1)},{_n(top)} {_n(x1 + r)},{_n(top)} "
              f"H{_n(x2 - r)} Q{_n(x2)},{_n(top)} {_n(x2)},{_n(top + r)} V{_n(axis - ADD_RADIUS - 1)}")
-        kind = "projection" if add.shortcut else "identity"
-        canvas.add(wires, "path", {"d": d, "stroke": "#8e24aa" if add.shortcut else LINE, "stroke-width": "1.3",
+        along = arc_layers(add, rid)
+        kind = ("branch" if add.join is not None else "projection") if along else "identity"
+        canvas.add(wires, "path", {"d": d, "stroke": "#8e24aa" if along else LINE, "stroke-width": "1.3",
                                    "stroke-dasharray": "none", "marker-end": "url(#head)", "class": f"skip {kind}"})
         canvas.add(wires, "circle", {"cx": _n(x1), "cy": _n(axis), "r": "2.5", "fill": LINE, "stroke": "none"})
-        if add.shortcut:
-            _minor_line(canvas, parent, (x1 + x2) / 2, top - 5, add.shortcut, size=MINOR_SIZE, fill="#6a1b9a")
+        if along:
+            _minor_line(canvas, parent, (x1 + x2) / 2, top - 5, along, size=MINOR_SIZE, fill="#6a1b9a")
 
 
 def _draw_connectors(canvas: Canvas, parent, steps: list[Step], rows: list[Row]) -> None:
@@ -381,10 +405,15 @@ def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: 
         _prism(canvas, legend, x, y + 8, Box(8, 12, 5, 3.5), style.colour)
         canvas.text(legend, x + 18, y + 13, style.legend, 11, anchor="start", fill=MUTED, family=SANS)
         x += 18 + text_width(style.legend, 11) + 14
-    if any(s.kind == "add" for s in steps):
+    nodes = {_node_look(s, 0, 0)[0] for s in steps if s.kind == "add"}
+    for kind, words in (("add", "residual add"), ("concat", "concat (join on channels)"), ("gate", "gate (multiply)")):
+        if kind not in nodes:
+            continue
         canvas.add(legend, "circle", {"cx": _n(x + 6), "cy": _n(y + 9), "r": "6", "fill": "#fff", "stroke": LINE})
-        canvas.text(legend, x + 18, y + 13, "residual add", 11, anchor="start", fill=MUTED, family=SANS)
-        x += 18 + text_width("residual add", 11) + 14
+        if kind != "add":  # the residual's circle has always been plain in the legend
+            canvas.add(legend, "path", {"d": _mark(kind, x + 6, y + 9, 0.7), "stroke": LINE, "stroke-width": "1.2"})
+        canvas.text(legend, x + 18, y + 13, words, 11, anchor="start", fill=MUTED, family=SANS)
+        x += 18 + text_width(words, 11) + 14
     if any(s.calls for s in steps):
         canvas.add(legend, "rect", {"x": _n(x), "y": _n(y + 2), "width": "16", "height": "13", "rx": "3", "fill": "#f5f7fa",
                                     "stroke": "#90a4ae", "stroke-dasharray": "3 2"})
