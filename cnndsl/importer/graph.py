@@ -92,6 +92,7 @@ class _Builder:
         self.reports: list[Report] = []
         self.resolved: dict[int, object] = {}
         self.called: set[str] = set()  # modules called so far (a second call of one with weights shares them)
+        self.cats: dict[tuple[int, ...], Flow] = {}  # the flows each concatenated list of flows made
 
     def make(self, kind: str, inputs, node, **extra) -> Flow:
         flow = Flow(kind, tuple(inputs), node, len(self.flows), **extra)
@@ -250,7 +251,27 @@ class _Builder:
             )
         if len(operands) == 1:
             return operands[0]
-        return self.make(CAT, operands, node, detail=(dim,))
+        return self.concatenation(operands, node, dim)
+
+    def concatenation(self, operands: list[Flow], node: fx.Node, dim: int) -> Flow:
+        """A cat, nested where it extends an earlier one: DenseNet's cat([x0, x1, x2]) after cat([x0, x1]) is cat(that, x2).
+
+        Concatenation is associative, so the values are the same; nested,
+        each cat has the previous one as its immediate dominator and reads as
+        `concat { branch { } branch { layer } }`, DenseNet's dense layer.
+        The same list concatenated twice is one value.
+        """
+        key = tuple(id(flow) for flow in operands)
+        if key in self.cats:
+            return self.cats[key]
+        for length in range(len(operands) - 1, 1, -1):
+            earlier = self.cats.get(key[:length])
+            if earlier is not None:
+                operands = [earlier, *operands[length:]]
+                break
+        flow = self.make(CAT, operands, node, detail=(dim,))
+        self.cats[key] = flow
+        return flow
 
     # -- views ------------------------------------------------------------------
 

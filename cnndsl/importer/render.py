@@ -10,6 +10,8 @@ has a line of its own. The same layout counts lines for the block decisions
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass, field
 
 from ..layers import lookup
@@ -99,7 +101,7 @@ def layout(statements, depth: int = 0) -> list[Line]:
             and previous.depth == depth
             and previous.statements
             and all(isinstance(s, Layer) for s in previous.statements)
-            and previous.statements[0].kind in ("conv", "linear")
+            and previous.statements[0].kind in ("conv", "linear", "bn")
         ):
             previous.code += "; " + words(statement)
             previous.statements.append(statement)
@@ -132,11 +134,12 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
     if isinstance(statement, Gate):
         return _wrapped("gate", statement.body, depth, statement)
     if isinstance(statement, Branches):
-        lines = [Line(depth, ("split" if statement.split else "concat") + " {", [statement])]
-        for branch in statement.branches:
-            lines += _wrapped("branch", branch, depth + 1, None)
-        lines.append(Line(depth, "}"))
-        return lines
+        head = "split" if statement.split else "concat"
+        branches = [_wrapped("branch", branch, depth + 1, None) for branch in statement.branches]
+        one_line = f"{head} {{ " + " ".join(b[0].code for b in branches) + " }"
+        if all(len(b) == 1 for b in branches) and len(INDENT * depth) + len(one_line) <= ONE_LINE:
+            return [Line(depth, one_line, [statement])]
+        return [Line(depth, f"{head} {{", [statement]), *(line for b in branches for line in b), Line(depth, "}")]
     if isinstance(statement, Group):
         inner = layout(statement.body, depth)
         joined = "; ".join(line.code for line in inner)
@@ -178,24 +181,31 @@ def shape_text(shape) -> str:
 
 
 def compact_paths(paths, limit: int = 4) -> str:
-    """`layer1.1, layer1.2, layer2.1` -> `layer1.1-2, layer2.1`; at most `limit` groups, then `...`."""
+    """`layer1.1, layer1.2, layer2.1` -> `layer1.1-2, layer2.1`; at most `limit` groups, then `...`.
+
+    The number that ends a path's last part counts: `denselayer1` to
+    `denselayer6` is `denselayer1-6`, `block2-1` to `block2-3` is `block2-1..3`.
+    """
     groups: list[tuple[str, list[int]]] = []
     for path in dict.fromkeys(paths):
-        head, dot, tail = path.rpartition(".")
-        if dot and tail.isdigit() and groups and groups[-1][0] == head and groups[-1][1][-1] + 1 == int(tail):
-            groups[-1][1].append(int(tail))
-        elif dot and tail.isdigit():
-            groups.append((head, [int(tail)]))
-        else:
+        match = re.fullmatch(r"(.*?)(\d+)", path)
+        if match is None:
             groups.append((path, []))
-    texts = []
-    for head, numbers in groups:
-        if not numbers:
-            texts.append(head)
-        elif len(numbers) == 1:
-            texts.append(f"{head}.{numbers[0]}")
+            continue
+        stem, number = match.group(1), int(match.group(2))
+        if groups and groups[-1][0] == stem and groups[-1][1] and groups[-1][1][-1] + 1 == number:
+            groups[-1][1].append(number)
         else:
-            texts.append(f"{head}.{numbers[0]}-{numbers[-1]}")
+            groups.append((stem, [number]))
+    texts = []
+    for stem, numbers in groups:
+        if not numbers:
+            texts.append(stem)
+        elif len(numbers) == 1:
+            texts.append(f"{stem}{numbers[0]}")
+        else:
+            dash = ".." if stem.endswith(("-", "_")) or stem[-1:].isdigit() else "-"
+            texts.append(f"{stem}{numbers[0]}{dash}{numbers[-1]}")
     shown = texts[:limit]
     return ", ".join(shown) + (f", ... ({len(texts) - limit} more)" if len(texts) > limit else "")
 
@@ -212,7 +222,7 @@ def comment_for(line: Line) -> str:
 
 def block_lines(block: Block) -> list[str]:
     header = f"block {block.name}({', '.join(p.name for p in block.params)}) {{"
-    comment = [f"# {block.summary}"] if block.summary else []
+    comment = textwrap.wrap(f"# {block.summary}", 100, subsequent_indent="#   ") if block.summary else []
     return [*comment, header, *(line.text() for line in layout(block.body, 1)), "}"]
 
 
