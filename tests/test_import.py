@@ -23,6 +23,8 @@ from cnndsl.importer import InputSpec, ModelImportError, RoundTripError, SpecErr
 from zoo_reference import FAMILIES, ZOO_DIR, make_statistics_nontrivial, min_size, torchvision_models
 
 TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+IMPORT_DOC = ROOT / "docs" / "import.md"
 CUSTOM = TESTS / "import_models" / "custom.py"
 TORCHVISION = TESTS / "import_models" / "torchvision_models.py"
 sys.path.insert(0, str(CUSTOM.parent))
@@ -195,20 +197,27 @@ def test_every_problem_is_listed_once():
 # -- the command line ----------------------------------------------------------------------------
 
 
+def doc_block(marker: str) -> str:
+    """The fenced block after `<!-- import: MARKER -->` in docs/import.md."""
+    text = IMPORT_DOC.read_text()
+    after = text.split(f"<!-- import: {marker} -->\n", 1)[1]
+    return after.split("```", 2)[1].split("\n", 1)[1]
+
+
 def test_cnnc_import_writes_the_program_and_the_weights(tmp_path):
+    """The worked example of docs/import.md, as the command writes and prints it today."""
     out, weights = tmp_path / "nested.cnn", tmp_path / "nested.pt"
-    result = cnnc("import", f"{CUSTOM}:nested", "-o", out, "--weights", weights, "--input", "48x48x3", "--device", "cpu")
+    result = cnnc("import", "tests/import_models/custom.py:nested", "-o", out, "--weights", weights, "--device", "cpu", cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert "round trip verified" in result.stdout and "line  statement" in result.stdout
+    assert out.read_text() == doc_block("nested"), "docs/import.md's worked example is not what cnnc import writes"
+    assert result.stdout == doc_block("nested table"), "docs/import.md's table is not what cnnc import prints"
     assert f"wrote {weights}" in result.stderr and f"wrote {out}" in result.stderr
     assert cnnc("fmt", "--check", out).returncode == 0
     assert cnnc("check", out).returncode == 0
-    # The weights were converted from a model the spec built: that model's forward is the reference.
-    source = custom.nested()
-    source.load_state_dict(custom.nested().state_dict())  # any weights: the ones in the file are what counts
+    # The weights belong to the model the spec built (random ones): they load into the compiled program.
     ours = cnndsl.load(out)()
     ours.load_state_dict(torch.load(weights))
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in source.parameters())
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in custom.nested().parameters())
     assert sorted(os.listdir(tmp_path)) == ["nested.cnn", "nested.pt"]  # no temporary file left behind
 
 
@@ -312,6 +321,13 @@ def test_an_absent_device_is_a_usage_error():
 # -- torchvision's families -------------------------------------------------------------------
 
 
+def documented_lines() -> dict[str, int]:
+    """family -> statement lines, from the table in docs/import.md."""
+    table = IMPORT_DOC.read_text().split("<!-- import: families -->\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    return {cells[0].strip(): int(cells[1]) for cells in rows}
+
+
 def hand_written_lines(name: str) -> int:
     return statement_lines((ZOO_DIR / f"{name}.cnn").read_text())
 
@@ -347,6 +363,7 @@ def test_torchvision_families_import_concisely_and_verify(name, record_property)
     lines = statement_lines(imported.text)
     record_property("statement_lines", lines)
     assert lines <= hand_written_lines(name), imported.text
+    assert documented_lines()[name] == lines, "docs/import.md's table of families says otherwise"
     assert format_source(imported.text) == imported.text
     if name != "alexnet":  # AlexNet has no repeated structure worth a block (nor has the hand-written one)
         assert re.search(r"^block \w+\(", imported.text, re.M), "blocks recovered"
