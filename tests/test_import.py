@@ -335,11 +335,13 @@ def hand_written_lines(name: str) -> int:
 # In the default run: one family of each kind (residual blocks with projections, inverted residuals with
 # depthwise convolutions, VGG's flat stages, MNASNet's functional mean). The rest are `slow` (each some
 # seconds on a 2-core machine: docs/import.md has the times).
-REPRESENTATIVE = ("resnet18", "mobilenet_v2", "vgg11", "mnasnet1_0")
+REPRESENTATIVE = ("resnet18", "mobilenet_v2", "vgg11", "mnasnet1_0", "squeezenet1_1", "regnet_y_400mf")
+# Issue 13's families that the language says with concat, split and gate (no hand-written example yet).
+BRANCHED = ("squeezenet1_1", "densenet121", "regnet_y_400mf")
 
 
 @pytest.mark.parametrize(
-    "name", [name if name in REPRESENTATIVE else pytest.param(name, marks=pytest.mark.slow) for name in FAMILIES]
+    "name", [name if name in REPRESENTATIVE else pytest.param(name, marks=pytest.mark.slow) for name in FAMILIES + BRANCHED]
 )
 def test_torchvision_families_import_concisely_and_verify(name, record_property):
     """Equal parameters and outputs with the converted weights, and no more lines than the hand-written example.
@@ -362,7 +364,8 @@ def test_torchvision_families_import_concisely_and_verify(name, record_property)
     assert imported.conversion.symbolic  # each of them takes any size, as the hand-written examples say
     lines = statement_lines(imported.text)
     record_property("statement_lines", lines)
-    assert lines <= hand_written_lines(name), imported.text
+    if name in FAMILIES:
+        assert lines <= hand_written_lines(name), imported.text
     assert documented_lines()[name] == lines, "docs/import.md's table of families says otherwise"
     assert format_source(imported.text) == imported.text
     if name != "alexnet":  # AlexNet has no repeated structure worth a block (nor has the hand-written one)
