@@ -19,6 +19,7 @@ from ..check.typed import TypedProgram
 from ..compiler import check_program
 from ..formatter import format_source
 from . import graph
+from .decompose import decompose
 from .ir import Block, Layer, children
 from .naming import network_name
 from .problems import ImportProblem, Location, ModelImportError, display_path
@@ -82,7 +83,7 @@ def convert(
     shape = (1, channels, input.height, input.width)
     traced = trace(module, shape)
     flows = graph.build(traced)
-    statements, reports = graph.decompose(flows, traced)
+    statements, reports = decompose(flows, traced)
     found = graph.problems(traced, flows.reports + reports)
     if found:
         raise ModelImportError(found)

@@ -1,24 +1,14 @@
-"""The traced graph as a flow of values, and that flow as nested statements.
+"""The traced graph as a flow of values (`build`); decompose.py reads it as nested statements.
 
-Two steps:
-
-1. `build`: each fx node becomes a *flow* (a value the network computes)
-   through `ops.meaning`: a step of layers on one flow, a join (`add`, `mul`,
-   `cat`) of several, a chunk and its parts, or the operand itself (an
-   alias). Chains of reshapes are decided by the shapes at their two ends
-   (`flatten`, a channel shuffle, or nothing). What the language cannot say
-   is collected as problems, each once (a value computed from an unsupported
-   one is not reported again).
-
-2. `decompose`: the flow graph, read backwards from the output, as
-   statements. A join's operands meet at the join's *immediate dominator*
-   (the last value every path from the input to the join goes through): an
-   `add` whose operands are `f(d)` and `d` is `residual { f }`, with
-   `shortcut { g }` when the other is `g(d)`; a `mul` of `d` and `f(d)` is
-   `gate { f }`; a `cat` of `f_i(d)` is `concat { branch { f_i } ... }` and of
-   the parts of `d.chunk(n)` is `split`. A value used by two regions that do
-   not nest this way (a connection that skips into the middle of another
-   branch) cannot be said, and is reported where it is used the second time.
+Each fx node becomes a *flow* (a value the network computes) through
+`ops.meaning`: a step of layers on one flow, a join (`add`, `mul`, `cat`) of
+several, a chunk and its parts, or the operand itself (an alias). Chains of
+reshapes are decided by the shapes at their two ends (`flatten`, a channel
+shuffle, or nothing); a permute to channels-last and back is a change of
+layout, inside which only channel-wise layers may run (ConvNeXt's
+`layernorm; linear N pixelwise; gelu; ...`). What the language cannot say is
+collected as problems, each once (a value computed from an unsupported one
+is not reported again).
 """
 
 from __future__ import annotations
@@ -28,8 +18,9 @@ from dataclasses import dataclass, field, replace
 
 from torch import fx
 
-from . import capabilities, ops
-from .ir import Arg, Branches, Gate, Layer, Origin, Residual, Statement, children, common_stack
+from ..layers import lookup
+from . import capabilities, meanings, ops
+from .ir import Arg, Layer, Origin
 from .problems import ImportProblem
 from .trace import Traced
 
@@ -54,7 +45,9 @@ class _Broken:
 
 
 BROKEN = _Broken()
-NO_DATA = ops.NoData()
+# What may run on a channels-last map besides activations: layers that act on the channels at every position.
+CHANNEL_WISE = frozenset({"layernorm", "linear", "dropout"})
+NO_DATA = meanings.NoData()
 
 
 @dataclass
@@ -80,13 +73,10 @@ def problems(traced: Traced, reports: list[Report]) -> list[ImportProblem]:
     return [ImportProblem(r.operation, r.message, traced.location(r.node), r.help) for r in reports]
 
 
-# -- 1. build ------------------------------------------------------------------------
-
-
 class _Builder:
     def __init__(self, traced: Traced) -> None:
         self.traced = traced
-        self.context = ops.Context(traced.module, traced.shapes)
+        self.context = meanings.Context(traced.module, traced.shapes)
         self.values: dict[fx.Node, object] = {}
         self.flows: list[Flow] = []
         self.reports: list[Report] = []
@@ -122,6 +112,9 @@ class _Builder:
 
     def output(self, node: fx.Node) -> Flow | None:
         (result,) = node.args
+        if self.context.channels_last(result):
+            self._channels_last_refusal(node, "returning a map")
+            return None
         value = self.values.get(result) if isinstance(result, fx.Node) else None
         if value is BROKEN:
             return None
@@ -156,39 +149,79 @@ class _Builder:
         if node.op == "call_module":
             self.called.add(node.target)
         meaning = ops.meaning(node, self.context)
-        if isinstance(meaning, ops.Unsupported):
+        if isinstance(meaning, meanings.Unsupported):
             return self.report(node, meaning.operation, meaning.reason, meaning.help)
-        if isinstance(meaning, ops.NoData):
+        if isinstance(meaning, meanings.NoData):
             return NO_DATA
-        if isinstance(meaning, ops.Alias):
+        if isinstance(meaning, meanings.Alias):
+            self._same_layout(node, meaning.source)
             return self.values.get(meaning.source, BROKEN) if isinstance(meaning.source, fx.Node) else BROKEN
-        if isinstance(meaning, ops.Reshape):
+        if isinstance(meaning, meanings.Reshape):
             source = self.values.get(meaning.source)
             if not isinstance(source, Flow):
                 return BROKEN
+            swapped = self._layout_swap(node, meaning)
+            if swapped is not None:
+                return swapped
+            if self.context.channels_last(meaning.source):
+                return self._channels_last_refusal(node, f"reshaping ({meaning.operation})")
             shape = self.traced.shapes.get(node.name)
             step = (meaning.operation, meaning.dims, shape)
             if source.kind == VIEW and len(meaning.source.users) == 1:
                 return self.make(VIEW, source.inputs, node, detail=(*source.detail, step))
             return self.make(VIEW, (source,), node, detail=(step,))
-        if isinstance(meaning, ops.Emit):
+        if isinstance(meaning, meanings.Emit):
             source = self.operand(meaning.source, node)
             if source is BROKEN or source is None:
                 return BROKEN if source is BROKEN else self.report(node, "operation", "an operation on something that is not the network's data")
+            if self.context.channels_last(meaning.source):
+                refused = [layer.kind for layer in meaning.layers if layer.kind not in CHANNEL_WISE and not _is_activation(layer.kind)]
+                if refused:
+                    return self._channels_last_refusal(node, f"`{refused[0]}`")
+                self._same_layout(node, meaning.source)
             return self.make(STEP, (source,), node, layers=self._layers(node, meaning))
-        if isinstance(meaning, ops.Join):
+        if isinstance(meaning, meanings.Join):
+            if any(self.context.channels_last(value) for value in meaning.operands):
+                return self._channels_last_refusal(node, f"a {meaning.kind}")
             return self.join(node, meaning)
-        if isinstance(meaning, ops.Chunk):
+        if isinstance(meaning, meanings.Chunk):
             source = self.operand(meaning.source, node)
             if not isinstance(source, Flow):
                 return BROKEN
             return self.make(CHUNK, (source,), node, detail=(meaning.parts,))
-        if isinstance(meaning, ops.Part):
+        if isinstance(meaning, meanings.Part):
             chunk = self.values.get(meaning.source)
             if not isinstance(chunk, Flow):
                 return BROKEN
             return self.make(PART, (chunk,), node, detail=(meaning.index,))
         raise AssertionError(meaning)
+
+    # -- layouts ------------------------------------------------------------------
+
+    def _same_layout(self, node: fx.Node, source) -> None:
+        if self.context.channels_last(source):
+            self.context.layouts[node.name] = meanings.CHANNELS_LAST
+
+    def _layout_swap(self, node: fx.Node, meaning: meanings.Reshape):
+        """`x.permute(0, 2, 3, 1)` of a map is the same values in channels-last layout; `permute(0, 3, 1, 2)` goes back."""
+        if meaning.operation != "permute" or not isinstance(meaning.source, fx.Node):
+            return None
+        shape = self.traced.shapes.get(meaning.source.name)
+        dims = tuple(d % 4 for d in meaning.dims) if shape is not None and len(shape) == 4 else ()
+        last = self.context.channels_last(meaning.source)
+        if (dims == (0, 2, 3, 1) and not last) or (dims == (0, 3, 1, 2) and last):
+            if not last:
+                self.context.layouts[node.name] = meanings.CHANNELS_LAST
+            return self.values[meaning.source]
+        return None
+
+    def _channels_last_refusal(self, node: fx.Node, what: str):
+        return self.report(
+            node,
+            ops.source_name(node),
+            f"{what} on a map in channels-last layout (after x.permute(0, 2, 3, 1)) has no counterpart: there, the "
+            "language has only layers that act on the channels at every position (layernorm, linear N pixelwise, activations)",
+        )
 
     def _owns_parameters(self, path: str) -> bool:
         return any(True for _ in self.traced.module.get_submodule(path).parameters())
@@ -198,7 +231,7 @@ class _Builder:
         fx.node.map_arg((node.args, node.kwargs), lambda n: found.append(self.values.get(n) is BROKEN))
         return any(found)
 
-    def _layers(self, node: fx.Node, meaning: ops.Emit) -> tuple[Layer, ...]:
+    def _layers(self, node: fx.Node, meaning: meanings.Emit) -> tuple[Layer, ...]:
         stack = self.traced.scopes(node)
         shape = self.traced.shapes.get(node.name)
         layers = []
@@ -215,13 +248,18 @@ class _Builder:
             layers.append(replace(layer, origin=origin))
         return tuple(layers)
 
-    def join(self, node: fx.Node, meaning: ops.Join):
+    def join(self, node: fx.Node, meaning: meanings.Join):
         operands = [self.operand(value, node) for value in meaning.operands]
         if any(value is BROKEN for value in operands):
             return BROKEN
         sign = {"add": "+", "mul": "*"}.get(meaning.kind, "")
         if meaning.kind in ("add", "mul"):
             others = [value for value, flow in zip(meaning.operands, operands) if flow is None]
+            paths = [flow for flow in operands if flow is not None]
+            if meaning.kind == "mul" and len(others) == 1 and len(paths) == 1:
+                scale = self._layer_scale(node, others[0], paths[0])
+                if scale is not None:
+                    return scale
             if others:
                 other = others[0]
                 attribute = self.values.get(other) if isinstance(other, fx.Node) else None
@@ -252,6 +290,26 @@ class _Builder:
         if len(operands) == 1:
             return operands[0]
         return self.concatenation(operands, node, dim)
+
+    def _layer_scale(self, node: fx.Node, other, path: Flow):
+        """`self.layer_scale * x` with a (C, 1, 1) parameter: `layerscale INIT` (ConvNeXt), when the language has it."""
+        attribute = self.values.get(other) if isinstance(other, fx.Node) else None
+        shape = self.traced.shapes.get(node.name)
+        if not isinstance(attribute, tuple) or shape is None or len(shape) != 4:
+            return None
+        try:
+            parameter = self.traced.module.get_parameter(attribute[1])
+        except AttributeError:
+            return None  # a buffer: a constant, not a learnable scale
+        if tuple(parameter.shape) != (shape[1], 1, 1) or not capabilities.supports(capabilities.LAYERSCALE):
+            return None
+        values = parameter.detach().flatten()
+        # The initial value the .cnn file states (the weights file carries the trained ones).
+        init = float(values[0]) if bool((values == values[0]).all()) else float(values.mean())
+        owner = attribute[1].rpartition(".")[0]
+        layer = Layer("layerscale", (Arg("init", float(f"{init:.6g}")),))
+        emit = meanings.Emit(node.args[0], (layer,), (owner,))
+        return self.make(STEP, (path,), node, layers=self._layers(node, emit))
 
     def concatenation(self, operands: list[Flow], node: fx.Node, dim: int) -> Flow:
         """A cat, nested where it extends an earlier one: DenseNet's cat([x0, x1, x2]) after cat([x0, x1]) is cat(that, x2).
@@ -346,165 +404,6 @@ def build(traced: Traced) -> FlowGraph:
     return _Builder(traced).run(traced.graph)
 
 
-# -- 2. decompose ---------------------------------------------------------------------
-
-
-class _Decomposer:
-    def __init__(self, graph: FlowGraph, traced: Traced) -> None:
-        self.graph = graph
-        self.traced = traced
-        self.claimed: set[int] = set()
-        self.reports: list[Report] = []
-        self.idom = _dominators(graph.output)
-
-    def report(self, node, operation, message, help="") -> None:
-        self.reports.append(Report(node, operation, message, help))
-
-    def sequence(self, start: Flow, end: Flow) -> list[Statement]:
-        statements: list[Statement] = []
-        flow = end
-        while flow is not start:
-            if id(flow) in self.claimed:
-                self.report(
-                    flow.node,
-                    "a shared value",
-                    "this value is used by two parts of the network that do not nest as blocks, residuals or "
-                    "branches do; the .cnn language cannot say that connection",
-                )
-                break
-            self.claimed.add(id(flow))
-            if flow.kind == STEP:
-                statements.extend(reversed(flow.layers))
-                flow = flow.inputs[0]
-            elif flow.kind in (ADD, MUL, CAT):
-                statement, flow = self.join(flow)
-                if statement is None:
-                    break
-                statements.append(statement)
-            elif flow.kind == INPUT:
-                raise AssertionError("walked past the start of a region")
-            else:  # a part of a chunk used other than in a split
-                self.report(flow.node, "Tensor.chunk", "a part of a chunk used other than as one branch of a concatenation in order has no counterpart")
-                break
-        statements.reverse()
-        return statements
-
-    def join(self, flow: Flow) -> tuple[Statement | None, Flow | None]:
-        start = self.idom[id(flow)]
-        if flow.kind == ADD:
-            paths = [self.sequence(start, operand) for operand in flow.inputs]
-            paths.sort(key=lambda path: -_leaves(path))  # the longer path is the body
-            body, other = paths
-            origin = self._origin(flow, body + other)
-            return Residual(tuple(body), tuple(other) if other else None, origin), start
-        if flow.kind == MUL:
-            others = [operand for operand in flow.inputs if operand is not start]
-            if len(others) != 1 or not capabilities.supports(capabilities.GATE):
-                self.report(
-                    flow.node,
-                    "x * f(x)" if len(others) == 1 else "a product of two paths",
-                    "multiplying the input by a function of itself (a gate, as in squeeze-and-excitation) has no counterpart in the .cnn language yet"
-                    if len(others) == 1
-                    else "multiplying two different paths has no counterpart in the .cnn language",
-                    "issue 13 adds `gate { ... }`" if len(others) == 1 else "",
-                )
-                return None, None
-            body = self.sequence(start, others[0])
-            return Gate(tuple(body), self._origin(flow, body)), start
-        return self.concatenation(flow, start)
-
-    def concatenation(self, flow: Flow, start: Flow) -> tuple[Statement | None, Flow | None]:
-        if start.kind == CHUNK and len(flow.inputs) == start.detail[0]:
-            return self.split(flow, start)
-        if not capabilities.supports(capabilities.CONCAT):
-            self.report(flow.node, "torch.cat", "a concatenation of branches has no counterpart in the .cnn language yet", "issue 13 adds `concat { branch { } ... }`")
-            return None, None
-        branches = [self.sequence(start, operand) for operand in flow.inputs]
-        return Branches(tuple(tuple(b) for b in branches), False, self._origin(flow, [s for b in branches for s in b])), start
-
-    def split(self, flow: Flow, chunk: Flow) -> tuple[Statement | None, Flow | None]:
-        parts = {}
-        for flow_part in self.graph.flows:
-            if flow_part.kind == PART and flow_part.inputs[0] is chunk:
-                parts.setdefault(flow_part.detail[0], flow_part)
-        if not capabilities.supports(capabilities.SPLIT):
-            self.report(flow.node, "Tensor.chunk", "splitting the channels into branches (chunk, then cat) has no counterpart in the .cnn language yet", "issue 13 adds `split { branch { } ... }`")
-            return None, None
-        branches = []
-        for index, operand in enumerate(flow.inputs):
-            part = parts.get(index)
-            if part is None or not _reaches(operand, part):
-                self.report(flow.node, "Tensor.chunk", "the parts of a chunk are concatenated in another order than they were cut")
-                return None, None
-            self.claimed.add(id(part))
-            branches.append(self.sequence(part, operand))
-        self.claimed.add(id(chunk))
-        statement = Branches(tuple(tuple(b) for b in branches), True, self._origin(flow, [s for b in branches for s in b]))
-        return statement, chunk.inputs[0]
-
-    def _origin(self, flow: Flow, inner: list[Statement]) -> Origin:
-        stack = common_stack([self.traced.scopes(flow.node), *(s.origin.stack for s in inner)])
-        return Origin(end=flow.node.name, stack=stack, shape=self.traced.shapes.get(flow.node.name))
-
-
-def _leaves(statements: list[Statement]) -> int:
-    return sum(1 if isinstance(s, Layer) else sum(_leaves(list(body)) for body in children(s)) for s in statements)
-
-
-def _reaches(end: Flow, start: Flow) -> bool:
-    seen = set()
-    stack = [end]
-    while stack:
-        flow = stack.pop()
-        if flow is start:
-            return True
-        if id(flow) in seen:
-            continue
-        seen.add(id(flow))
-        stack.extend(flow.inputs)
-    return False
-
-
-def _dominators(output: Flow | None) -> dict[int, Flow]:
-    """Each reachable flow's immediate dominator (the input dominates itself): Cooper, Harvey and Kennedy on a DAG."""
-    if output is None:
-        return {}
-    reachable: dict[int, Flow] = {}
-    stack = [output]
-    while stack:
-        flow = stack.pop()
-        if id(flow) in reachable:
-            continue
-        reachable[id(flow)] = flow
-        stack.extend(flow.inputs)
-    order = sorted(reachable.values(), key=lambda f: f.index)
-    idom: dict[int, Flow] = {}
-    for flow in order:
-        if not flow.inputs:
-            idom[id(flow)] = flow
-            continue
-        candidates = list(flow.inputs)
-        found = candidates[0]
-        for other in candidates[1:]:
-            found = _intersect(found, other, idom)
-        idom[id(flow)] = found
-    return idom
-
-
-def _intersect(a: Flow, b: Flow, idom: dict[int, Flow]) -> Flow:
-    while a is not b:
-        while a.index > b.index:
-            a = idom[id(a)]
-        while b.index > a.index:
-            b = idom[id(b)]
-    return a
-
-
-def decompose(graph: FlowGraph, traced: Traced) -> tuple[list[Statement], list[Report]]:
-    """The network as statements from its input to its output, and what could not be said."""
-    if graph.output is None:
-        return [], []
-    start = next(flow for flow in graph.flows if flow.kind == INPUT)
-    decomposer = _Decomposer(graph, traced)
-    statements = decomposer.sequence(start, graph.output)
-    return statements, decomposer.reports
+def _is_activation(kind: str) -> bool:
+    found = lookup(kind)
+    return found is not None and found.is_activation

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..layers import lookup
 from .ir import Arg, Block, Branches, Call, Gate, Group, Layer, Param, Region, Repeat, Residual, Statement, sources_of
-from .ops import WINDOW
+from .meanings import WINDOW
 
 INDENT = "  "
 # A compound statement with a one-line body stays on one line up to this width.

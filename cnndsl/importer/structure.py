@@ -1,6 +1,6 @@
 """Recovering the model's structure: activations folded, modules as blocks, runs as repeats.
 
-From the flat-ish statements `graph.decompose` gives, in this order:
+From the flat-ish statements `decompose.decompose` gives, in this order:
 
 1. *Fold*: a `conv` or `linear` followed by an activation in the same module
    becomes one statement (`conv 64 k3 p1 relu`), as people write it.

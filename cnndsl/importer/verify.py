@@ -176,7 +176,8 @@ def _rows(module: nn.Module, ours: nn.Module, conversion: Conversion, images: to
             # its value here is the next line's; this line is checked by its shape only.
             theirs = torch.empty((images.shape[0], *expected[1:]), device="meta")
         paths = list(dict.fromkeys(path for statement in line.statements for path in all_modules(statement)))
-        source_params = sum(p.numel() for path in paths for p in module.get_submodule(path).parameters())
+        # A statement's modules own the parameters it reads (a layer module, or the block that holds a layer scale).
+        source_params = sum(p.numel() for path in paths for p in module.get_submodule(path).parameters(recurse=False))
         difference = None
         if mine is not None and theirs is not None and theirs.device.type != "meta" and mine[0].shape == theirs.shape:
             difference = (mine[0].float() - theirs.float()).abs().max().item()
