@@ -77,6 +77,7 @@ class _Builder:
     def __init__(self, traced: Traced) -> None:
         self.traced = traced
         self.context = meanings.Context(traced.module, traced.shapes)
+        self.context.layouts = traced.layouts  # shared: the verification reads which values are channels-last
         self.values: dict[fx.Node, object] = {}
         self.flows: list[Flow] = []
         self.reports: list[Report] = []
@@ -234,6 +235,8 @@ class _Builder:
     def _layers(self, node: fx.Node, meaning: meanings.Emit) -> tuple[Layer, ...]:
         stack = self.traced.scopes(node)
         shape = self.traced.shapes.get(node.name)
+        if shape is not None and len(shape) == 4 and self.context.channels_last(node):
+            shape = (shape[0], shape[3], shape[1], shape[2])  # the map it is, in the (N, C, H, W) the comments use
         layers = []
         for position, layer in enumerate(meaning.layers):
             last = position == len(meaning.layers) - 1

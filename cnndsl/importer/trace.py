@@ -39,6 +39,7 @@ class Traced:
     shapes: dict[str, tuple[int, ...]]  # node name -> output shape (tensors only)
     input_shape: tuple[int, ...]  # (1, C, H, W)
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)  # node name -> user (file, line), filled on demand
+    layouts: dict[str, str] = field(default_factory=dict)  # node name -> "channels_last" (graph.py finds them)
 
     def scopes(self, node: fx.Node) -> tuple[Scope, ...]:
         """The model-defined modules enclosing `node`, outermost first (a leaf module itself excluded)."""

@@ -24,6 +24,7 @@ from ..backend.weights import WeightTransferError, transfer_weights
 from ..compiler import Program, instantiate
 from .convert import Conversion
 from .ir import all_modules
+from .meanings import CHANNELS_LAST
 
 ATOL = 1e-5
 
@@ -170,6 +171,8 @@ def _rows(module: nn.Module, ours: nn.Module, conversion: Conversion, images: to
     for number, line in lines.items():
         mine = outputs.get(number)
         theirs = recorder.values.get(ends[number])
+        if theirs is not None and theirs.dim() == 4 and conversion.traced.layouts.get(ends[number]) == CHANNELS_LAST:
+            theirs = theirs.permute(0, 3, 1, 2)  # a channels-last value, compared in the program's layout
         expected = line.statements[-1].origin.shape
         if theirs is not None and expected is not None and tuple(theirs.shape[1:]) != tuple(expected[1:]):
             # One source operation made this line and the next (x.mean([2, 3]) is `avgpool to 1` and `flatten`):
