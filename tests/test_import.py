@@ -176,6 +176,41 @@ def test_a_gate_is_a_problem_until_the_language_has_gate():
         assert "issue 13 adds `gate" in raised.value.problems[0].help
 
 
+ISSUE_13 = [
+    # (model, the capability it needs, what the program says, what the diagnostic says before it lands)
+    ("Hard", "HARDSWISH", "conv 8 k3 p1 nobias; bn eps=0.001 momentum=0.01; hardswish", "issue 13 adds"),
+    ("Shuffled", "SHUFFLE", "shuffle 2", "issue 13 adds `shuffle G`"),
+    ("ConvNeXtLike", "PIXELWISE", "linear 32 pixelwise gelu", "issue 13 adds"),
+    ("VectorNorm", "LAYERNORM", "layernorm", "issue 13 adds `layernorm`"),
+]
+
+
+@pytest.mark.parametrize("name, capability, statement, diagnostic", ISSUE_13)
+def test_issue_13_layers_map_when_the_language_has_them(name, capability, statement, diagnostic):
+    """Each mapping asks the compiler whether it accepts the construct: until it lands, a diagnostic that says so."""
+    from cnndsl.importer import capabilities
+
+    model = getattr(custom, name)()
+    if capabilities.supports(getattr(capabilities, capability)):
+        imported = import_model(model, "16x16x3")
+        assert imported.verification.ok, imported.text
+        assert statement in imported.text
+    else:
+        with pytest.raises(ModelImportError) as raised:
+            import_model(model, "16x16x3")
+        assert diagnostic in raised.value.problems[0].help, raised.value.problems[0].render()
+
+
+def test_a_channels_last_map_takes_only_channel_wise_layers():
+    class Pooled(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.max_pool2d(x.permute(0, 2, 3, 1), 2).permute(0, 3, 1, 2)
+
+    with pytest.raises(ModelImportError) as raised:
+        import_model(Pooled(), "8x8x3")
+    assert "channels-last layout" in raised.value.problems[0].message
+
+
 def test_every_problem_is_listed_once():
     """Independent problems are all reported; what is computed from a reported one is not reported again."""
 

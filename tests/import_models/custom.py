@@ -214,3 +214,74 @@ def needs_arguments(width, depth=3):
 
 
 model = Nested()
+
+
+# Issue 13's layers: each model uses one, so that a test can check the mapping (or the diagnostic before it lands).
+
+
+class Hard(nn.Module):
+    """MobileNet v3's activations and BatchNorm settings."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(8, eps=0.001, momentum=0.01)
+        self.act = nn.Hardswish()
+
+    def forward(self, x):
+        return F.hardsigmoid(self.act(self.norm(self.conv(x))))
+
+
+def channel_shuffle(x, groups):
+    """torchvision's ShuffleNet v2 shuffle, written out."""
+    batch, channels, height, width = x.size()
+    x = x.view(batch, groups, channels // groups, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batch, -1, height, width)
+
+
+class Shuffled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.shuffle = nn.ChannelShuffle(4)
+
+    def forward(self, x):
+        return self.shuffle(channel_shuffle(self.conv(x), 2))
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: a depthwise convolution, then channels-last LayerNorm and Linear layers, a layer scale."""
+
+    def __init__(self, dim=8):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.up = nn.Linear(dim, 4 * dim)
+        self.down = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.down(F.gelu(self.up(self.norm(y)))).permute(0, 3, 1, 2)
+        return x + self.gamma * y
+
+
+class ConvNeXtLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+        self.block = ConvNeXtBlock(8)
+
+    def forward(self, x):
+        return self.block(self.stem(x))
+
+
+class VectorNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3 * 16 * 16, 16)
+        self.norm = nn.LayerNorm(16)
+
+    def forward(self, x):
+        return self.norm(self.fc(torch.flatten(x, 1)))
