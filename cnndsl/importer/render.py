@@ -20,7 +20,7 @@ from .meanings import WINDOW
 
 INDENT = "  "
 # A compound statement with a one-line body stays on one line up to this width.
-ONE_LINE = 72
+ONE_LINE = 80
 # Layers that share the line of the conv or linear before them.
 JOINERS = frozenset({"bn", "batchnorm", "dropout"})
 
@@ -125,6 +125,10 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
     if isinstance(statement, Residual):
         if statement.shortcut is None:
             return _wrapped("residual", statement.body, depth, statement)
+        body, shortcut = layout(statement.body, depth + 1), layout(statement.shortcut, depth + 1)
+        one_line = f"residual {{ {body[0].code} }} shortcut {{ {shortcut[0].code} }}" if len(body) == len(shortcut) == 1 else ""
+        if one_line and len(INDENT * depth) + len(one_line) <= ONE_LINE:
+            return [Line(depth, one_line, [statement])]
         lines = [Line(depth, "residual {", [statement])]
         lines += layout(statement.body, depth + 1)
         lines.append(Line(depth, "} shortcut {"))

@@ -271,6 +271,7 @@ def _names(parameters, outputs) -> list[str]:
     names = [role[0] for role, _ in parameters]
     filters = [i for i, name in enumerate(names) if name == "c"]
     if len(filters) > 1:
+        # The channels a block ends with are `out`, the others `mid`, `mid2`...; without an `out`, `c1`, `c2`...
         out = [i for i in filters if all(o is not None and v == o for v, o in zip(parameters[i][1], outputs))]
         middle = 0
         for i in filters:
@@ -278,7 +279,7 @@ def _names(parameters, outputs) -> list[str]:
                 names[i] = "out"
             else:
                 middle += 1
-                names[i] = "mid" if middle == 1 else f"mid{middle}"
+                names[i] = (f"mid{middle}" if middle > 1 else "mid") if out else f"c{middle}"
     counts = Counter(names)
     seen: Counter = Counter()
     final = []
