@@ -120,6 +120,17 @@ def test_a_model_that_does_not_run_at_the_default_size_says_which_to_give():
     assert problem.location.line == line_of("x = x.view(-1, 320)")
 
 
+def test_any_size_is_refused_for_a_model_that_takes_one_size():
+    fixed = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4 * 30 * 30, 2))
+    with pytest.raises(ModelImportError) as raised:
+        import_model(fixed, InputSpec(32, 32, 3, True))
+    problem = raised.value.problems[0]
+    assert "does not take any input size" in problem.message and "--input 32x32x3" in problem.help
+    imported = import_model(fixed, InputSpec(32, 32, None, None))  # left to cnnc: the fixed size, and why
+    assert imported.verification.ok and "input 32x32x3" in imported.text
+    assert "as written, the model does not take any size" in imported.text
+
+
 def test_the_python_api_returns_text_and_state_dict():
     model = custom.Nested()
     text, state = cnndsl.import_module(model, (32, 32, 3))

@@ -102,6 +102,17 @@ def convert(
             return Conversion(text, program, traced, blocks, lines, symbolic, fallback)
         errors = [d for d in program.diagnostics if d.is_error]
         fallback = f"cnnc check says: {errors[0].message}" if errors else ""
+        if symbolic and input.symbolic:  # asked for any size (--input HxWx3), which the model does not take
+            raise ModelImportError(
+                [
+                    ImportProblem(
+                        "input size",
+                        f"the model does not take any input size as written ({fallback})",
+                        Location("", type(module).__name__),
+                        f"give a fixed size, like --input {input.height}x{input.width}x{channels}",
+                    )
+                ]
+            )
     raise ModelImportError(
         [
             ImportProblem(
