@@ -131,6 +131,26 @@ def test_any_size_is_refused_for_a_model_that_takes_one_size():
     assert "as written, the model does not take any size" in imported.text
 
 
+def test_a_model_that_disagrees_at_the_smallest_size_gets_a_fixed_input(monkeypatch):
+    """The round trip checks the smallest size a symbolic program claims; a model that fails there is imported at one size."""
+    import cnndsl.importer as importer
+
+    original = importer.verify_round_trip
+    calls = []
+
+    def failing_at_the_smallest_size(module, conversion, *args, **kwargs):
+        result = original(module, conversion, *args, **kwargs)
+        calls.append(conversion.symbolic)
+        if conversion.symbolic:
+            result.problems.append("the program says it takes any size from 1x1, but the source fails there: too small")
+        return result
+
+    monkeypatch.setattr(importer, "verify_round_trip", failing_at_the_smallest_size)
+    imported = import_model(custom.Nested(), InputSpec(32, 32, None, None))
+    assert calls == [True, False] and imported.verification.ok
+    assert "input 32x32x3" in imported.text and "the source fails there: too small" in imported.text
+
+
 def test_the_python_api_returns_text_and_state_dict():
     model = custom.Nested()
     text, state = cnndsl.import_module(model, (32, 32, 3))
