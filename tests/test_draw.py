@@ -100,7 +100,7 @@ def test_every_layer_appears_once_with_its_line_and_kind(path):
     assert boxes[0] == str(program.input)
     # One (+) per residual, one coloured arc per projection shortcut.
     found = list(residuals(program.nodes))
-    assert len([e for e in root.iter() if e.get("class") == "add"]) == len(found)
+    assert len([e for e in root.iter() if e.get("class") in ("add", "kept")]) == len(found)  # kept: a long skip (TypedSkip)
     # A join node per concat or split, an arc per branch not drawn inline; a (x) and an arc per gate.
     joins, gates = list(residuals(program.nodes, TypedConcat)), list(residuals(program.nodes, TypedGate))
     assert len([e for e in root.iter() if e.get("class") == "concat"]) == len(joins)
@@ -204,11 +204,14 @@ PIECES = [
     "residual { residual { conv 4 k1 } ; relu }",
     "residual { }",
     "residual { conv 4 k1 } shortcut { residual { bn } }",
-    "keep",
-    "keep2",
+    "same",
+    "same2",
     "repeat 2 { conv 4 k1 }",
+    "keep s; conv 4 k3 p1; cat s; conv 4 k1",
+    "keep s; conv 4 k3 p1; add s",
 ]
-BLOCKS = "block keep() { conv 4 k3 p1; bn; relu }\nblock keep2() { keep; residual { keep } }\n"
+# (`keep` is a statement since issue 18: these blocks were called keep and keep2)
+BLOCKS = "block same() { conv 4 k3 p1; bn; relu }\nblock same2() { same; residual { same } }\n"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -220,7 +223,7 @@ def test_random_programs_draw_every_layer(body, head, width):
     root = parse(render_svg(program, max_width=width))
     indices = sorted(int(e.get("data-layer")) for e in root.iter() if "data-layer" in e.attrib)
     assert indices == list(range(len(program.layers)))
-    assert len([e for e in root.iter() if e.get("class") == "add"]) == len(list(residuals(program.nodes)))
+    assert len([e for e in root.iter() if e.get("class") in ("add", "kept")]) == len(list(residuals(program.nodes)))
 
 
 # -- symbolic input sizes ---------------------------------------------------
@@ -330,7 +333,7 @@ def test_symbolic_programs_cannot_be_drawn_at_a_size_they_do_not_admit():
 
 SYMBOLIC_PIECES = ["conv 4 k3 p1", "conv 4 k3 s2 p1 relu", "pool 2", "pool 3 s2 ceil", "bn", "relu",
                    "residual { conv 4 k3 p1; bn }", "residual { relu } shortcut { conv 4 k1 }",
-                   "residual { conv 4 k3 s2 p1 } shortcut { conv 4 k1 s2 }", "keep", "repeat 2 { conv 4 k1 }"]
+                   "residual { conv 4 k3 s2 p1 } shortcut { conv 4 k1 s2 }", "same", "repeat 2 { conv 4 k1 }"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

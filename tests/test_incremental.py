@@ -34,7 +34,7 @@ PIECES = st.sampled_from(
         "conv 16 k3 p1", "relu", "bn", "pool 2", "flatten", "linear 10", "x", "16", "k5", "p2", "s2",
         "repeat 2 {", "residual {", "shortcut {", "block b(c) {", "b 8", "{", "}", "(", ")", ",", "=",
         ";", "\n", "\n", "\r\n", " ", "\t", "# note", "#", "where H >= 32", ">=", "@", "-", "+", "é",
-        "\u2028", "kernel=3", "input 32x32x3", "network N",
+        "\u2028", "kernel=3", "input 32x32x3", "network N", "1e-6", "2.5E+3", "e-", "bn eps=1e-3",
     ]
 )
 

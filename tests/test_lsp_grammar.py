@@ -207,3 +207,13 @@ def test_symbolic_inputs_and_where_clauses(textmate, tmp_path):
     assert scopes(1)[1] == ("224xWx3", "constant.numeric.size.symbolic.cnn")
     assert scopes(2)[1] == ("Hx224x1", "constant.numeric.size.symbolic.cnn")
     assert scopes(3)[1] == ("32x32x3", "constant.numeric.size.cnn")
+
+
+def test_numbers_in_scientific_notation_are_one_number(textmate, tmp_path):
+    sample = tmp_path / "scientific.cnn"
+    sample.write_text("input 8x8x3\nbn eps=1e-6 momentum=1E-2\ndropout 2.5e-1\n")
+    lines = tokenize(textmate, sample)[str(sample)]
+    words = [(t["text"].strip(), scope(t)) for line in lines[1:3] for t in line if t["text"].strip()]
+    assert ("1e-6", "constant.numeric.cnn") in words
+    assert ("1E-2", "constant.numeric.cnn") in words
+    assert ("2.5e-1", "constant.numeric.cnn") in words

@@ -35,7 +35,12 @@ def torchinfo_figures(path: Path, batch: int, dtype: str, device: str = "meta"):
     typed = program.typed
     if typed.symbolic:
         height, width = typed.smallest_size()
-        typed = instantiate(typed, max(height, 65), max(width, 50))
+        sizes = [max(height, 65), max(width, 50)]
+        for index, size in enumerate((typed.input.height, typed.input.width)):
+            if not isinstance(size, int):  # the next admissible size (`where H % 16 == 0`)
+                symbol = typed.symbols[size.symbol]
+                sizes[index] += (symbol.residue - sizes[index]) % symbol.modulus
+        typed = instantiate(typed, *sizes)
     with torch.device(device):
         model = module_class().to(TORCH_DTYPES[dtype])
     data = torch.rand((batch, *typed.input.torch_shape), device=device).to(TORCH_DTYPES[dtype])
@@ -189,3 +194,32 @@ def test_the_guard_counts_big_outputs_of_layers_without_parameters(tmp_path, cap
     assert main(["build", str(source), "-o", str(output), "--device", "cpu"]) == 1
     assert "largest layer output" in capsys.readouterr().err
     assert not output.exists()
+
+
+ZOO_LAYERS = """\
+network ZooLayers
+input 20x18x6
+conv 12 k3 p1 nobias; bn eps=0.001 momentum=0.01; hardswish
+shuffle 3
+residual { conv 12 k7 p3 g12; layernorm eps=1e-6; linear 48 pixelwise gelu; linear 12 pixelwise; layerscale 1e-6; stochdepth 0.1 }
+hardsigmoid
+avgpool to 1
+flatten
+layernorm
+linear 5
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_zoo_layers_figures_equal_torchinfos(tmp_path, batch):
+    """The layers the torchvision zoo needs, generated classes included (LayerScale's parameter is its own)."""
+    path = tmp_path / "zoo_layers.cnn"
+    path.write_text(ZOO_LAYERS)
+    typed, stats = torchinfo_figures(path, batch, "float32")
+    assert typed.ok
+    memory = estimate(typed, batch, "float32")
+    assert memory.forward_backward_bytes == stats.total_output_bytes
+    assert memory.params_bytes == stats.total_param_bytes
+    assert typed.total_params == stats.total_params
+    ours = {label: f"{value / 1e6:0.2f}" for _, label, value in memory.figures()}
+    assert ours == printed_mb(stats)

@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import cnndsl
 
-ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh"]
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "leakyrelu 0.2", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid"]
 
 
 class Draft:
@@ -86,8 +86,34 @@ def _pool(draw, draft, indent):
     draft.emit(" ".join(words), indent)
 
 
+# Layers that keep the type of a map (batchnorm, layernorm, layer scale, dropout, activations).
+SHAPE_KEEPING = [
+    "bn", "batchnorm", "bn eps=0.001 momentum=0.01", "layernorm", "layernorm eps=1e-6", "layerscale 1e-6",
+    "layerscale 0.5", "dropout 0.3", *ACTIVATIONS,
+    # issue 18's shape-keeping kinds
+    "prelu", "prelu perchannel", "groupnorm 1", "dropout2d 0.1",
+]
+
+
 def _simple(draw, draft, indent):
-    draft.emit(draw(st.sampled_from(["bn", "batchnorm", "dropout 0.3", *ACTIVATIONS])), indent)
+    draft.emit(draw(st.sampled_from(SHAPE_KEEPING)), indent)
+
+
+def _channels(draw, draft, indent):
+    """A layer that works on the channels at every position: a shuffle, or a pixelwise linear."""
+    if draw(st.booleans()):
+        groups = draw(st.sampled_from([g for g in (2, 3, 4) if draft.channels % g == 0] or [1]))
+        if groups > 1:
+            draft.emit(f"shuffle {groups}", indent)
+            return
+    features = draw(st.integers(1, 8))
+    words = [f"linear {features} pixelwise"]
+    if draw(st.booleans()):
+        words.append("nobias")
+    if draw(st.booleans()):
+        words.append(draw(st.sampled_from(ACTIVATIONS)))
+    draft.channels = features
+    draft.emit(" ".join(words), indent)
 
 
 def _residual(draw, draft, indent):
@@ -97,6 +123,8 @@ def _residual(draw, draft, indent):
             _conv(draw, draft, indent + 1, keep_size=True)
         else:
             _simple(draw, draft, indent + 1)
+    if draw(st.booleans()):  # stochastic depth ends a residual body (the identity in eval mode)
+        draft.emit(draw(st.sampled_from(["stochdepth 0.2", "droppath 0.1 batch"])), indent + 1)
     if draw(st.booleans()):
         draft.emit("} shortcut {", indent)
         _conv(draw, draft, indent + 1, keep_size=True)
@@ -174,8 +202,10 @@ def _stage(draw, draft, indent, depth):
     if choice == 11:
         _gate(draw, draft, indent, depth)
         return
-    if choice <= 2:
+    if choice <= 1:
         _conv(draw, draft, indent)
+    elif choice <= 2:
+        _channels(draw, draft, indent) if draw(st.integers(0, 2)) == 0 else _conv(draw, draft, indent)
     elif choice <= 3:
         _pool(draw, draft, indent)
     elif choice <= 5:
@@ -220,7 +250,7 @@ def draw_classifier(draw, draft, least=0):
     for _ in range(draw(st.integers(least, 2))):
         draft.emit(f"linear {draw(st.integers(1, 12))}" + draw(st.sampled_from(["", " relu", " nobias", " nobias tanh"])))
         if draw(st.booleans()):
-            draft.emit(draw(st.sampled_from(["bn", "dropout 0.1", "softmax", "logsoftmax", "relu"])))
+            draft.emit(draw(st.sampled_from(["bn", "layernorm", "dropout 0.1", "softmax", "logsoftmax", "relu", "hardswish"])))
 
 
 @st.composite

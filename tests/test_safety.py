@@ -82,6 +82,7 @@ def assert_only_validated_text(source: str, network: str) -> None:
         "network class", "network None", "network __import__", "network __init__", "network _", "network match",
         "network nn", "network torch", "network Residual", "network list", "network super", "network print",
         "network self", "network x", "network object",
+        "network LayerNorm2d", "network PixelwiseLinear", "network LayerScale", "network StochasticDepth",
         "block nn(c) { conv c k3 }", "block torch(c) { conv c k3 }", "block Residual(c) { conv c k3 }",
         "block __call__(c) { conv c k3 }", "block lambda(c) { conv c k3 }", "block ok(nn) { conv 3 k3 }",
         "block ok(__x) { conv 3 k3 }", "block ok(if) { conv 3 k3 }",

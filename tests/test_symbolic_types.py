@@ -310,7 +310,10 @@ def test_e0072_flatten_needs_a_fixed_size():
 
 def test_a_linear_layer_on_a_symbolic_map_asks_for_adaptive_pooling():
     (d,) = errors("input HxWx3\nlinear 3\n")
-    assert d.code == "E0032" and d.help == "insert `avgpool to 1` and `flatten` before this layer"
+    assert d.code == "E0032" and d.help == (
+        "insert `avgpool to 1` and `flatten` before this layer;"
+        " or write `linear 3 pixelwise` to apply it to the channels at every position"
+    )
 
 
 # -- W0001 as a condition -------------------------------------------------------

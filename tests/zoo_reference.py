@@ -57,7 +57,37 @@ FAMILIES = (
     "wide_resnet50_2",
     "mobilenet_v2",
     "mnasnet1_0",
+    "squeezenet1_1",
+    "densenet121",
+    "googlenet",
+    "inception_v3",
+    "shufflenet_v2_x1_0",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "regnet_y_400mf",
+    "convnext_tiny",
 )
+
+# Arguments torchvision's builder needs to build the network the file
+# describes: GoogLeNet's and Inception v3's auxiliary classifiers run only in
+# training and are left out (as `aux_logits=False` does); their slow default
+# initialisation is skipped (it changes no structure).
+BUILD_ARGUMENTS = {
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "inception_v3": {"aux_logits": False, "init_weights": False},
+}
+
+# Families whose builder computes its widths with tensor arithmetic
+# (RegNet's BlockParams), which fails on the meta device: built on the CPU
+# (4 million parameters: cheap), then moved to the device asked for.
+BUILT_ON_CPU = frozenset({"regnet_y_400mf"})
+
+# Families whose parameters torchvision registers in another order than the
+# one its forward pass uses them in (RegNet: a block's projection before its
+# body; ConvNeXt: a block's layer scale before its layers). Their weights are
+# copied with cnndsl.transfer_weights, which matches by structure; the others
+# also entry by entry, in state_dict order.
+ORDER_DIFFERS = frozenset({"regnet_y_400mf", "convnext_tiny"})
 
 # The largest difference allowed between torchvision's output and ours.
 ATOL = 1e-5
@@ -127,7 +157,12 @@ def build_reference(name: str) -> nn.Module:
     Under `with torch.device("meta"):` it is built without memory or
     initialisation cost, for counting and shapes.
     """
-    return getattr(torchvision_models(), name)(weights=None)
+    build = getattr(torchvision_models(), name)
+    if name in BUILT_ON_CPU:
+        device = torch.get_default_device()
+        with torch.device("cpu"):
+            return build(weights=None, **BUILD_ARGUMENTS.get(name, {})).to(device)
+    return build(weights=None, **BUILD_ARGUMENTS.get(name, {}))
 
 
 def min_size(name: str) -> tuple[int, int]:
@@ -225,6 +260,13 @@ def make_statistics_nontrivial(model: nn.Module, seed: int, size: tuple[int, int
         for norm in norms:
             norm.weight.uniform_(0.5, 1.5, generator=generator)
             norm.bias.uniform_(-0.2, 0.2, generator=generator)
+        for module in model.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+                module.bias.uniform_(-0.2, 0.2, generator=generator)
+        for key, parameter in model.named_parameters():
+            if key.endswith("layer_scale"):  # ConvNeXt's, 1e-6 at first: the blocks would barely count
+                parameter.uniform_(0.5, 1.5, generator=generator)
         momenta = [norm.momentum for norm in norms]
         for norm in norms:
             norm.reset_running_stats()
@@ -291,6 +333,14 @@ def transfer_weights(source: nn.Module, target: nn.Module) -> int:
     return len(copied)
 
 
+def copy_weights(name: str, source: nn.Module, target: nn.Module) -> None:
+    """torchvision's weights into ours: entry by entry, or by structure for the ORDER_DIFFERS families."""
+    if name in ORDER_DIFFERS:
+        cnndsl.transfer_weights(source, target)
+    else:
+        transfer_weights(source, target)
+
+
 def compare_outputs(name: str, sizes: Iterable[tuple[int, int]], seed: int = 0, batch: int = 2) -> dict[tuple[int, int], float]:
     """The largest |torchvision - ours| over the outputs at each (height, width), in eval mode.
 
@@ -301,9 +351,9 @@ def compare_outputs(name: str, sizes: Iterable[tuple[int, int]], seed: int = 0, 
     """
     torch.manual_seed(seed)
     reference = build_reference(name)
-    make_statistics_nontrivial(reference, seed)
+    make_statistics_nontrivial(reference, seed, size=tuple(max(64, side) for side in min_size(name)))
     ours = build_ours(name)
-    transfer_weights(reference, ours)
+    copy_weights(name, reference, ours)
     assert count_parameters(ours) == count_parameters(reference)
     reference.eval()
     ours.eval()
@@ -350,7 +400,7 @@ def runtime_layers(model: nn.Module, size: tuple[int, int]) -> tuple[list[tuple[
         if kind is not None:
             handles.append(
                 module.register_forward_hook(
-                    lambda _module, _inputs, output, kind=kind: seen.append((kind, tuple(output.shape[1:])))
+                    lambda _module, _inputs, output, kind=kind: seen.append((kind, _channels_first(kind, output)))
                 )
             )
     try:
@@ -362,6 +412,18 @@ def runtime_layers(model: nn.Module, size: tuple[int, int]) -> tuple[list[tuple[
     return seen, tuple(output.shape[1:])
 
 
-def static_layers(instance: dict) -> list[tuple[str, tuple[int, ...]]]:
+def _channels_first(kind: str, output: torch.Tensor) -> tuple[int, ...]:
+    """A layer's output shape per sample, channels first.
+
+    ConvNeXt applies its linear layers to a channels-last map (N, H, W, C);
+    cnnc's types, like every other layer's output, are channels first.
+    """
+    shape = tuple(output.shape[1:])
+    if kind == "linear" and len(shape) == 3:
+        return (shape[2], shape[0], shape[1])
+    return shape
+
+
+def static_layers(instance: dict, kinds: frozenset[str] = COMPARED_KINDS) -> list[tuple[str, tuple[int, ...]]]:
     """The rows of a `cnnc summary --format json --size` instance that `runtime_layers` can see."""
-    return [(layer["kind"], tuple(layer["output"])) for layer in instance["layers"] if layer["kind"] in COMPARED_KINDS]
+    return [(layer["kind"], tuple(layer["output"])) for layer in instance["layers"] if layer["kind"] in kinds]

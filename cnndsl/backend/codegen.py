@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from ..types.shapes import class_shape
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..syntax.visitor import Visitor
 
 
@@ -18,6 +18,7 @@ class _View:
 
     residual: bool
     comment: str
+    skip: str = ""  # `join="cat", crop=True` for a TypedSkip
     module: str = ""
     body: tuple = ()
     shortcut: tuple | None = None
@@ -63,6 +64,11 @@ class _Views(Visitor):
             shortcut=self.views(node.shortcut) if node.shortcut is not None else None,
         )
 
+
+    def visit_TypedSkip(self, node: TypedSkip) -> _View:
+        arguments = f'join="{node.join}"' + (", crop=True" if node.crop else "")
+        return _View(False, _comment(node, f"keep {node.name} ... {node.statement} -> {_shape(node.output)}"),
+                     body=self.views(node.body), skip=arguments)
 
     def visit_TypedConcat(self, node: TypedConcat) -> _View:
         helper = "Split" if node.split else "Concat"
@@ -113,6 +119,19 @@ class _Helpers(Visitor):
         self.used.add("Gate")
         self.visit_children(node)
 
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        self.used.add("Skip")
+        self.visit_children(node)
+
+
+def _helper_classes(program: TypedProgram) -> list[str]:
+    """The source of every class the layers' modules need (`LayerNorm2d`), once each, in order of first use."""
+    sources: dict[str, str] = {}
+    for layer in program.layers:
+        for helper in layer.kind.helpers(layer.config, layer.input):
+            sources.setdefault(helper.name, helper.source)
+    return list(sources.values())
+
 
 @lru_cache(maxsize=1)
 def _template():
@@ -154,6 +173,7 @@ def generate(program: TypedProgram) -> str:
         name=program.name,
         source_name=source_name,
         helpers=_Helpers(program.nodes).used,
+        helper_classes=_helper_classes(program),
         input_shape=class_shape(program.input),
         smallest_input_shape=repr((program.input.channels, *program.smallest_size())) if program.symbolic else None,
         output_shape=class_shape(program.output),

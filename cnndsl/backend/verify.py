@@ -115,10 +115,17 @@ def default_sizes(program: TypedProgram) -> list[tuple[int, int]]:
     """The smallest admissible input, then one size up (the other parity), then a larger odd x even one."""
     height, width = program.smallest_size()
     fixed_h, fixed_w = (isinstance(size, int) for size in (program.input.height, program.input.width))
+
+    def admissible(size, value: int) -> int:  # rounded up to the symbol's residue (`where H % 16 == 0`)
+        symbol = program.symbols[size.symbol]
+        return value + (symbol.residue - value) % symbol.modulus
+
+    h_size, w_size = program.input.height, program.input.width
     sizes = [
         (height, width),
-        (height if fixed_h else height + 1, width if fixed_w else width + 1),
-        (height if fixed_h else max(2 * height, 32) + 1, width if fixed_w else max(2 * width, 32) + 2),
+        (height if fixed_h else admissible(h_size, height + 1), width if fixed_w else admissible(w_size, width + 1)),
+        (height if fixed_h else admissible(h_size, max(2 * height, 32) + 1),
+         width if fixed_w else admissible(w_size, max(2 * width, 32) + 2)),
     ]
     if program.input.height == program.input.width:  # one symbol for both: square inputs only
         sizes = [(h, h) for h, _ in sizes]
@@ -147,7 +154,7 @@ def _run(
             records.append((tuple(output.shape[1:]), params))
 
         handles.append(leaf.register_forward_hook(hook))
-    shape = (batch, program.input.channels, *(input_size or program.input.torch_shape[1:]))
+    shape = (batch, *program.input.torch_shape[:1], *(input_size or program.input.torch_shape[1:]))
     x = torch.empty(shape, device=device) if device.type == "meta" else torch.randn(shape, device=device)
     with torch.no_grad():
         out = model(x)

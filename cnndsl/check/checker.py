@@ -28,6 +28,9 @@ from .branches import Gates, Joins
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .frame import Frame, SymbolBound
+from .placements import Placements
+from .skips import KEEP, Keeps, SizeFailures
+from .skips import WORDS as SKIP_WORDS
 from .typed import Node, TypedLayer, TypedProgram, TypedResidual, follows, walk
 
 # A file cannot produce more diagnostics than this (the rest are counted).
@@ -86,6 +89,9 @@ class Checker(Visitor):
         # Every report made, shown or not: a step that made none is pure, and is memoised.
         self.reports = 0
         self.syntax_errors = reporter.error_count
+        # A layer with a placement rule was read: the expanded program is walked for it after checking.
+        self.placed = False
+        self.skip_failures = SizeFailures()  # skips.py: reported together, with one fix for all
 
     def report(self, code, span, message, **details) -> None:
         self.reports += 1
@@ -113,7 +119,10 @@ class Checker(Visitor):
         top = Frame(self, {}, (), 0, ())
         nodes: list[Node] = []
         output = self.sequence(self.module.statements, input_type, top, nodes)
+        if self.placed:
+            Placements(self).check(nodes)
         self.blocks.check_unexpanded()
+        self.skip_failures.flush()
         if self.dropped:  # say so on the last one shown
             last = self.reporter.diagnostics[-1]
             note = f"{self.dropped:,} more diagnostic{'s are' if self.dropped > 1 else ' is'} not shown"
@@ -127,7 +136,7 @@ class Checker(Visitor):
             output=output if input_type is not None else None,
             syntax=self.module,
             symbols={
-                symbol: SizeSymbol(symbol, state.value, state.written is not None, tuple(state.axes))
+                symbol: SizeSymbol(symbol, state.value, state.written is not None, tuple(state.axes), state.modulus, state.residue)
                 for symbol, state in self.bounds.items()
             },
             sizes=dict(self.sizes or {}),
@@ -137,8 +146,18 @@ class Checker(Visitor):
     def sequence(self, statements, shape: Shape | None, frame: Frame, nodes: list[Node]) -> Shape | None:
         """Check statements in order from `shape`, appending their typed nodes; the type after them."""
         methods = self.methods  # visit(), without a call per statement
+        keeps = None  # the maps kept in this body (skips.py)
         for statement in statements:
+            if statement.__class__ is Command and statement.name.text in SKIP_WORDS:
+                keeps = keeps or Keeps(self.skip_failures)
+                if statement.name.text == KEEP:
+                    shape = keeps.keep(statement, shape, frame, nodes)
+                else:
+                    shape = keeps.join(statement, shape, frame, nodes, self.source.line_of(statement.span.start), frame.calls)
+                continue
             shape = methods[statement.__class__](self, statement, shape, frame, nodes)
+        if keeps is not None:
+            keeps.finish(frame)
         return shape
 
     def visit_BlockDef(self, statement: BlockDef, shape, frame: Frame, nodes: list[Node]):
@@ -192,6 +211,8 @@ class Checker(Visitor):
             return None
         kind = lookup(name)
         if kind is not None:
+            if kind.checks_placement:
+                self.placed = True
             frame.layer_name = name
             try:
                 return self.layer(kind, statement, shape, frame, nodes)
@@ -283,6 +304,8 @@ class Checker(Visitor):
                 memos.inferences[key] = inference
         if inference is None:
             return None
+        if self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
+            inference = self.simplified(inference)
         previous = nodes[-1] if nodes else None
         repeated, inplace = follows(kind, config, previous)
         if repeated:
@@ -312,6 +335,34 @@ class Checker(Visitor):
         )
         budget.expanded += 1
         return inference.output
+
+    @property
+    def residues(self) -> bool:
+        """Whether a symbol has a residue constraint (`where H % 16 == 0`)."""
+        return any(state.modulus > 1 for state in self.bounds.values())
+
+    def simplified(self, inference):
+        """The inference with its output simplified on the admissible sizes, said in its size lines."""
+        old, new = inference.output, self.on_admissible(inference.output)
+        if new == old:
+            return inference
+        lines = []
+        for line in inference.arithmetic:
+            for axis, before, after in (("height", old.height, new.height), ("width", old.width, new.width)):
+                if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
+                    line += f" (on the admissible sizes) = {after}"
+            lines.append(line)
+        return inference.replace(output=new, arithmetic=tuple(lines))
+
+    def on_admissible(self, shape: MapType) -> MapType:
+        """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""
+        sizes = []
+        for size in (shape.height, shape.width):
+            if isinstance(size, Axis):
+                state = self.bounds[size.symbol]
+                size = size.under(state.modulus, state.residue)
+            sizes.append(size)
+        return MapType(sizes[0], sizes[1], shape.channels)
 
     def visit_Repeat(self, statement: Repeat, shape, frame: Frame, nodes: list[Node]):
         if self.budget.too_deep(statement.header, frame, "repeat"):
@@ -430,7 +481,7 @@ def _difference(body: Shape, path: Shape, frame: Frame) -> list[str] | None:
         symbolic = a if isinstance(a, Axis) else b
         other = b if symbolic is a else a
         try:
-            value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol))
+            value = symbolic.differs_from(other, frame.size_bound(symbolic.symbol), frame.size_modulus(symbolic.symbol))
         except TooLongToCompare as error:
             notes.append(
                 f"the {axis}s {a} and {b} repeat their pattern only every {error.args[0]:,} values of {symbolic.symbol}, "

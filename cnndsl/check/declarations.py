@@ -14,24 +14,26 @@ import re
 
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import lookup
+from ..layers import helper_names, lookup
 from ..layers.values import IDENTIFIER, SIZE, Expect, read_value
 from ..syntax.nodes import BROKEN, BlockDef, Command, Shortcut, Word
 from ..syntax.source import Span
-from ..types.shapes import MAX_VALUE, MapType
+from ..types.shapes import MAX_VALUE, MapType, Shape, VectorType
 from ..types.symbolic import Axis
 from .frame import Frame, SymbolBound
+from .skips import WORDS as SKIP_WORDS
 
 # The words that start a statement other than a layer or a block call.
-STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate")
+STRUCTURE_WORDS = ("network", "input", "block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", *SKIP_WORDS)
 # The helper classes a generated module may define (templates/module.py.jinja).
-HELPER_CLASSES = frozenset({"Residual", "Concat", "Split", "Gate"})
+HELPER_CLASSES = frozenset({"Residual", "Concat", "Split", "Gate", "Skip"})
 # Names the generated module defines or needs; a network called `super` or
 # `nn` would break the generated class.
-RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | frozenset(dir(builtins))
-# Names the generated module imports or defines at its top level: no name in
-# a .cnn file (network, block, parameter) may take them.
-GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES
+RESERVED_NAMES = frozenset({"torch", "nn", "self", "x"}) | HELPER_CLASSES | helper_names() | frozenset(dir(builtins))
+# Names the generated module imports or defines at its top level (the layers'
+# helper classes too: LayerNorm2d, ...): no name in a .cnn file (network,
+# block, parameter) may take them.
+GENERATED_NAMES = frozenset({"torch", "nn"}) | HELPER_CLASSES | helper_names()
 INPUT_SIZE = Expect("a size HxWxC", "130x130x3", size=True, dims=3)
 SYMBOLIC_PART = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 LOWER_SYMBOL = re.compile(r"[a-wyz][a-z0-9_]*\Z")  # `hxwx3`: symbols written in lower case
@@ -126,7 +128,7 @@ class Declarations:
         word = statement.args[0]
         return word.text if valid_name(word, "network name", self.report) else None
 
-    def input(self, statement: Command) -> MapType | None:
+    def input(self, statement: Command) -> Shape | None:
         frame = Frame(self.checker, {}, (), 0, ())
         if (
             len(statement.args) == 1
@@ -167,15 +169,11 @@ class Declarations:
         value = read_value(word.text, word.span, INPUT_SIZE, frame, "the input size")
         if value is None:
             return None
-        if not isinstance(value.value, tuple):
-            self.report(
-                "E0013",
-                word.span,
-                f"input needs height, width and channels, but '{word.text}' is one number",
-                label="expected HxWxC",
-                help=f"write it like: input {value.value}x{value.value}x3",
-            )
-            return None
+        if not isinstance(value.value, tuple):  # `input 100`: a vector, such as a generator's latent
+            if value.value < 1:
+                self.report("E0035", word.span, f"the input size must be at least 1, but is {word.text}", label="out of range")
+                return None
+            return VectorType(value.value)
         height, width, channels = value.value
         if min(value.value) < 1:
             self.report("E0035", word.span, f"input sizes must be at least 1, but the input is {word.text}", label="out of range")
@@ -254,6 +252,9 @@ class Declarations:
                     help=f"did you mean '{match}'?" if match else f"bound one of {', '.join(self.bounds)}, like: {next(iter(self.bounds))} >= 32",
                 )
                 continue
+            if bound.modulus is not None:
+                self._residue(symbol, bound)
+                continue
             if symbol in seen:
                 self.report(
                     "E0070",
@@ -285,6 +286,8 @@ class Declarations:
                 continue
             self.bounds[symbol].bound = self.bounds[symbol].value = int(minimum)
             self.bounds[symbol].written = bound.span
+        for state in self.bounds.values():  # the bounds start at admissible sizes
+            state.bound = state.value = state.admissible(state.bound)
         if self.sizes is not None:  # an instance: the symbols take their values
             shape = MapType(*(self.sizes[s] if isinstance(s, str) else s for s in sizes))
             if shape.elements > MAX_VALUE:
@@ -298,6 +301,40 @@ class Declarations:
                 return None
             return shape
         return MapType(*(Axis(s) if isinstance(s, str) else s for s in sizes))
+
+    def _residue(self, symbol: str, bound) -> None:
+        """`H % 16 == 12`: the admissible sizes of H are 12 modulo 16."""
+        state = self.bounds[symbol]
+        if state.residue_written is not None:
+            self.report(
+                "E0070",
+                bound.span,
+                f"the symbol {symbol} has two residue constraints",
+                label="second residue",
+                related=[(state.residue_written, "first here")],
+                help="keep one: H % 16 == 0 also implies H % 8 == 0",
+            )
+            return
+        modulus, residue = bound.modulus.text, bound.minimum.text
+        if not (modulus.isdigit() and len(modulus) <= 6 and 1 <= int(modulus) <= 65536):
+            self.report(
+                "E0035",
+                bound.modulus.span,
+                f"the modulus of {symbol} must be a whole number from 1 to 65536, but is '{show(modulus)}'",
+                label="expected a modulus",
+                help=f"write it like: {symbol} % 16 == 0",
+            )
+            return
+        if not (residue.isdigit() and len(residue) <= 6 and int(residue) < int(modulus)):
+            self.report(
+                "E0035",
+                bound.minimum.span,
+                f"the residue of {symbol} modulo {modulus} must be a whole number from 0 to {int(modulus) - 1}, but is '{show(residue)}'",
+                label="expected a residue",
+                help=f"write it like: {symbol} % {modulus} == 0",
+            )
+            return
+        state.modulus, state.residue, state.residue_written = int(modulus), int(residue), bound.span
 
     def misspelt_input(self) -> bool:
         """A top-level statement that looks like a misspelt `input` (E0010 says so)."""

@@ -23,13 +23,21 @@ class SymbolBound:
     what the program says (written, or computed by the first pass).
     """
 
-    __slots__ = ("bound", "value", "written", "axes")
+    __slots__ = ("bound", "value", "written", "axes", "modulus", "residue", "residue_written")
 
     def __init__(self, bound: int, written: Span | None, axes: list[str]) -> None:
         self.bound = bound
         self.value = bound
         self.written = written  # the `H >= 32` that gave it, if written
         self.axes = axes
+        # `where H % 16 == 12`: admissible sizes are residue modulo modulus (1: every size).
+        self.modulus = 1
+        self.residue = 0
+        self.residue_written: Span | None = None
+
+    def admissible(self, value: int) -> int:
+        """The smallest admissible size >= value."""
+        return value + (self.residue - value) % self.modulus
 
 
 class Frame(Site):
@@ -82,7 +90,11 @@ class Frame(Site):
         return self.checker.source.line_of(span.start)
 
     def raise_bound(self, symbol: str, value: int) -> Span | None:
-        """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
+        """Raise a symbol's bound to `value` (rounded up to its residue); the written bound's span, None for a computed one."""
         state = self.checker.bounds[symbol]
-        state.bound = max(state.bound, value)
+        state.bound = max(state.bound, state.admissible(value))
         return state.written
+
+    def size_modulus(self, symbol: str) -> int:
+        """The modulus of a symbol's residue (`where H % 16 == 0`), 1 without one; its bound is admissible."""
+        return self.checker.bounds[symbol].modulus

@@ -78,6 +78,29 @@ class TypedResidual:
 
 
 @dataclass(slots=True)
+class TypedSkip(TypedResidual):
+    """`keep NAME` ... `cat NAME [crop]` (or `add NAME`): the map kept joined to the body's output.
+
+    A residual whose join is chosen: the input (the kept map, centre-cropped
+    to the body's size with `crop`) concatenated before the body's output on
+    the channels (`cat`, the U-Net's order), or added (`add`). `body` is every
+    node between the keep and the join; `shortcut` is always None. `span` and
+    `line` are the join's; `keep_span` the keep's.
+    """
+
+    name: str = ""
+    join: str = "cat"  # "cat" or "add"
+    crop: bool = False
+    keep_span: Span | None = None
+
+    @property
+    def statement(self) -> str:
+        """The join as written: `cat e1 crop`."""
+        return f"{self.join} {self.name}" + (" crop" if self.crop else "")
+
+
+
+@dataclass(slots=True)
 class TypedBranch:
     """One `branch { ... }` of a concat or split: its input (a split's part) and output."""
 
@@ -131,8 +154,8 @@ class TypedGate:
     children = ("body",)
 
 
-Node = Union[TypedLayer, TypedResidual, TypedConcat, TypedBranch, TypedGate]
-NODES = (TypedLayer, TypedResidual, TypedConcat, TypedBranch, TypedGate)
+Node = Union[TypedLayer, TypedResidual, TypedSkip, TypedConcat, TypedBranch, TypedGate]
+NODES = (TypedLayer, TypedResidual, TypedSkip, TypedConcat, TypedBranch, TypedGate)
 
 
 class _Leaves(Visitor):
@@ -149,6 +172,8 @@ class _Leaves(Visitor):
         self.visit_all(node.body)
         if node.shortcut is not None:
             self.visit_all(node.shortcut)
+
+    visit_TypedSkip = visit_TypedResidual  # the body (a skip has no shortcut)
 
     def visit_TypedConcat(self, node: TypedConcat) -> None:
         for branch in node.branches:
@@ -249,6 +274,8 @@ class TypedProgram:
                 raise ValueError(f"{symbol.name} is both the height and the width: they must be equal")
             if wanted < symbol.bound:
                 raise ValueError(f"{axis} {wanted} is below the bound {symbol.describe()}")
+            if not symbol.admits(wanted):
+                raise ValueError(f"{axis} {wanted} is not admitted: {symbol.describe()}")
             values[symbol.name] = wanted
         return values
 

@@ -411,6 +411,8 @@ Right:
 flattened first; the note says how many features `flatten` would give, and
 that is the input size cnnc gives the `nn.Linear`. This is PyTorch's
 `mat1 and mat2 shapes cannot be multiplied`, caught before anything runs.
+To apply a linear layer to the channels at every position of the map instead
+(ConvNeXt's pointwise layers), write `linear N pixelwise`: the map stays a map.
 
 Wrong:
 
@@ -430,8 +432,9 @@ Right:
             "the group count does not divide the channels",
             """
 A grouped convolution splits its input and output channels into `g` groups,
-so `g` must divide both the input channels and the number of filters. The
-help names the nearest group count that does.
+so `g` must divide both the input channels and the number of filters; a
+channel shuffle (`shuffle G`) splits its channels into `G` equal groups, so
+`G` must divide them. The help names the nearest group count that does.
 
 Wrong (24 input channels, 32 filters: 5 divides neither):
 
@@ -472,19 +475,22 @@ Filters, kernel, stride, dilation, groups, features, pooling windows and
 input sizes are at least 1; padding is at least 0 and, for pooling, at most
 half the window (PyTorch's limit); a repeat count is at least 0 (`repeat 0`
 is allowed, with warning W0002); a dropout probability `P` satisfies
-`0 <= P < 1`.
+`0 <= P < 1`; a normalisation's `eps=` is greater than 0 and batchnorm's
+`momentum=` is from 0 to 1.
 
 Wrong:
 
     conv 0 k3
     pool 2 s0
     dropout 1.0
+    bn momentum=1.5
 
 Right:
 
     conv 16 k3
     pool 2
     dropout 0.5
+    bn momentum=0.01
 """,
         ),
         _code(
@@ -868,6 +874,135 @@ Right:
 """,
         ),
         _code(
+            "E0080",
+            "unflatten-size-mismatch",
+            "unflatten's map size does not hold exactly the vector's features",
+            """
+`unflatten HxWxC` turns a vector into a feature map, reading its features in
+PyTorch's (C, H, W) order; H*W*C must equal the vector's length. The help
+names the map with the same height and width that fits, when there is one.
+
+Wrong:
+
+    flatten
+    linear 1000
+    unflatten 4x4x64
+
+Right:
+
+    flatten
+    linear 1024
+    unflatten 4x4x64
+""",
+        ),
+        _code(
+            "E0081",
+            "nothing-left",
+            "a transposed convolution or a padding leaves no rows or columns",
+            """
+A transposed convolution's output is `(in - 1)*S - 2*P + D*(F - 1) + O + 1`
+along each axis: with much padding `P` on a small input it is below 1.
+Reflection padding needs more rows than it pads (`P < in`), circular padding
+at least as many (`P <= in`). For a symbolic input size the same rule is
+E0071 (a size below the written bound fails) or raises the computed bound.
+
+Wrong:
+
+    input 2x2x8
+    upconv 8 k2 p3
+
+Right:
+
+    input 2x2x8
+    upconv 8 k2 s2
+""",
+        ),
+        _code(
+            "E0082",
+            "unknown-kept-map",
+            "a join names a map that is not kept in this body",
+            """
+`cat NAME` and `add NAME` join the map kept by an earlier `keep NAME` in the
+same body: the top level, or one block, residual or repeat body. A block
+keeps and joins its own maps; a map kept outside a body cannot be joined
+inside it.
+
+Wrong:
+
+    keep e1
+    conv 8 k3 p1
+    cat e2
+
+Right:
+
+    keep e1
+    conv 8 k3 p1
+    cat e1
+""",
+        ),
+        _code(
+            "E0083",
+            "skip-size-mismatch",
+            "a kept map and the current one cannot be joined: sizes or channels differ",
+            """
+`cat NAME` concatenates the kept map (first) and the current one on the
+channels: their heights and widths must be equal for every admissible input
+size. `cat NAME crop` crops the kept map to the centre first (the original
+U-Net's "copy and crop"): it must be larger by an even amount, so that the
+crop is centred. `add NAME` also needs equal channels. For a symbolic input
+the message names the smallest admissible size that fails and the residues
+where it fails, and the help the `where` constraint that would fix it.
+
+Wrong:
+
+    input 32x32x3
+    conv 8 k3
+    keep e1
+    pool 2
+    conv 16 k3
+    upconv 8 k2 s2
+    cat e1
+
+Right:
+
+    input 32x32x3
+    conv 8 k3
+    keep e1
+    pool 2
+    conv 16 k3
+    upconv 8 k2 s2
+    cat e1 crop
+""",
+        ),
+        _code(
+            "E0084",
+            "crossing-skips",
+            "skips must nest: a map kept inside a joined part is used after the join",
+            """
+Joining `a` turns everything since `keep a` into one part of the network;
+a map kept inside that part is gone after it. Skips nest like brackets: the
+last map kept is the first joined.
+
+Wrong:
+
+    keep a
+    conv 3 k3 p1
+    keep b
+    conv 3 k3 p1
+    add a
+    add b
+
+Right:
+
+    keep a
+    conv 3 k3 p1
+    keep b
+    conv 3 k3 p1
+    add b
+    add a
+""",
+        ),
+        _code(
             "W0001",
             "unused-rows",
             "a stride or pooling window leaves input rows or columns unused",
@@ -900,9 +1035,10 @@ its input unused`.
             "no-op-layer",
             "a layer or statement that does nothing",
             """
-Some layers leave their input unchanged: `dropout 0`, `flatten` of something
-that is already a vector; `repeat 0 { ... }` (written with a literal 0)
-removes its body; a `concat` or `split` of one branch is that branch. They cost nothing at run time but usually mean a typo.
+Some layers leave their input unchanged: `dropout 0`, `stochdepth 0`,
+`shuffle 1`, `flatten` of something that is already a vector; `repeat 0 { ... }`
+(written with a literal 0) removes its body; a `concat` or `split` of one
+branch is that branch. They cost nothing at run time but usually mean a typo.
 The body of `repeat 0` is still checked for mistakes.
 
 Warned:
@@ -974,6 +1110,50 @@ Quiet:
 
     input 8x8x16
     gate { avgpool to 1; conv 4 k1 relu; conv 16 k1; sigmoid }
+""",
+        ),
+        _code(
+            "W0006",
+            "misplaced-stochastic-depth",
+            "stochastic depth outside the end of a residual body",
+            """
+`stochdepth P` (`droppath`) zeroes the whole input of a sample while
+training, with probability P. At the end of a residual body that drops only
+the body: the shortcut still carries the input on, so the block is skipped
+(the "stochastic depth" of Huang et al., as torchvision's EfficientNet and
+ConvNeXt use it). Anywhere else it drops the whole map, and every layer
+after it sees zeros for that sample. The warning is given for the program as
+expanded: a block whose body ends in `stochdepth` may be called as the last
+statement of a residual body.
+
+Warned:
+
+    conv 16 k3 p1 relu
+    stochdepth 0.1
+
+Quiet:
+
+    conv 16 k3 p1 relu
+    residual { conv 16 k3 p1; bn; stochdepth 0.1 }
+""",
+        ),
+        _code(
+            "W0007",
+            "kept-map-unused",
+            "a map is kept and never joined",
+            """
+`keep NAME` does nothing until `cat NAME` or `add NAME` joins the map.
+
+Warned:
+
+    keep e1
+    conv 3 k3 p1
+
+Quiet:
+
+    keep e1
+    conv 3 k3 p1
+    add e1
 """,
         ),
     ]

@@ -8,8 +8,9 @@ legend list kinds in this order). `registry` finds them: `lookup(name)`
 imports the one family that defines the name (through the generated
 `index.py`), `LAYERS`, `BY_NAME` and `ACTIVATIONS` import them all. A new
 family is a new module, and `python -m cnndsl.reports.docs` to regenerate
-the index with the docs. The shared parts: `base` (LayerKind, Config,
-Inference), `arguments` (the declared arguments and the generic reader),
+the index with the docs. A family also lists `HELPERS` when its kinds need
+classes defined in the generated module (`base.HelperClass`). The shared
+parts: `base` (LayerKind, Config, Inference), `arguments` (the declared arguments and the generic reader),
 `words` (the one word classifier), `values` (numbers, sizes, the `Site`
 protocol), `windows` (window fitting and unused rows).
 """
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 from . import registry
 from .arguments import Args, Option, Positional, expected_words, range_check, read_args
-from .base import NO_CONFIG, Config, DiagramStyle, Inference, LayerKind, NoConfig, SpecialForm
-from .registry import activation, activation_names, all_kinds, is_layer_name, lookup
+from .base import NO_CONFIG, Config, DiagramStyle, HelperClass, Inference, LayerKind, NoConfig, SpecialForm
+from .registry import activation, activation_names, all_kinds, helper_names, is_layer_name, lookup
 from .values import COUNT, DECIMAL_VALUE, WINDOW, Expect, Site, Value, read_value
 from .words import Role, WordRole, classify
 
@@ -32,8 +33,9 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "Inference",
+    "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "HelperClass",
+    "Inference",
     "LAYERS", "LayerKind", "NO_CONFIG", "NoConfig", "Option", "Positional", "Role", "Site", "SpecialForm", "Value",
-    "WINDOW", "WordRole", "activation", "activation_names", "all_kinds", "classify", "expected_words", "is_layer_name",
+    "WINDOW", "WordRole", "activation", "activation_names", "all_kinds", "classify", "expected_words", "helper_names", "is_layer_name",
     "lookup", "range_check", "read_args", "read_value",
 ]

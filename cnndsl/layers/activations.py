@@ -115,6 +115,9 @@ KINDS = (
     Elementwise("gelu", "GELU", "x * Phi(x), the Gaussian error linear unit"),
     Elementwise("silu", "SiLU", "x * sigmoid(x), also called swish", inplace=True),
     Elementwise("sigmoid", "Sigmoid", "1 / (1 + exp(-x))"),
+    # MobileNet v3's cheap approximations of silu and sigmoid (torchvision runs them in place).
+    Elementwise("hardswish", "Hardswish", "x * relu6(x + 3) / 6, a piecewise approximation of silu", inplace=True),
+    Elementwise("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6, a piecewise approximation of sigmoid", inplace=True),
     Elementwise("tanh", "Tanh", "hyperbolic tangent"),
     Elementwise("softmax", "Softmax", "softmax over the features (vectors only)", vectors_only=True),
     Elementwise("logsoftmax", "LogSoftmax", "log of softmax over the features (vectors only)", vectors_only=True),

@@ -12,7 +12,11 @@ every facet of itself:
 - the diagram: `label` (the layer in the .cnn notation) and `diagram`
   (its box colour and legend entry);
 - in place: `can_run_inplace` (an activation) and `inplace_after` (an
-  activation right after this layer may run in place).
+  activation right after this layer may run in place);
+- helper classes: `helpers`, the classes the generated module defines for a
+  layer PyTorch has no module for (`LayerNorm2d`), and `emit` names them;
+- placement: `check_placement`, a warning when the layer stands where it
+  makes no sense (stochastic depth outside a residual body's end).
 """
 
 from __future__ import annotations
@@ -88,6 +92,23 @@ class DiagramStyle(Record):
 SHAPE_KEEPING = DiagramStyle("other", "#90a4ae", "bn, dropout, activation")
 
 
+class HelperClass(Record):
+    """A class the generated module defines, for a layer PyTorch has no module for.
+
+    `source` is its Python text (black formats it with the module). The
+    generated file defines each class that one of its layers uses, once,
+    after its imports; it imports only torch, so neither may a helper.
+    """
+
+    __slots__ = ("name", "source")
+    name: str
+    source: str
+
+    def __init__(self, name: str, source: str) -> None:
+        _set(self, "name", name)
+        _set(self, "source", source)
+
+
 class SpecialForm(Record):
     """A second syntax of a kind, introduced by a keyword right after its name: `pool to 7x7`.
 
@@ -135,6 +156,8 @@ class LayerKind:
     # layer's output (its backward does not need it): conv, linear and
     # batchnorm, as torchvision's models do.
     inplace_after: ClassVar[bool] = False
+    # The checker calls `check_placement` for this kind's layers.
+    checks_placement: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._by_short = {o.short: o for o in self.options if o.short}
@@ -180,8 +203,8 @@ class LayerKind:
     def infer(self, config: Config, shape: Shape, site: Site, span: Span) -> Inference | None:
         raise NotImplementedError
 
-    def needs_map(self, shape: Shape, site: Site, span: Span) -> bool:
-        """E0031 unless the input is a feature map."""
+    def needs_map(self, shape: Shape, site: Site, span: Span, help: str | None = None) -> bool:
+        """E0031 unless the input is a feature map (`help` replaces the usual advice)."""
         if isinstance(shape, MapType):
             return True
         name = called(self, site)
@@ -191,12 +214,12 @@ class LayerKind:
             f"{name} needs a feature map (HxWxC), but its input is the {describe(shape)}",
             label=f"input is the {shape} vector",
             notes=["a vector comes from flatten or linear; after it, only vector layers apply"],
-            help=f"move this {name} before the flatten",
+            help=help or f"move this {name} before the flatten",
         )
         return False
 
-    def needs_vector(self, shape: Shape, site: Site, span: Span) -> bool:
-        """E0032 unless the input is a vector."""
+    def needs_vector(self, shape: Shape, site: Site, span: Span, instead: str | None = None) -> bool:
+        """E0032 unless the input is a vector (`instead`: another fix, added to the help)."""
         if isinstance(shape, VectorType):
             return True
         site.report(
@@ -209,13 +232,21 @@ class LayerKind:
                 if not shape.symbolic
                 else f"its size depends on the input size ({shape}), so flatten alone cannot give a fixed vector"
             ],
-            help="insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer",
+            help=("insert `flatten` on the line before this one" if not shape.symbolic else "insert `avgpool to 1` and `flatten` before this layer")
+            + (f"; or {instead}" if instead else ""),
         )
         return False
 
     # -- PyTorch --------------------------------------------------------
     def emit(self, config: Config, shape: Shape, inplace: bool = False) -> str:
         raise NotImplementedError
+
+    def helpers(self, config: Config, shape: Shape) -> tuple[HelperClass, ...]:
+        """The generated classes that `emit` names for this configuration and input (none: nn. modules only)."""
+        return ()
+
+    def check_placement(self, config: Config, at_residual_end: bool, site: Site, span: Span) -> None:
+        """Warn when the layer stands where it makes no sense; `at_residual_end`: last in a residual's body."""
 
     def can_run_inplace(self, config: Config) -> bool:
         """Whether this layer (an activation) may run in place, right after an `inplace_after` layer."""

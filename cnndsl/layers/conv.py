@@ -127,7 +127,7 @@ class Conv(LayerKind):
                 + (f"the {shape.channels} input channels" if shape.channels % groups else f"the {filters} filters"),
                 label=f"groups={groups}",
                 notes=[f"input channels {shape.channels}, filters {filters}: both must be multiples of the group count"],
-                help=_groups_help(shape.channels, filters, groups),
+                help=groups_help(shape.channels, filters, groups),
             )
             return None
         if config.same:
@@ -222,7 +222,7 @@ def _same_line(axis: str, size: int, kernel: int, dilation: int) -> str:
             f"({size} + {low} + {high} - {reach})/1 + 1 = {size}")
 
 
-def _groups_help(channels: int, filters: int, groups: int) -> str:
+def groups_help(channels: int, filters: int, groups: int) -> str:
     common = math.gcd(channels, filters)
     # Divisors in pairs up to the square root: counts can be near 2**31.
     small = [d for d in range(1, math.isqrt(common) + 1) if common % d == 0]

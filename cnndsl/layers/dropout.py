@@ -37,7 +37,7 @@ class Dropout(LayerKind):
             )
             return None
         if value.value == 0:
-            site.report("W0002", span, "dropout 0 does nothing", label="no-op", help="remove it, or use a probability like 0.5")
+            site.report("W0002", span, f"{self.name} 0 does nothing", label="no-op", help="remove it, or use a probability like 0.5")
         return DropoutConfig(float(value.value))
 
     def infer(self, config, shape, site, span):

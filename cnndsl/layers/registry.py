@@ -25,7 +25,7 @@ import importlib
 import os
 from typing import Any
 
-from .index import FAMILIES, SHARED
+from .index import FAMILIES, HELPERS, SHARED
 
 _HERE = os.path.dirname(__file__)
 
@@ -78,6 +78,27 @@ def lookup(name: str):
             _load(_FAMILY_OF[name])
         kind = _by_name.get(name)
     return kind
+
+
+def helper_names() -> frozenset[str]:
+    """The classes a generated module may define for its layers (the families' `HELPERS`: `LayerNorm2d`, ...).
+
+    No name in a .cnn file may take one. From the index, without importing the families.
+    """
+    if _INDEX_CURRENT:
+        return frozenset(HELPERS)
+    all_kinds()
+    return frozenset(_family_helpers())
+
+
+def _family_helpers() -> list[str]:
+    """The helper class names of every family module, in the table's order (imports them all)."""
+    names: list[str] = []
+    for module in _family_modules():
+        for helper in getattr(importlib.import_module(f"{__package__}.{module}"), "HELPERS", ()):
+            if helper.name not in names:
+                names.append(helper.name)
+    return names
 
 
 def is_layer_name(name: str) -> bool:
@@ -133,5 +154,12 @@ def index_source() -> str:
         names = tuple(name for kind in kinds for name in kind.names)
         activations = tuple(kind.name for kind in kinds if kind.is_activation)
         lines.append(f"    ({module!r}, {names!r}, {activations!r}),")
-    lines += [")", "# The package's modules that define no kinds.", f"SHARED = {tuple(shared)!r}", ""]
+    lines += [
+        ")",
+        "# The classes generated modules may define for the families' layers (their `HELPERS`).",
+        f"HELPERS = {tuple(_family_helpers())!r}",
+        "# The package's modules that define no kinds.",
+        f"SHARED = {tuple(shared)!r}",
+        "",
+    ]
     return "\n".join(lines)

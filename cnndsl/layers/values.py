@@ -17,7 +17,11 @@ from ..syntax.source import Span
 from ..types.shapes import MAX_VALUE
 
 INTEGER = re.compile(r"[+-]?[0-9]+\Z")
-DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+# A decimal: `0.5`, `.5`, `3`, or in scientific notation `1e-6`, `2.5E+3` (one
+# word for the lexer: grammar/cnn.lark). The VS Code grammar's number pattern
+# is generated from this text (reports/docs.py).
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+DECIMAL = re.compile(DECIMAL_PATTERN + r"\Z")
 SIZE = re.compile(r"[0-9]+(?:x[0-9]+)+\Z")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -75,6 +79,10 @@ class Site(Protocol):
 
     def stated_bound(self, symbol: str) -> int:
         """The bound the program states (written, or computed), however far checking raised it."""
+        ...
+
+    def size_modulus(self, symbol: str) -> int:
+        """The modulus of the symbol's residue constraint (`H % 16 == 0`), 1 without one."""
         ...
 
     def raise_bound(self, symbol: str, value: int) -> Span | None:

@@ -10,6 +10,8 @@ as a count or as a condition on the size symbols), with the `unused:` and
 
 from __future__ import annotations
 
+import math
+
 from ..diagnostics.model import Fix
 from ..syntax.source import Span
 from ..types.shapes import MapType, Window, describe
@@ -29,6 +31,8 @@ def windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Sit
         if window.symbolic:
             out = window.output
             needed = out.smallest_valid(site.size_bound(out.symbol))
+            if needed is not None:  # the smallest admissible size from there
+                needed += (site.size_bound(out.symbol) - needed) % site.size_modulus(out.symbol)
             known = neediest.get(out.symbol)
             if known is None or (known[0] is not None and (needed is None or needed > known[0])):
                 neediest[out.symbol] = (needed, axis, window)
@@ -79,7 +83,7 @@ def _symbolic_fits(kind_name: str, axis: str, window: Window, needed: int | None
     stated = site.stated_bound(symbol)
     written = site.raise_bound(symbol, needed)
     if written is not None:
-        last = needed - 1
+        last = needed - site.size_modulus(symbol)
         site.report(
             "E0071",
             span,
@@ -95,7 +99,7 @@ def _symbolic_fits(kind_name: str, axis: str, window: Window, needed: int | None
     return True
 
 
-def symbolic_unused(window: Window, start: int) -> tuple[int, set[int], int] | None:
+def symbolic_unused(window: Window, start: int, modulus: int = 1) -> tuple[int, set[int], int] | None:
     """For a symbolic input: (period, residues of the symbol, most rows) where real rows are dropped.
 
     The rows dropped depend on `size mod stride`, so on the symbol modulo
@@ -105,11 +109,11 @@ def symbolic_unused(window: Window, start: int) -> tuple[int, set[int], int] | N
     size = window.size
     if window.reach < window.stride or window.ceil:
         return None
-    period = size.period * window.stride
-    if period > 4096:  # conditions over thousands of residues help nobody
+    period = math.lcm(size.period * window.stride, modulus)
+    if period // modulus > 4096:  # conditions over thousands of residues help nobody
         return None
     residues, most = set(), 0
-    for value in range(start, start + period):
+    for value in range(start, start + period, modulus):
         room = size.at(value) + 2 * window.padding - window.reach
         if room < 0:
             continue
@@ -130,13 +134,15 @@ def _symbolic_unused_report(kind_name: str, windows: list[Window], site: Site, s
     for axis, unit, window in zip(AXES, AXIS_UNITS, windows):
         if not window.symbolic:
             continue
-        found = symbolic_unused(window, site.size_bound(window.size.symbol))
+        found = symbolic_unused(window, site.size_bound(window.size.symbol), site.size_modulus(window.size.symbol))
         if found is None:
             continue
         period, residues, most = found
         symbol = window.size.symbol
-        when = residue_condition(symbol, period, residues)
-        reads = residue_condition(symbol, period, set(range(period)) - residues) if len(residues) < period else None
+        modulus = site.size_modulus(symbol)
+        admissible = set(range(site.size_bound(symbol) % modulus, period, modulus))
+        when = residue_condition(symbol, period, residues) if residues != admissible or modulus == 1 else f"for every admissible {symbol}"
+        reads = residue_condition(symbol, period, admissible - residues) if residues != admissible else None
         rows = _rows_phrase(unit, most)
         phrases.append((when, rows))
         notes.append(

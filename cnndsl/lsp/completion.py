@@ -23,6 +23,9 @@ STATEMENT_KEYWORDS = {
     "split": "split { branch { ... } branch { ... } }: branch i gets the i-th equal part of the channels; outputs joined",
     "branch": "branch { ... }: one path inside a concat or split (empty: the input itself)",
     "gate": "gate { BODY }: the input times BODY's output (1x1xC: squeeze-and-excitation)",
+    "keep": "keep NAME: keep the current map, to join it later in this body with cat NAME or add NAME",
+    "cat": "cat NAME [crop]: the map kept as NAME (centre-cropped with crop), then the current map, on the channels",
+    "add": "add NAME [crop]: the map kept as NAME (centre-cropped with crop) plus the current map",
 }
 TYPICAL_BOUND = 32
 COMMON_INPUTS = ("224x224x3", "HxWx3", "32x32x3", "28x28x1", "64x64x3", "128x128x3", "256x256x3")

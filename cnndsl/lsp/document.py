@@ -259,3 +259,8 @@ class _TypedStructures(Visitor):
             self.stack.append(children(node))
 
     visit_TypedConcat = visit_TypedBranch = visit_TypedGate = visit_TypedResidual
+
+    def visit_TypedSkip(self, node) -> None:
+        """Not a residual statement: only its body's residuals are found."""
+        if len(self.stack) < MAX_WALK_DEPTH:
+            self.stack.append(children(node))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from ..types.shapes import class_shape
+from ..types.shapes import VectorType, class_shape
 from ..check.typed import CallSite
 from ..layers import LayerKind, Role, classify, lookup
 from ..syntax.nodes import BlockDef, Command, Word
@@ -59,6 +59,8 @@ def _input_text(doc: Document, command: Command) -> str | None:
     if shape is None:
         return ("**input** HxWxC: the input size, height x width x channels; height and width may be "
                 "symbols for any size: `input HxWx3 where H >= 32, W >= 32`")
+    if isinstance(shape, VectorType):
+        return f"**input** `{shape}`: a vector of {shape.features:,} features\n\nPyTorch input `{_torch(shape)}`"
     if not program.symbols:
         return (
             f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels\n\n"
@@ -67,7 +69,7 @@ def _input_text(doc: Document, command: Command) -> str | None:
     lines = [f"**input** `{shape}`: height {shape.height}, width {shape.width}, {shape.channels} channels; "
              "every size the bounds admit, checked at once", ""]
     for symbol in program.symbols.values():
-        bound = f"{symbol.name} >= {symbol.bound}"
+        bound = symbol.constraint
         how = "written" if symbol.given else "computed: the smallest size every layer accepts"
         lines.append(f"- `{bound}` ({how}): the {' and '.join(symbol.axes) or 'size'}")
     lines += ["", f"PyTorch input `{_torch(shape)}`; the generated class has `input_shape = {class_shape(shape)}`",

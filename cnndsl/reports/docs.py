@@ -13,7 +13,8 @@
   module `cnnc build` would write for FILE.
 - `docs/images/*.svg`: the diagrams the docs and the README show.
 - `editors/vscode/syntaxes/cnn.tmLanguage.json`: the word lists of the VS
-  Code grammar (layers, activations, options, flags, form keywords).
+  Code grammar (layers, activations, options, flags, form keywords) and its
+  decimal number pattern (scientific notation included).
 - `cnndsl/layers/index.py`: which family module defines each layer name, so
   that a check imports only the families it uses (`cnndsl/layers/registry.py`).
 
@@ -201,6 +202,7 @@ def vscode_grammar(current: str) -> str:
 
     from ..check.declarations import STRUCTURE_WORDS
     from ..layers import ACTIVATIONS, LAYERS
+    from ..layers.values import DECIMAL_PATTERN
 
     grammar = json.loads(current)
     repository = grammar["repository"]
@@ -224,6 +226,8 @@ def vscode_grammar(current: str) -> str:
     repository["keywords"]["patterns"][0]["match"] = "\\b" + _alternation(w for w in STRUCTURE_WORDS if w not in ("network", "input")) + "\\b"
     form_pattern = next(p for p in repository["keywords"]["patterns"] if p.get("comment") == FORMS_COMMENT)
     form_pattern["match"] = "\\b" + _alternation(forms) + "\\b"
+    decimal = next(p for p in repository["numbers"]["patterns"] if p["name"] == "constant.numeric.cnn")
+    decimal["match"] = "(?<![A-Za-z0-9_.])" + DECIMAL_PATTERN + "\\b"
     return json.dumps(grammar, indent=2, ensure_ascii=False) + "\n"
 
 

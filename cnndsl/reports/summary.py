@@ -6,7 +6,7 @@ from __future__ import annotations
 from .memory import DEFAULT_DTYPE, MemoryEstimate, estimate
 from .memory import render as render_memory
 from ..types.symbolic import bounds_text
-from ..check.typed import NODES, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual
+from ..check.typed import NODES, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip
 from ..record import Record
 from ..syntax.visitor import Visitor
 
@@ -137,7 +137,9 @@ def sizes_line(program: TypedProgram) -> str:
     parts = []
     if given:
         parts.append(bounds_text(given) + " (given)")
-    if computed:
+    if computed and any(s.modulus > 1 for s in computed):  # the residues are given, the bounds computed
+        parts.append(bounds_text(computed, " (computed: the smallest admissible size every layer accepts)"))
+    elif computed:
         parts.append(bounds_text(computed) + " (computed: the smallest sizes every layer accepts)")
     return "sizes: " + ", ".join(parts) + "; `//` is floor division"
 
@@ -200,9 +202,27 @@ class _Layers(Visitor):
         self.joins.append(_join_summary(node, "gate", [node.gate.channels] if hasattr(node.gate, "channels") else [node.gate.features]))
         self.visit_TypedResidual(node)
 
+    visit_TypedSkip = visit_TypedResidual  # the body between the keep and the join
+
 
 def _join_summary(node, kind: str, channels) -> JoinSummary:
     return JoinSummary(node.line, kind, node.output.torch_shape, str(node.output), tuple(channels), tuple(call.line for call in node.calls))
+
+
+def skip_arithmetic(node: TypedSkip) -> tuple[str, ...]:
+    """A join's arithmetic: the crop and the channel sum."""
+    kept, body = node.input, node.body[-1].output if node.body else node.input
+    lines = []
+    if node.crop:
+        lines.append(f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}"
+                     if kept.symbolic or body.symbolic else
+                     f"crop: the kept {kept.height}x{kept.width} to its centre {body.height}x{body.width}, "
+                     f"{(kept.height - body.height) // 2} rows and {(kept.width - body.width) // 2} columns off each side")
+    if node.join == "cat":
+        lines.append(f"channels: {kept.channels} (kept) + {body.channels} = {node.output.channels}")
+    else:
+        lines.append(f"adds: kept {kept.channels} channels + {body.channels} = {node.output.channels} channels")
+    return tuple(lines)
 
 
 def layer_summary(layer: TypedLayer, depth: int = 0) -> LayerSummary:
@@ -226,8 +246,9 @@ class _Rows(Visitor):
 
     walks = NODES
 
-    def __init__(self, explain: bool) -> None:
+    def __init__(self, explain: bool, source) -> None:
         self.explain = explain
+        self.source = source  # the lines of `keep` statements
         self.rows: list[tuple[str, str, str, str, str]] = []
         self.explanations: dict[int, tuple[str, ...]] = {}
         self.indent = ""  # two spaces per residual around the node
@@ -253,6 +274,18 @@ class _Rows(Visitor):
             self.rows.append(("", f"{indent}shortcut", "", "", ""))
             self.visit_all(node.shortcut)
         self.indent = indent
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        """A `keep NAME` row, the body indented, then the join's row (`cat e1 crop`)."""
+        indent = self.indent
+        self.rows.append((str(self.source.line_of(node.keep_span.start)), f"{indent}keep {node.name}", str(node.input), "", ""))
+        self.indent = indent + "  "
+        self.visit_all(node.body)
+        self.indent = indent
+        where = str(node.line) + (f" ({node.calls[0].line})" if node.calls else "")
+        self.rows.append((where, f"{indent}{node.statement}", str(node.output), "0", "0"))
+        if self.explain:
+            self.explanations[len(self.rows) - 1] = skip_arithmetic(node)
 
     def visit_TypedConcat(self, node: TypedConcat) -> None:
         indent = self.indent
@@ -291,7 +324,7 @@ class _Rows(Visitor):
 
 def render_table(program: TypedProgram, explain: bool = False, memory: MemoryEstimate | None = None) -> str:
     """The summary as a text table, in the .cnn notation (HxWxC); `memory`'s figures under it."""
-    table = _Rows(explain)
+    table = _Rows(explain, program.source)
     if program.input is not None:
         table.rows.append(("", "input", str(program.input), "", ""))
     table.visit_all(program.nodes)

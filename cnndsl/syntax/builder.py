@@ -62,6 +62,9 @@ class Builder:
         return KeywordArg(_word(key), _word(value), _span(key, value))
 
     def bound(self, children):
+        if len(children) == 5:  # H % 16 == 0
+            symbol, _, modulus, _, residue = children
+            return Bound(_word(symbol), _word(residue), _span(symbol, residue), _word(modulus))
         symbol, _, minimum = children
         return Bound(_word(symbol), _word(minimum), _span(symbol, minimum))
 

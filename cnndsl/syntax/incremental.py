@@ -284,7 +284,8 @@ class _Shift(Visitor):
         return KeywordArg(_moved_word(node.key, self.delta), _moved_word(node.value, self.delta), _moved(node.span, self.delta))
 
     def visit_Bound(self, node: Bound) -> Bound:
-        return Bound(_moved_word(node.symbol, self.delta), _moved_word(node.minimum, self.delta), _moved(node.span, self.delta))
+        modulus = None if node.modulus is None else _moved_word(node.modulus, self.delta)
+        return Bound(_moved_word(node.symbol, self.delta), _moved_word(node.minimum, self.delta), _moved(node.span, self.delta), modulus)
 
     def visit_Body(self, node: Body) -> Body:
         return Body(self.all(node.statements), _moved(node.span, self.delta))

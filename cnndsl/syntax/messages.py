@@ -31,6 +31,8 @@ TERMINAL_WORDS: dict[str, str] = {
     "COMMA": "','",
     "EQUAL": "'='",
     "GE": "'>='",
+    "PERCENT": "'%'",
+    "EQEQ": "'=='",
     "_SEP": "a new line or ';'",
     "SEMICOLON": "';'",
     "NEWLINE": "a new line",
@@ -84,8 +86,14 @@ def expected_words(expected: set[str], previous, inside_body: bool = False) -> s
         return "a number after '>=', like 'H >= 32'"
     if prev == "WHERE":
         return "a size symbol and its lower bound after 'where', like 'H >= 32'"
-    if expected == {"GE"}:
-        return "'>=' and a lower bound, like 'H >= 32'"
+    if prev == "PERCENT":
+        return "a modulus after '%', like 'H % 16 == 0'"
+    if prev == "EQEQ":
+        return "a residue after '==', like 'H % 16 == 0'"
+    if expected == {"EQEQ"}:
+        return "'==' and a residue, like 'H % 16 == 0'"
+    if expected in ({"GE"}, {"GE", "PERCENT"}):
+        return "'>=' and a lower bound, like 'H >= 32', or a residue, like 'H % 16 == 0'"
     if expected == {"LPAR"}:
         return "'(' and the block's parameter list, like 'block stem(c) { ... }'"
     if expected == {"COMMA", "RPAR"}:

@@ -59,17 +59,23 @@ Arg = Union[Word, KeywordArg]
 
 
 class Bound(Record):
-    """A lower bound on a size symbol: `H >= 32` (for symbolic inputs)."""
+    """A constraint on a size symbol: a lower bound `H >= 32`, or a residue `H % 16 == 0`.
 
-    __slots__ = ("symbol", "minimum", "span")
+    For a residue, `modulus` is the word after `%` and `minimum` the residue
+    after `==`; for a lower bound `modulus` is None.
+    """
+
+    __slots__ = ("symbol", "minimum", "span", "modulus")
     symbol: Word
     minimum: Word
     span: Span
+    modulus: Word | None
 
-    def __init__(self, symbol: Word, minimum: Word, span: Span) -> None:
+    def __init__(self, symbol: Word, minimum: Word, span: Span, modulus: Word | None = None) -> None:
         _set(self, "symbol", symbol)
         _set(self, "minimum", minimum)
         _set(self, "span", span)
+        _set(self, "modulus", modulus)
 
 
 class Command(Record):

@@ -44,9 +44,9 @@ import {
 // is coloured as such; whether the word is a known layer is the checker's
 // business (a misspelt one is underlined with its diagnostic).
 
-const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", "where"]);
+const KEYWORDS = new Set(["block", "repeat", "residual", "shortcut", "concat", "split", "branch", "gate", "where", "keep", "cat", "add"]);
 const HEADS = new Set(["network", "input"]);
-const NUMBER = /^[+-]?[0-9][0-9.]*(x[0-9.]+)*$/;
+const NUMBER = /^[+-]?([0-9][0-9.]*([eE][+-]?[0-9]+)?|\.[0-9]+)(x[0-9.]+)*$/; // 3, 0.5, 1e-6, 32x32
 const OPTION = /^[a-z]+[0-9][0-9.x]*$/; // k3, s2, p1, d2, g32, s2x1
 
 const cnnLanguage = StreamLanguage.define({
@@ -63,7 +63,10 @@ const cnnLanguage = StreamLanguage.define({
     }
     if (stream.match(/^[}(),]/)) return "punctuation";
     if (stream.match(/^(>=|=)/)) return "operator";
-    const word = stream.match(/^[+-]?[A-Za-z0-9_.]+/);
+    // As the grammar's WORD: a number in scientific notation (1e-6) is one word.
+    const word =
+      stream.match(/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])/) ||
+      stream.match(/^[+-]?[A-Za-z0-9_.]+/);
     if (!word) {
       stream.next();
       return "invalid";

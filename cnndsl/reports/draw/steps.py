@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, walk
+from ...check.typed import NODES, Node, TypedBranch, TypedConcat, TypedGate, TypedLayer, TypedProgram, TypedResidual, TypedSkip, walk
 from ...layers import LAYERS, DiagramStyle
 from ...layers.base import SHAPE_KEEPING
 from ...syntax.visitor import Visitor
@@ -92,6 +92,8 @@ class _Twins(Visitor):
 
     visit_TypedGate = visit_TypedBranch
 
+    visit_TypedSkip = visit_TypedResidual
+
 
 class _Steps(Visitor):
     """Appends the steps of typed nodes to `steps`, in forward order."""
@@ -123,6 +125,21 @@ class _Steps(Visitor):
         self.steps.append(add)
         self.steps[mark].opens.append(number)  # the body's first step, or the (+) itself
         self.last = add
+
+    def visit_TypedSkip(self, node: TypedSkip) -> None:
+        """An arc from where the map is kept to the join (svg.py draws the join's glyph and title).
+
+        Numbered before its body, unlike a residual: the U-Net's skips nest,
+        and each keeps its own arc.
+        """
+        self.residuals += 1
+        number = self.residuals
+        mark = len(self.steps)
+        self.run(node.body)
+        join = Step("add", node.output, calls=node.calls, closes=number, residual=node, drawn=self.drawn(node))
+        self.steps.append(join)
+        self.steps[mark].opens.append(number)
+        self.last = join
 
     def visit_TypedConcat(self, node: TypedConcat) -> None:
         """The branch with the most layers is drawn inline; each other one as an arc from the

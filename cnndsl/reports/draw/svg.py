@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ...check.typed import TypedConcat, TypedLayer, TypedProgram
+from ...check.typed import TypedConcat, TypedLayer, TypedProgram, TypedSkip
 from ...types.shapes import MapType
 from ...types.symbolic import bounds_text
 from .layout import (
@@ -298,6 +298,11 @@ def _mark(kind: str, x: float, y: float, scale: float = 1.0) -> str:
 def _node_look(step: Step, x: float, y: float) -> tuple[str, str, str]:
     """A (+)-like node's class, title and mark: a residual's +, a join's stacked bars, a gate's x."""
     join = step.join
+    if isinstance(step.residual, TypedSkip):  # a long skip: the kept map joined here
+        skip = step.residual
+        title = f"{skip.statement} (line {skip.line}): the map kept as {skip.name} " + (
+            "then the body's, on the channels" if skip.join == "cat" else "plus the body's")
+        return "kept", title, _mark("concat" if skip.join == "cat" else "add", x, y)
     if join is None:
         residual = step.residual
         title = f"residual (line {residual.line}): body + " + ("shortcut" if residual.shortcut is not None else "identity")
@@ -406,11 +411,12 @@ def _draw_legend(canvas: Canvas, parent, steps: list[Step], rows: list[Row], y: 
         canvas.text(legend, x + 18, y + 13, style.legend, 11, anchor="start", fill=MUTED, family=SANS)
         x += 18 + text_width(style.legend, 11) + 14
     nodes = {_node_look(s, 0, 0)[0] for s in steps if s.kind == "add"}
-    for kind, words in (("add", "residual add"), ("concat", "concat (join on channels)"), ("gate", "gate (multiply)")):
+    for kind, words in (("add", "residual add"), ("concat", "concat (join on channels)"), ("gate", "gate (multiply)"),
+                        ("kept", "a kept map joined (keep, cat, add)")):
         if kind not in nodes:
             continue
         canvas.add(legend, "circle", {"cx": _n(x + 6), "cy": _n(y + 9), "r": "6", "fill": "#fff", "stroke": LINE})
-        if kind != "add":  # the residual's circle has always been plain in the legend
+        if kind not in ("add", "kept"):  # the residual's circle has always been plain in the legend
             canvas.add(legend, "path", {"d": _mark(kind, x + 6, y + 9, 0.7), "stroke": LINE, "stroke-width": "1.2"})
         canvas.text(legend, x + 18, y + 13, words, 11, anchor="start", fill=MUTED, family=SANS)
         x += 18 + text_width(words, 11) + 14

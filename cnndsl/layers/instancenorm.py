@@ -1,0 +1,45 @@
+"""Instance normalisation: `instancenorm [affine]` (nn.InstanceNorm2d): each channel of each sample alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Config, Inference, LayerKind
+
+ORDER = 34  # after groupnorm
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceNormConfig(Config):
+    affine: bool = False  # PyTorch's default: no learnable scale and shift
+
+
+class InstanceNorm(LayerKind):
+    name = "instancenorm"
+    summary = "normalise each channel of each sample over its positions (style transfer, GAN generators)"
+    syntax = "instancenorm [affine]"
+    example = "instancenorm"
+    examples = ("instancenorm", "instancenorm affine")
+    torch = "nn.InstanceNorm2d"
+    formulas = ("params = 0, or 2*C with `affine` (PyTorch's default is affine=False, no running statistics)",)
+    flags = {"affine": "a learnable scale and shift per channel"}
+    inplace_after = True
+
+    def configure(self, args, site, span):
+        return InstanceNormConfig("affine" in args.flags)
+
+    def infer(self, config: InstanceNormConfig, shape, site, span):
+        if not self.needs_map(shape, site, span):
+            return None
+        if not config.affine:
+            return Inference(shape, 0, 0, ("params: 0 (not affine)",))
+        return Inference(shape, 2 * shape.channels, 0, (f"params: 2*{shape.channels} = {2 * shape.channels:,} (weight and bias)",))
+
+    def emit(self, config: InstanceNormConfig, shape, inplace=False):
+        return f"nn.InstanceNorm2d({shape.channels}" + (", affine=True)" if config.affine else ")")
+
+    def label(self, config: InstanceNormConfig) -> str:
+        return self.name + (" affine" if config.affine else "")
+
+
+KINDS = (InstanceNorm(),)
