@@ -95,11 +95,16 @@ def layer_norm(node, context) -> Meaning:
 
 
 def stochastic_depth(node, context) -> Meaning:
-    """torchvision.ops.stochastic_depth(input, p, mode, training): identity in eval, drops the whole branch in training."""
+    """torchvision.ops.stochastic_depth(input, p, mode, training): identity in eval, drops the whole branch in training.
+
+    With p = 0 it does nothing, but it is written (`stochdepth 0 row`, which
+    cnnc check notes as W0002) so that ConvNeXt's and EfficientNet's first
+    block has the structure of the others, as torchvision's has.
+    """
     v = bind(node, ("input", "p", "mode", "training"), {"training": True})
-    if float(v["p"]) == 0:
-        return Alias(v["input"])
     if not capabilities.supports(capabilities.STOCHDEPTH):
+        if float(v["p"]) == 0:
+            return Alias(v["input"])  # does nothing, in training too
         return Unsupported(
             "torchvision.ops.stochastic_depth",
             f"stochastic depth (p={float(v['p']):g}, mode {v['mode']}) has no counterpart in the .cnn language yet",

@@ -22,7 +22,7 @@ INDENT = "  "
 # A compound statement with a one-line body stays on one line up to this width.
 ONE_LINE = 80
 # Layers that share the line of the conv or linear before them.
-JOINERS = frozenset({"bn", "batchnorm", "dropout"})
+JOINERS = frozenset({"bn", "batchnorm", "layernorm", "dropout"})
 
 
 def number(value) -> str:
@@ -89,20 +89,23 @@ class Line:
         return INDENT * self.depth + self.code + (f"  # {self.comment}" if self.comment else "")
 
 
+def joins_line(line: list, statement) -> bool:
+    """Whether `statement` goes on the line of `line` (its statements): a norm, activation or dropout after a conv, linear or norm."""
+    return (
+        isinstance(statement, Layer)
+        and (statement.kind in JOINERS or _is_activation(statement.kind))
+        and bool(line)
+        and all(isinstance(s, Layer) for s in line)
+        and line[0].kind in ("conv", "linear", "bn", "layernorm")
+    )
+
+
 def layout(statements, depth: int = 0) -> list[Line]:
     """The lines of a statement list at `depth` (nested bodies one deeper)."""
     lines: list[Line] = []
     for statement in statements:
         previous = lines[-1] if lines else None
-        if (
-            isinstance(statement, Layer)
-            and (statement.kind in JOINERS or _is_activation(statement.kind))
-            and previous is not None
-            and previous.depth == depth
-            and previous.statements
-            and all(isinstance(s, Layer) for s in previous.statements)
-            and previous.statements[0].kind in ("conv", "linear", "bn")
-        ):
+        if previous is not None and previous.depth == depth and joins_line(previous.statements, statement):
             previous.code += "; " + words(statement)
             previous.statements.append(statement)
             continue
@@ -161,8 +164,11 @@ def _wrapped(head: str, body, depth: int, statement) -> list[Line]:
     owner = [statement] if statement is not None else []
     if not inner:
         return [Line(depth, f"{head} {{ }}", owner)]
-    if len(inner) == 1 and len(INDENT * depth) + len(head) + len(inner[0].code) + 6 <= ONE_LINE:
-        return [Line(depth, f"{head} {{ {inner[0].code} }}", owner)]
+    # A branch's few lines of layers or calls go on one line (`branch { basic 48 1 0; basic 64 5 2 }`).
+    joinable = len(inner) == 1 or (head == "branch" and all(line.depth == depth + 1 for line in inner))
+    joined = "; ".join(line.code for line in inner)
+    if joinable and len(INDENT * depth) + len(head) + len(joined) + 6 <= ONE_LINE:
+        return [Line(depth, f"{head} {{ {joined} }}", owner)]
     return [Line(depth, f"{head} {{", owner), *inner, Line(depth, "}")]
 
 

@@ -49,7 +49,7 @@ from .ir import (
     sources_of,
     with_children,
 )
-from .render import compact_paths, count_lines, words
+from .render import compact_paths, count_lines, joins_line, words
 
 # Arguments that are part of a layer's structure, never block parameters.
 FIXED = frozenset({"to", "eps", "momentum"})
@@ -135,26 +135,36 @@ def regionize(statements, depth: int = 0) -> tuple[Statement, ...]:
 
 
 def collapse(statements, longest: int = MAX_PERIOD) -> tuple[Statement, ...]:
-    """Equal consecutive runs of up to `longest` statements as `repeat N { ... }`, in every list (innermost first)."""
+    """Equal consecutive runs of up to `longest` lines as `repeat N { ... }`, in every list (innermost first).
+
+    The runs are made of whole lines as the text writes them (`conv ...; bn;
+    relu` is one), so that a repeat never starts or ends inside one.
+    """
     items = [with_children(s, [collapse(body, longest) for body in children(s)]) for s in statements]
+    units: list[tuple[Statement, ...]] = []
+    for statement in items:
+        if units and joins_line(list(units[-1]), statement):
+            units[-1] = (*units[-1], statement)
+        else:
+            units.append((statement,))
     out: list[Statement] = []
     index = 0
-    while index < len(items):
+    while index < len(units):
         best_period, best_count = 0, 1
-        for period in range(1, min(longest, (len(items) - index) // 2) + 1):
-            unit = items[index : index + period]
+        for period in range(1, min(longest, (len(units) - index) // 2) + 1):
+            unit = units[index : index + period]
             count = 1
-            while items[index + count * period : index + (count + 1) * period] == unit:
+            while units[index + count * period : index + (count + 1) * period] == unit:
                 count += 1
             if count > 1 and period * count > best_period * best_count:
                 best_period, best_count = period, count
         if best_count > 1:
-            run = items[index : index + best_period * best_count]
-            body = tuple(items[index : index + best_period])
+            run = [s for u in units[index : index + best_period * best_count] for s in u]
+            body = tuple(s for u in units[index : index + best_period] for s in u)
             out.append(Repeat(best_count, body, origin_of(run), _sources(run)))
             index += best_period * best_count
         else:
-            out.append(items[index])
+            out.extend(units[index])
             index += 1
     return tuple(out)
 
@@ -325,28 +335,32 @@ class Structurer:
             regions = [r for r in _regions(tree) if next(_regions(r.body), None) is None]
             if not regions:
                 break
-            tree = _replace(tree, self.decide(regions))
+            tree = _replace(tree, self.decide(regions, tree))
         # Stages are looked for before runs of several statements become repeats (which could cut across them).
         tree = self.stages(collapse(tree, 1))
         return self.blocks, collapse(tree)
 
-    def decide(self, regions: list[Region]) -> dict[int, tuple[Statement, ...]]:
+    def decide(self, regions: list[Region], tree: tuple[Statement, ...]) -> dict[int, tuple[Statement, ...]]:
         """Each region's replacement: a call of a block, or its statements written out."""
-        bodies = {id(r): collapse(r.body) for r in regions}
-        groups: dict[tuple, list[Region]] = {}
+        by_class: dict[str, list[Region]] = {}
         for region in regions:
-            groups.setdefault((region.scope.qualified, keys(bodies[id(region)])), []).append(region)
-        by_class: dict[str, list[list[Region]]] = {}
-        for (qualified, _), members in groups.items():
-            by_class.setdefault(qualified, []).append(members)
+            by_class.setdefault(region.scope.qualified, []).append(region)
         decisions: dict[int, tuple[Statement, ...]] = {}
-        for qualified, variants in by_class.items():
-            variants.sort(key=lambda members: -len(members))
-            for members in variants:
+        for qualified, members_of_class in by_class.items():
+            # Instances are compared with their runs as repeats, unless that splits the class into more variants
+            # than comparing them as written: equal numbers in one instance (Inception's 192 in every layer of
+            # Mixed_6e) make repeats its siblings do not have; then the block's body is collapsed instead.
+            collapsed = {id(r): collapse(r.body) for r in members_of_class}
+            written = {id(r): tuple(r.body) for r in members_of_class}
+            grouped = {source: _variants(members_of_class, bodies) for source, bodies in (("collapsed", collapsed), ("written", written))}
+            source = "written" if len(grouped["written"]) < len(grouped["collapsed"]) else "collapsed"
+            bodies = collapsed if source == "collapsed" else written
+            for members in sorted(grouped[source], key=lambda members: -len(members)):
                 instances = lift([bodies[id(r)] for r in members])
-                inline = sum(count_lines(instance) for instance in instances)
-                block_cost = count_lines(instances[0]) + 2 + len(instances)
-                if len(members) < 2 or block_cost > inline:
+                outputs = [_channels(r.origin.shape) for r in members]
+                template, params, arguments = parametrise(instances, outputs)
+                template = collapse(template)
+                if len(members) < 2 or not self._worth_a_block(tree, members, template):
                     for region in members:
                         decisions[id(region)] = _written_out(region)
                     continue
@@ -355,14 +369,25 @@ class Structurer:
                 main = self.first_variant.setdefault(base, markers)
                 suffix = "" if main is markers else _suffix(markers, main)
                 name = naming.unique(base + suffix, self.taken)
-                outputs = [_channels(r.origin.shape) for r in members]
-                template, params, arguments = parametrise(instances, outputs)
                 paths = tuple(r.scope.path for r in members)
                 self.blocks.append(Block(name, params, template, qualified, paths, _summary(members[0], paths)))
                 for region, args in zip(members, arguments):
                     origin = replace(region.origin, stack=region.origin.stack[:-1])
                     decisions[id(region)] = (Call(name, args, origin, (region.scope.path,), params),)
         return decisions
+
+    def _worth_a_block(self, tree, members: list[Region], template) -> bool:
+        """Whether the whole program takes no more lines with the block (its definition included) than without.
+
+        Counted on the whole text, because a call can be shorter than what it
+        stands for: Inception's one-line conv-bn-relu as a block lets a branch
+        of three of them fit on one line.
+        """
+        written = {id(r): _written_out(r) for r in members}
+        called = {id(r): (Call("b" * 8, (0,) * 3),) for r in members}  # a typical call's width
+        without = count_lines(_replace(tree, written))
+        with_block = count_lines(_replace(tree, called)) + count_lines(template) + 2
+        return with_block <= without
 
     def _base_name(self, members: list[Region]) -> str:
         """The class's name in snake case; for a container (nn.Sequential), the module that holds it or its attribute."""
@@ -408,6 +433,14 @@ class Structurer:
             out.append(Call(name, args, origin_of(statements[a:b]), _sources(statements[a:b]), params))
         out.extend(statements[segments[-1][1] :])
         return tuple(out)
+
+
+def _variants(regions: list[Region], bodies: dict[int, tuple[Statement, ...]]) -> list[list[Region]]:
+    """The regions grouped by the structure of their bodies (numbers aside)."""
+    groups: dict[tuple, list[Region]] = {}
+    for region in regions:
+        groups.setdefault(keys(bodies[id(region)]), []).append(region)
+    return list(groups.values())
 
 
 def _written_out(region: Region) -> tuple[Statement, ...]:

@@ -3,9 +3,12 @@
 `cnnc import torchvision.models:resnet50` is the usual spelling; on the
 project machines torchvision's compiled extension does not load next to the
 CPU build of torch, and tests/zoo_reference.py knows how to import it anyway.
-Each function returns the model with `weights=None`.
+There is a function for each family of examples/zoo (resnet50, googlenet,
+...), returning the model as the zoo harness builds it (`weights=None`;
+GoogLeNet and Inception v3 without their auxiliary classifiers).
 """
 
+import functools
 import sys
 from pathlib import Path
 
@@ -13,12 +16,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import zoo_reference  # noqa: E402
 
-_models = zoo_reference.torchvision_models()
-
-
-def resnet18():
-    return _models.resnet18(weights=None)
-
-
-def mobilenet_v2():
-    return _models.mobilenet_v2(weights=None)
+for _name in zoo_reference.FAMILIES:
+    globals()[_name] = functools.partial(zoo_reference.build_reference, _name)
