@@ -360,34 +360,25 @@ class Structurer:
                 outputs = [_channels(r.origin.shape) for r in members]
                 template, params, arguments = parametrise(instances, outputs)
                 template = collapse(template)
-                if len(members) < 2 or not self._worth_a_block(tree, members, template):
-                    for region in members:
-                        decisions[id(region)] = _written_out(region)
-                    continue
                 markers = _markers(instances[0])
                 base = self._base_name(members)
-                main = self.first_variant.setdefault(base, markers)
-                suffix = "" if main is markers else _suffix(markers, main)
-                name = naming.unique(base + suffix, self.taken)
+                main = self.first_variant.get(base, markers)
+                name = base + ("" if main is markers else _suffix(markers, main))
+                calls = {
+                    id(region): (Call(name, args, replace(region.origin, stack=region.origin.stack[:-1]), (region.scope.path,), params),)
+                    for region, args in zip(members, arguments)
+                }
+                if len(members) < 2 or not _worth_a_block(tree, members, calls, template):
+                    decisions.update({id(region): _written_out(region) for region in members})
+                    continue
+                self.first_variant.setdefault(base, markers)
+                unique = naming.unique(name, self.taken)
+                if unique != name:
+                    calls = {key: (replace(call, block=unique),) for key, (call,) in calls.items()}
                 paths = tuple(r.scope.path for r in members)
-                self.blocks.append(Block(name, params, template, qualified, paths, _summary(members[0], paths)))
-                for region, args in zip(members, arguments):
-                    origin = replace(region.origin, stack=region.origin.stack[:-1])
-                    decisions[id(region)] = (Call(name, args, origin, (region.scope.path,), params),)
+                self.blocks.append(Block(unique, params, template, qualified, paths, _summary(members[0], paths)))
+                decisions.update(calls)
         return decisions
-
-    def _worth_a_block(self, tree, members: list[Region], template) -> bool:
-        """Whether the whole program takes no more lines with the block (its definition included) than without.
-
-        Counted on the whole text, because a call can be shorter than what it
-        stands for: Inception's one-line conv-bn-relu as a block lets a branch
-        of three of them fit on one line.
-        """
-        written = {id(r): _written_out(r) for r in members}
-        called = {id(r): (Call("b" * 8, (0,) * 3),) for r in members}  # a typical call's width
-        without = count_lines(_replace(tree, written))
-        with_block = count_lines(_replace(tree, called)) + count_lines(template) + 2
-        return with_block <= without
 
     def _base_name(self, members: list[Region]) -> str:
         """The class's name in snake case; for a container (nn.Sequential), the module that holds it or its attribute."""
@@ -433,6 +424,18 @@ class Structurer:
             out.append(Call(name, args, origin_of(statements[a:b]), _sources(statements[a:b]), params))
         out.extend(statements[segments[-1][1] :])
         return tuple(out)
+
+
+def _worth_a_block(tree, members: list[Region], calls: dict[int, tuple[Call]], template) -> bool:
+    """Whether the whole program takes no more lines with the block (its definition included) than without.
+
+    Counted on the whole text, because a call can be shorter than what it
+    stands for: Inception's one-line conv-bn-relu as a block lets a branch
+    of three of them fit on one line.
+    """
+    without = count_lines(_replace(tree, {id(r): _written_out(r) for r in members}))
+    with_block = count_lines(_replace(tree, calls)) + count_lines(template) + 2
+    return with_block <= without
 
 
 def _variants(regions: list[Region], bodies: dict[int, tuple[Statement, ...]]) -> list[list[Region]]:
