@@ -16,11 +16,13 @@ __all__ = [
     "TransferReport",
     "WeightTransferError",
     "__version__",
+    "ModelImportError",
     "check_program",
     "check_source",
     "compile_file",
     "compile_source",
     "install_import_hook",
+    "import_module",
     "instantiate",
     "load",
     "match_parameters",
@@ -28,8 +30,9 @@ __all__ = [
     "uninstall_import_hook",
 ]
 
-# Weights by structure (backend/weights.py) need torch: loaded when first asked for.
+# Weights by structure (backend/weights.py) and `cnnc import` (importer/) need torch: loaded when first asked for.
 _WEIGHTS_NAMES = frozenset({"TransferReport", "WeightTransferError", "match_parameters", "transfer_weights"})
+_IMPORT_NAMES = frozenset({"ModelImportError", "import_module"})
 
 
 def __getattr__(name: str):
@@ -44,4 +47,8 @@ def __getattr__(name: str):
         from .backend import weights
 
         return getattr(weights, name)
+    if name in _IMPORT_NAMES:
+        from . import importer
+
+        return getattr(importer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

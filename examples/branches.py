@@ -27,9 +27,10 @@ class Split(nn.Module):
         self.branches = nn.ModuleList(branches)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Indexed, not zipped: torch.fx (and so cnndsl.transfer_weights) can follow parts[index], not zip(parts).
         parts = x.chunk(len(self.branches), dim=1)
         return torch.cat(
-            [branch(part) for branch, part in zip(self.branches, parts)], dim=1
+            [branch(parts[index]) for index, branch in enumerate(self.branches)], dim=1
         )
 
 

@@ -14,7 +14,8 @@ compares the modules' *parameter-flow graphs*, built here from a
   `layer_scale` and a `scale`, look the same;
 - a **join** combines paths: `add` and `mul` (commutative: their operands
   are an unordered multiset; a sum of sums written `a + b + c` is one n-ary
-  add), `cat` and `stack` (ordered, with their dim);
+  add), `cat` and `stack` (ordered, with their dim; a cat of a cat along the
+  same dim is one cat of all their operands, as concatenation is associative);
 - every other operation is **transparent**: activations, pooling, views,
   permutes, flatten, channel shuffles, dropout, chunk, mean... pass their
   operand's node through. Only when one combines several paths (`sub`,
@@ -332,6 +333,10 @@ class _Builder:
             if len(paths) < 2:
                 return paths[0] if paths else None
             dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+            if kind == CAT:
+                # Concatenation is associative: cat(cat(a, b), c) is cat(a, b, c), value for value. DenseNet
+                # concatenates all earlier features at once where a .cnn program nests one concat per layer.
+                paths = [inner for path in paths for inner in (path.inputs if path.kind == CAT and path.label == (dim,) else (path,))]
             return self.make(kind, (dim,), paths)
         paths = _distinct(paths)
         if len(paths) < 2:

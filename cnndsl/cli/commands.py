@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from .files import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, output_directory, read_source, write_atomically
+from .files import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, output_directory, read_source, write_all_atomically, write_atomically
 
 if TYPE_CHECKING:  # pathlib and json are imported by the commands that use them
     from pathlib import Path
@@ -320,6 +320,65 @@ def serve_command(args) -> int:
     except OSError as error:
         hint = " (another program uses it: pick another with --port N, or --port 0)" if error.errno == errno.EADDRINUSE else ""
         raise UsageError(f"cannot listen on {args.host} port {args.port}: {error.strerror or error}{hint}") from None
+
+
+def import_command(args) -> int:
+    """`cnnc import SPEC`: nothing is written unless the model imports and the round trip verifies."""
+    from pathlib import Path
+
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    targets = [Path(p) for p in (args.output, args.weights) if p]
+    if len(targets) == 2 and targets[0].resolve() == targets[1].resolve():
+        raise UsageError("-o and --weights name the same file")
+    for target in targets:
+        output_directory(target)  # before the slow part: fail fast on a bad path
+    from ..backend.verify import DeviceError
+    from ..importer import InputSpec, ModelImportError, SpecError, import_model, load_model, round_trip_table
+
+    try:
+        size = InputSpec.parse(args.input)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        model, _ = load_model(args.spec)
+    except SpecError as error:
+        if error.usage:
+            raise UsageError(str(error)) from None
+        print(f"cnnc: error: {error}", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        imported = import_model(model, size, origin=args.spec, check=not args.no_verify, device=args.device, batch=args.batch)
+    except ModelImportError as error:
+        for problem in error.problems:
+            print(problem.render(), file=sys.stderr)
+        print(f"cnnc: error: {error.summary}; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
+    except DeviceError as error:
+        raise UsageError(str(error)) from None
+    if imported.verification is not None:
+        # The table is the command's result when the program goes to a file; else the program is.
+        (sys.stdout if args.output else sys.stderr).write(round_trip_table(imported.verification))
+        if not imported.verification.ok:
+            print("cnnc: error: the imported program does not compute what the model does; nothing was written", file=sys.stderr)
+            return EXIT_ERRORS
+    files: dict = {}
+    if args.weights:
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(imported.state_dict, buffer)
+        files[Path(args.weights)] = buffer.getvalue()
+    if args.output:
+        files[Path(args.output)] = imported.text.encode("utf-8")
+    write_all_atomically(files)
+    for path in files:
+        print(f"wrote {path}", file=sys.stderr)
+    if not args.output:
+        sys.stdout.write(imported.text)
+    return EXIT_OK
 
 
 def lsp_command(args) -> int:

@@ -69,6 +69,35 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def write_all_atomically(files: dict[Path, bytes]) -> None:
+    """Write every file next to its target, then rename them all: none is replaced unless all could be written."""
+    import tempfile
+
+    temporaries: dict[Path, str] = {}
+    try:
+        for path, data in files.items():
+            try:
+                fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=output_directory(path))
+            except OSError as error:
+                raise UsageError(f"cannot write '{path}': {error.strerror or error}") from None
+            temporaries[path] = temporary
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, (path.stat().st_mode & 0o777) if path.exists() else 0o666 & ~_umask())
+        for path in list(temporaries):
+            os.replace(temporaries.pop(path), path)
+    except OSError as error:
+        raise UsageError(f"cannot write: {error.strerror or error}") from None
+    finally:
+        for temporary in temporaries.values():
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
 def output_directory(path: Path) -> Path:
     """The directory an output goes to; a usage error when it cannot hold files."""
     from pathlib import Path

@@ -61,7 +61,7 @@ class _Unused:
 # The optimizers of `summary --train` (cnndsl/check/training.py's OPTIMIZERS; not imported here: a fresh
 # `cnnc check` reads this module).
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt")
+COMMANDS = ("check", "summary", "build", "verify", "draw", "explain", "lsp", "serve", "fmt", "import")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -180,6 +180,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the address to listen on (default 127.0.0.1, this machine only; another one is reachable by others: a warning)",
     )
     serve.add_argument("--open", action="store_true", help="open the page in the default browser")
+
+    imports = command(
+        "import",
+        help="write an existing PyTorch model as a .cnn program, with its weights, verified (docs/import.md)",
+        epilog=ANYWHERE,
+    )
+    imports.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="package.module:name or path/to/file.py:name, a callable that returns an nn.Module (called without arguments)",
+    )
+    imports.add_argument("-o", "--output", metavar="OUT.cnn", help="where to write the program (default: standard output)")
+    imports.add_argument("--weights", metavar="OUT.pt", help="also write the converted state_dict of the compiled program")
+    imports.add_argument(
+        "--input",
+        metavar="HxWxC",
+        help="the input size: 224x224x3 (fixed) or HxWx3 (any size); default: any size when the model takes it, else 224x224",
+    )
+    imports.add_argument("--device", default="auto", help="where to verify: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    imports.add_argument("--batch", type=int, default=2, help="batch size of the verification run (default 2)")
+    imports.add_argument("--no-verify", action="store_true", help="write without running the round trip")
 
     fmt = command("fmt", help="rewrite .cnn files in the canonical layout (docs/editors.md)", epilog=ANYWHERE)
     fmt.add_argument("files", nargs="+", metavar="FILE", help="files to format in place; '-' filters stdin to stdout")

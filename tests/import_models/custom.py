@@ -1,0 +1,287 @@
+"""Models for tests/test_import.py, written in styles no example of cnndsl resembles.
+
+`cnnc import tests/import_models/custom.py:NAME` imports any of the
+functions at the end; each returns a fresh model.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ConvUnit(nn.Module):
+    """The inner level: a 3x3 convolution, batch norm, and F.relu in forward."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.norm = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu(self.norm(self.conv(x)))
+
+
+class Stage(nn.Module):
+    """The outer level: two ConvUnits and a skip connection, projected when the type changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.first = ConvUnit(cin, cout, stride)
+        self.second = ConvUnit(cout, cout)
+        self.skip = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        y = self.second(self.first(x))
+        shortcut = x if self.skip is None else self.skip(x)
+        return F.relu(y + shortcut)
+
+
+class Nested(nn.Module):
+    """Custom classes two deep, Stage instantiated with different arguments, functional calls in forward."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = ConvUnit(3, 16)
+        self.stages = nn.ModuleList([Stage(16, 16, 1), Stage(16, 32, 2), Stage(32, 32, 1), Stage(32, 64, 2), Stage(64, 64, 1)])
+        self.head = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+        x = F.adaptive_avg_pool2d(x, 1)
+        x = torch.flatten(x, 1)
+        return self.head(x)
+
+
+class LeNet(nn.Module):
+    """The classic tutorial network: fixed 28x28 grey images, x.view(-1, 320), F.max_pool2d, F.dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2(x), 2))
+        x = x.view(-1, 320)
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, 0.5, training=self.training)
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+class Recurrent(nn.Module):
+    """An LSTM in the middle: a module the language has no layer for."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.rnn = nn.LSTM(8, 8)
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).permute(2, 0, 1)
+        return self.rnn(x)[0]
+
+
+class Sorting(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return torch.sort(self.conv(x), dim=1).values
+
+
+class Branching(nn.Module):
+    """Control flow that depends on the data: fx cannot follow it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if y.mean() > 0:
+            return y
+        return -y
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad
+
+
+class CustomFunction(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return Square.apply(self.conv(x))
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x, mask):
+        return self.conv(x) * mask
+
+
+class Scaled(nn.Module):
+    """`x * 0.5`: a constant the language cannot write."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x) * 0.5
+
+
+class Shared(nn.Module):
+    """One convolution applied twice: shared weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.conv(x))
+
+
+def nested():
+    return Nested()
+
+
+def lenet():
+    return LeNet()
+
+
+def recurrent():
+    return Recurrent()
+
+
+def sorting():
+    return Sorting()
+
+
+def branching():
+    return Branching()
+
+
+def custom_function():
+    return CustomFunction()
+
+
+def two_inputs():
+    return TwoInputs()
+
+
+def scaled():
+    return Scaled()
+
+
+def shared():
+    return Shared()
+
+
+# Bad specs.
+not_callable = 42
+
+
+def returns_a_number():
+    return 3
+
+
+def raises():
+    raise RuntimeError("the weights are missing")
+
+
+def needs_arguments(width, depth=3):
+    return Nested()
+
+
+model = Nested()
+
+
+# Issue 13's layers: each model uses one, so that a test can check the mapping (or the diagnostic before it lands).
+
+
+class Hard(nn.Module):
+    """MobileNet v3's activations and BatchNorm settings."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(8, eps=0.001, momentum=0.01)
+        self.act = nn.Hardswish()
+
+    def forward(self, x):
+        return F.hardsigmoid(self.act(self.norm(self.conv(x))))
+
+
+def channel_shuffle(x, groups):
+    """torchvision's ShuffleNet v2 shuffle, written out."""
+    batch, channels, height, width = x.size()
+    x = x.view(batch, groups, channels // groups, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batch, -1, height, width)
+
+
+class Shuffled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.shuffle = nn.ChannelShuffle(4)
+
+    def forward(self, x):
+        return self.shuffle(channel_shuffle(self.conv(x), 2))
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: a depthwise convolution, then channels-last LayerNorm and Linear layers, a layer scale."""
+
+    def __init__(self, dim=8):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.up = nn.Linear(dim, 4 * dim)
+        self.down = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.down(F.gelu(self.up(self.norm(y)))).permute(0, 3, 1, 2)
+        return x + self.gamma * y
+
+
+class ConvNeXtLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+        self.block = ConvNeXtBlock(8)
+
+    def forward(self, x):
+        return self.block(self.stem(x))
+
+
+class VectorNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3 * 16 * 16, 16)
+        self.norm = nn.LayerNorm(16)
+
+    def forward(self, x):
+        return self.norm(self.fc(torch.flatten(x, 1)))
