@@ -122,16 +122,7 @@ class Conv(LayerKind):
         if not self.needs_map(shape, site, span):
             return None
         groups, filters = config.groups, config.filters
-        if shape.channels % groups or filters % groups:
-            site.report(
-                "E0033",
-                span,
-                f"{groups} groups do not divide "
-                + (f"the {shape.channels} input channels" if shape.channels % groups else f"the {filters} filters"),
-                label=f"groups={groups}",
-                notes=[f"input channels {shape.channels}, filters {filters}: both must be multiples of the group count"],
-                help=groups_help(shape.channels, filters, groups),
-            )
+        if not groups_divide(shape.channels, filters, groups, site, span):
             return None
         if config.same:
             out = MapType(shape.height, shape.width, filters)
@@ -246,6 +237,22 @@ def _same_line(axis: str, size: int, kernel: int, dilation: int) -> str:
     reach = dilation * (kernel - 1) + 1
     return (f"{axis}: 'same' pads {low} {sides[0]} and {high} {sides[1]}: "
             f"({size} + {low} + {high} - {reach})/1 + 1 = {size}")
+
+
+def groups_divide(channels: int, filters: int, groups: int, site, span) -> bool:
+    """Whether the group count divides both channel counts; E0033 with the nearest fixes if not."""
+    if not (channels % groups or filters % groups):
+        return True
+    site.report(
+        "E0033",
+        span,
+        f"{groups} groups do not divide "
+        + (f"the {channels} input channels" if channels % groups else f"the {filters} filters"),
+        label=f"groups={groups}",
+        notes=[f"input channels {channels}, filters {filters}: both must be multiples of the group count"],
+        help=groups_help(channels, filters, groups),
+    )
+    return False
 
 
 def groups_help(channels: int, filters: int, groups: int) -> str:

@@ -11,7 +11,7 @@ from ..types.shapes import MapType
 from ..types.symbolic import Axis, Grow, count, factor_text
 from .arguments import Option, Positional, called, range_check
 from .base import Config, DiagramStyle, Inference, LayerKind, check_size, pair, size_text, torch_pair
-from .conv import groups_help
+from .conv import groups_divide
 from .growth import grown_fits
 from .values import COUNT, WINDOW
 from .windows import AXES
@@ -106,16 +106,7 @@ class UpConv(LayerKind):
         if not self.needs_map(shape, site, span):
             return None
         groups, filters = config.groups, config.filters
-        if shape.channels % groups or filters % groups:
-            site.report(
-                "E0033",
-                span,
-                f"{groups} groups do not divide "
-                + (f"the {shape.channels} input channels" if shape.channels % groups else f"the {filters} filters"),
-                label=f"groups={groups}",
-                notes=[f"input channels {shape.channels}, filters {filters}: both must be multiples of the group count"],
-                help=groups_help(shape.channels, filters, groups),
-            )
+        if not groups_divide(shape.channels, filters, groups, site, span):
             return None
         sizes, lines = [], []
         for a, (axis, size) in enumerate(zip(AXES, (shape.height, shape.width))):
