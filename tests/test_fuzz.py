@@ -199,6 +199,26 @@ def test_a_two_megabyte_statement_is_one_diagnostic_without_being_read():
     assert "700,002 words" in program.diagnostics[0].message
 
 
+@pytest.mark.parametrize(
+    "line, code",
+    [("conv {}", "E0061"), ("conv {}x k3", "E0013"), ("conv 8 k{}", "E0061"), ("bn eps={}e", "E0013"),
+     ("dropout {}.5e", "E0013"), ("pool {}.", "E0013"), ("conv 8 k3 s2x{}", "E0061")],
+)
+def test_a_number_of_two_million_digits_is_one_diagnostic_without_a_long_wait(line, code):
+    # A run of digits followed by something that is not an exponent made the
+    # scientific-number pattern backtrack quadratically (`[0-9]+\.?[0-9]*`: a
+    # 2,000,000-digit number ran for hours); the pattern now has one way to
+    # match digits, and the lexer, the word counter and the value reader scan
+    # such a number once.
+    import time
+
+    text = "input 32x32x3\nconv 8 k3\n" + line.format("9" * 2_000_000) + "\nflatten\nlinear 10\n"
+    start = time.perf_counter()
+    program = check_sound(text, "huge")
+    assert time.perf_counter() - start < 10.0  # generous for a busy machine: quadratic took hours
+    assert [d.code for d in program.diagnostics if d.is_error] == [code], program.diagnostics
+
+
 @pytest.mark.parametrize("word", ["1,", "(", "k=3", "@ "])
 def test_two_megabytes_of_signs_in_one_statement_are_one_diagnostic(word):
     # Words are counted as the lexer cuts them: `1,1,1` is five, with no blank.

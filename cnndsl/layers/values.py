@@ -20,7 +20,7 @@ INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 # A decimal: `0.5`, `.5`, `3`, or in scientific notation `1e-6`, `2.5E+3` (one
 # word for the lexer: grammar/cnn.lark). The VS Code grammar's number pattern
 # is generated from this text (reports/docs.py).
-DECIMAL_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 DECIMAL = re.compile(DECIMAL_PATTERN + r"\Z")
 SIZE = re.compile(r"[0-9]+(?:x[0-9]+)+\Z")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -36,7 +36,7 @@ _LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (MAX_STATEMENT_WORDS
 # a run of other characters, or one sign (`=`, `,`, `(`). `conv 1,2` has
 # four; `kernel=3` three; `eps=1e-6` three (the grammar's WORD, first alternative).
 _WORD = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])|[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S"
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])|[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S"
 )
 # What brace matching looks at: comments (skipped whole) and braces.
 _BRACES = re.compile(r"#[^\n]*|[{}]")
