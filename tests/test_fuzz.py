@@ -219,6 +219,21 @@ def test_a_number_of_two_million_digits_is_one_diagnostic_without_a_long_wait(li
     assert [d.code for d in program.diagnostics if d.is_error] == [code], program.diagnostics
 
 
+def test_unknown_names_past_the_diagnostic_cap_are_counted_not_worded(monkeypatch):
+    # 19,000 statements of unknown names (a file of junk): each of the first
+    # MAX_DIAGNOSTICS gets a did-you-mean search (about 0.3 ms each); the rest
+    # are only counted (the search ran for every one: 3.4 s for 20,000).
+    from cnndsl.check import checker
+
+    searches = []
+    real = checker.closest
+    monkeypatch.setattr(checker, "closest", lambda word, pool: searches.append(word) or real(word, pool))
+    text = "input 32x32x3\n" + "".join(f"kx{i}\n" for i in range(19_000))
+    program = check_sound(text, "huge")
+    assert len(program.diagnostics) == checker.MAX_DIAGNOSTICS and len(searches) == checker.MAX_DIAGNOSTICS
+    assert program.diagnostics[-1].notes[-1] == f"{19_000 - checker.MAX_DIAGNOSTICS:,} more diagnostics are not shown"
+
+
 @pytest.mark.parametrize("word", ["1,", "(", "k=3", "@ "])
 def test_two_megabytes_of_signs_in_one_statement_are_one_diagnostic(word):
     # Words are counted as the lexer cuts them: `1,1,1` is five, with no blank.
