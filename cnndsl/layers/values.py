@@ -97,16 +97,19 @@ class Site(Protocol):
 class Expect:
     """What kind of value an argument takes, and how to say so."""
 
-    def __init__(self, noun: str, example: str, *, size: bool = False, decimal: bool = False, dims: int = 2):
+    def __init__(
+        self, noun: str, example: str, *, size: bool = False, decimal: bool = False, dims: int = 2, single: bool = True
+    ):
         self.noun = noun
         self.example = example
         self.size = size
         self.decimal = decimal
         self.dims = dims
+        self.single = single  # a whole number is accepted (for a size: the same in every dimension)
 
     def literal(self, text: str) -> Number | None:
         """The value of a literal, or None when the text is not one."""
-        if INTEGER.match(text):
+        if INTEGER.match(text) and self.single:
             if len(text.lstrip("+-")) > 12:
                 return _TOO_LARGE
             return int(text)
@@ -126,7 +129,7 @@ class Expect:
         if self.decimal:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
         if isinstance(value, int):
-            return True
+            return self.single
         return self.size and isinstance(value, tuple) and len(value) == self.dims
 
 
