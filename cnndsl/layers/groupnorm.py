@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
-from ..types.layout import SUGGESTED
+from ..types.layout import SUGGESTED, is_channels_last_contiguous, is_contiguous, suggests_channels_last
 from .arguments import Positional, called, range_check
 from .base import Config, Inference, LayerKind
 from .values import COUNT
@@ -61,8 +61,19 @@ class GroupNorm(LayerKind):
         return (Tensor("weight", shape.channels), Tensor("bias", shape.channels))
 
     def saves(self, config: GroupNormConfig, input, output, flow):
-        # Its input, and a mean and a reciprocal standard deviation per sample and group.
-        return Saves(input=True, tensors=(Tensor("mean and rstd", 2 * flow.batch * config.groups),), layout=SUGGESTED)
+        # PyTorch's group_norm runs on input.contiguous(suggested format) and saves that (a copy when the
+        # input is not already so, e.g. a split's part), and a mean and a reciprocal standard deviation per
+        # sample and group.
+        statistics = Tensor("mean and rstd", 2 * flow.batch * config.groups)
+        sizes = flow.sizes(input)
+        if suggests_channels_last(sizes, flow.strides):
+            in_format = is_channels_last_contiguous(sizes, flow.strides)
+        else:
+            in_format = is_contiguous(sizes, flow.strides)
+        if in_format:
+            return Saves(input=True, tensors=(statistics,), layout=SUGGESTED)
+        copy = Tensor("the input made contiguous", flow.batch * input.elements)
+        return Saves(tensors=(copy, statistics), layout=SUGGESTED)
 
     def label(self, config: GroupNormConfig) -> str:
         return f"{self.name} {config.groups}"
