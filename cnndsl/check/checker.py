@@ -8,8 +8,8 @@ The checker walks the statements (a `Visitor`: one `visit_<Statement>` each)
 and types layers; its collaborators each do one job: `Declarations` reads
 the top level first (name, input, block definitions), `Blocks` binds and
 expands block calls, `Budget` counts layers before expanding and limits
-nesting, `Frame` is the scope statements are checked in. `Memos` holds every
-cache of one check.
+nesting, `Frame` is the scope statements are checked in. `Memos` (memos.py)
+holds every cache of one check.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .fields import annotate, report_exceeding
 from .frame import Frame, SymbolBound
+from .memos import Memos, bounds_state
 from .placements import Placements
 from .skips import KEEP, Keeps, SizeFailures
 from .skips import WORDS as SKIP_WORDS
@@ -36,24 +37,6 @@ from .typed import Node, TypedLayer, TypedProgram, TypedResidual, follows, walk
 
 # A file cannot produce more diagnostics than this (the rest are counted).
 MAX_DIAGNOSTICS = 500
-
-
-class Memos:
-    """Every cache of one check. Only steps that reported nothing are remembered,
-    so every problem is still reported, once, with the call chain of its first instance."""
-
-    __slots__ = ("configs", "inferences", "expansions", "sizes")
-
-    def __init__(self) -> None:
-        # A layer statement's text and the block parameters' values -> its
-        # configuration (read once, not once per expansion or repeat pass).
-        self.configs: dict = {}
-        # A layer kind, configuration and concrete input -> its inference.
-        self.inferences: dict = {}
-        # A block call -> its first expansion that reported nothing (Blocks.call).
-        self.expansions: dict = {}
-        # A block and its arguments' values -> the layers it expands to (Budget.size_of).
-        self.sizes: dict = {}
 
 
 class Checker(Visitor):
@@ -113,6 +96,10 @@ class Checker(Visitor):
             # them first, so that equality and warnings are decided from them.
             silent = Reporter(self.source)
             discovery = Checker(self.module, silent, self.default_name, discovering=True)
+            # Configurations do not depend on the bounds, and inferences are
+            # keyed on them: the two passes share them (not the expansions,
+            # whose copies would skip `Blocks.expanded`'s bookkeeping).
+            discovery.memos.configs, discovery.memos.inferences = self.memos.configs, self.memos.inferences
             discovery.check()
             for symbol, state in self.bounds.items():
                 if state.written is None and symbol in discovery.bounds:
@@ -293,15 +280,16 @@ class Checker(Visitor):
         if budget.expanded >= budget.limit:
             budget.report_full(statement.span, frame)
             return None
-        # An inference is a function of the kind, configuration and input; one
-        # that reported nothing is reused (not for symbolic inputs, whose
-        # checks move the symbols' bounds).
-        key = None if shape.symbolic else (kind, config, shape)
-        inference = memos.inferences.get(key) if key is not None else None
+        # An inference is a function of the kind, configuration and input (and,
+        # for a symbolic input, of the symbols' bounds); one that reported
+        # nothing, and moved no bound, is reused.
+        state = bounds_state(self.bounds) if shape.symbolic else None
+        key = (kind, config, shape, state)
+        inference = memos.inferences.get(key)
         if inference is None:
             reports = self.reports
             inference = kind.infer(config, shape, frame, span)
-            if key is not None and inference is not None and self.reports == reports:
+            if inference is not None and self.reports == reports and (state is None or bounds_state(self.bounds) == state):
                 memos.inferences[key] = inference
         if inference is None:
             return None

@@ -1,0 +1,34 @@
+"""Every cache of one check (`Memos`), and what a symbolic input's entries are keyed on.
+
+Only steps that reported nothing are remembered, so every problem is still
+reported, once, with the call chain of its first instance.
+"""
+
+from __future__ import annotations
+
+
+class Memos:
+    """Every cache of one check (and of its discovery pass: `Checker.check`)."""
+
+    __slots__ = ("configs", "inferences", "expansions", "sizes")
+
+    def __init__(self) -> None:
+        # A layer statement's text and the block parameters' values -> its
+        # configuration (read once, not once per expansion or repeat pass).
+        self.configs: dict = {}
+        # A layer kind, configuration and input (with the symbols' bounds, for
+        # a symbolic one) -> its inference.
+        self.inferences: dict = {}
+        # A block call -> its first expansion that reported nothing (Blocks.call).
+        self.expansions: dict = {}
+        # A block and its arguments' values -> the layers it expands to (Budget.size_of).
+        self.sizes: dict = {}
+
+
+def bounds_state(bounds: dict) -> tuple:
+    """Everything a layer's checks read of the size symbols (`Site.size_bound` and the rest).
+
+    A symbolic input's inference is a function of the input and of these;
+    memoised under them, and only when its checks left them as they were.
+    """
+    return tuple([(state.bound, state.value, state.modulus, state.residue) for state in bounds.values()])
