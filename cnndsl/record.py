@@ -1,4 +1,5 @@
-"""Frozen records with slots: what `@dataclass(frozen=True, slots=True)` makes, written out.
+"""Records with slots: what `@dataclass(frozen=True, slots=True)` makes (and, for
+the typed program, `@dataclass(slots=True)`), written out.
 
 The syntax tree, the types and the summary's records are created in every
 fresh `cnnc check` and `cnnc summary`, and a frozen dataclass costs about
@@ -65,4 +66,53 @@ class Record:
 
     def __setstate__(self, state: tuple) -> None:
         for name, value in zip(self.__slots__, state):
+            object.__setattr__(self, name, value)
+
+
+class MutableRecord:
+    """A record whose fields may be assigned: what `@dataclass(slots=True)` makes, written out.
+
+    For the typed program's nodes, which the checker creates in every fresh
+    `cnnc check` and completes after creation (receptive fields, copied
+    calls). A subclass lists its own fields in `__slots__` and writes its
+    `__init__`; a subclass of a subclass adds fields after its parent's, as
+    dataclass inheritance does. Equality compares every field (a dataclass's
+    `eq`), instances are unhashable, and `repr` leaves out the fields named
+    in `_unshown` (a dataclass's `field(repr=False)`).
+    """
+
+    __slots__ = ()
+
+    _fields: tuple[str, ...] = ()
+    _unshown: tuple[str, ...] = ()
+    __hash__ = None  # mutable: as a dataclass with eq and without frozen
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._fields = cls._fields + tuple(cls.__dict__.get("__slots__", ()))
+        cls.__match_args__ = cls._fields
+
+    def _values(self) -> tuple:
+        return tuple([getattr(self, name) for name in self._fields])
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def replace(self, **changes):
+        """A copy with some fields changed, as `dataclasses.replace` makes one."""
+        values = {name: getattr(self, name) for name in self._fields}
+        values.update(changes)
+        return type(self)(**values)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name not in self._unshown)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __getstate__(self) -> tuple:
+        return self._values()
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(self._fields, state):
             object.__setattr__(self, name, value)

@@ -47,3 +47,32 @@ def test_a_diagnostic_compares_its_json_fields_only():
     other = one.replace(span=Span(9, 9), label=None)
     assert one == other and hash(one) == hash(other)
     assert one != one.replace(notes=("a note",))
+
+
+def test_mutable_records_behave_as_the_slotted_dataclasses_they_replaced():
+    import inspect
+
+    from cnndsl import check_program
+    from cnndsl.check.typed import NODES, TypedBranch, TypedLayer, TypedProgram, TypedSkip
+
+    for node_class in (*NODES, TypedProgram):
+        # the constructor takes every field, in order (a dataclass's __init__), parents' first
+        assert tuple(inspect.signature(node_class).parameters) == node_class._fields == node_class.__match_args__
+    assert TypedSkip._fields[:6] == ("body", "shortcut", "input", "output", "span", "line") and TypedSkip._fields[-1] == "keep_span"
+
+    program = check_program("network N\ninput 8x8x3\nconv 4 k3\nrelu\nflatten\nlinear 2\n")
+    layer = program.layers[0]
+    twin = layer.replace()
+    assert twin == layer and twin is not layer and (layer == layer.replace(line=99)) is False
+    assert (layer == tuple(layer._values())) is False  # another class is never equal
+    with pytest.raises(TypeError):
+        hash(layer)  # mutable: unhashable, as a dataclass with eq and without frozen
+    twin.line = 99  # fields may be assigned
+    assert twin.line == 99 and layer.line != 99
+    with pytest.raises(AttributeError):
+        layer.extra = 1  # slots: no __dict__
+    assert repr(layer).startswith("TypedLayer(kind=") and "receptive_field=" in repr(layer)
+    assert "syntax=" not in repr(program) and "_layers=" not in repr(program) and "nodes=[" in repr(program)
+    assert copy.copy(layer) == layer and type(copy.copy(layer)) is TypedLayer
+    branch = TypedBranch([], layer.input, layer.output, Span(0, 4), 3)  # no kind object: equal after pickling
+    assert pickle.loads(pickle.dumps(branch)) == branch and branch.calls == () and branch.receptive_field is None

@@ -83,7 +83,9 @@ def _fields(node_class) -> dict[str, str]:
     annotations = {}
     for klass in reversed(node_class.__mro__):
         annotations.update(getattr(klass, "__annotations__", {}))
-    return {name: str(annotations.get(name, "")) for name in node_class.__slots__}
+    # a MutableRecord's fields include its parents' (TypedSkip's, TypedResidual's)
+    names = getattr(node_class, "_fields", node_class.__slots__)
+    return {name: str(annotations.get(name, "")) for name in names}
 
 
 @pytest.mark.parametrize("node_class", [*nodes.STATEMENTS, nodes.Body, *typed.NODES], ids=lambda c: c.__name__)

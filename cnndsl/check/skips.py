@@ -20,9 +20,9 @@ residues where it fails, and the constraint that would fix it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..diagnostics.suggest import closest
+from ..record import MutableRecord
 from ..syntax.nodes import Command, Word
 from ..syntax.source import Span
 from ..types.shapes import MapType, Shape, describe
@@ -35,16 +35,24 @@ JOINS = ("cat", "add")
 WORDS = (KEEP, *JOINS)
 
 
-@dataclass
-class Kept:
+class Kept(MutableRecord):
     """A map kept under a name in one sequence."""
 
+    __slots__ = ("name", "span", "index", "shape", "used", "closed_by")
     name: str
     span: Span
     index: int  # where its body starts in the sequence's node list
     shape: Shape | None
-    used: bool = False
-    closed_by: Span | None = None  # the join whose body it was kept inside
+    used: bool
+    closed_by: Span | None  # the join whose body it was kept inside
+
+    def __init__(self, name: str, span: Span, index: int, shape: Shape | None, used: bool = False, closed_by: Span | None = None) -> None:
+        self.name = name
+        self.span = span
+        self.index = index
+        self.shape = shape
+        self.used = used
+        self.closed_by = closed_by
 
 
 class SizeFailures:

@@ -7,10 +7,10 @@ Hover, inlay hints, the summary table, diagnostics and the generated
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Union
 
 from ..diagnostics.model import Diagnostic
+from ..record import MutableRecord, Record
 from ..layers import Config, LayerKind
 from ..types.fields import ReceptiveField
 from ..types.shapes import MapType, Shape, VectorType
@@ -19,15 +19,27 @@ from ..syntax.visitor import Visitor
 from ..types.symbolic import SizeSymbol
 
 
-@dataclass(frozen=True, slots=True)
-class CallSite:
+# Records, not dataclasses (cnndsl/record.py): these eight classes are defined in
+# every fresh `cnnc check`, and as dataclasses they cost about 4 ms of its ~70.
+_set = object.__setattr__
+
+
+class CallSite(Record):
     """A block call that a layer was expanded from."""
 
+    __slots__ = ("block", "text", "span", "line", "values")
     block: str
     text: str  # as written: "vgg 512 2" (or "down c" inside another block)
     span: Span
     line: int
-    values: tuple = ()  # the arguments' values, in parameter order: (128,)
+    values: tuple  # the arguments' values, in parameter order: (128,)
+
+    def __init__(self, block: str, text: str, span: Span, line: int, values: tuple = ()) -> None:
+        _set(self, "block", block)
+        _set(self, "text", text)
+        _set(self, "span", span)
+        _set(self, "line", line)
+        _set(self, "values", values)
 
     @property
     def resolved(self) -> str:
@@ -38,10 +50,13 @@ class CallSite:
         return " ".join((self.block, *shown))
 
 
-@dataclass(slots=True)
-class TypedLayer:
+class TypedLayer(MutableRecord):
     """One PyTorch leaf layer with its static type."""
 
+    __slots__ = (
+        "kind", "config", "input", "output", "params", "macs", "arithmetic", "span", "statement", "line",
+        "calls", "inplace", "receptive_input", "receptive_field",
+    )
     kind: LayerKind
     config: Config
     input: Shape
@@ -52,14 +67,34 @@ class TypedLayer:
     span: Span  # the words that produced it (statement, or activation suffix)
     statement: Span  # the whole statement
     line: int
-    calls: tuple[CallSite, ...] = ()
-    inplace: bool = False
+    calls: tuple[CallSite, ...]
+    inplace: bool
     # The receptive field of an input unit and of an output unit (cnndsl/check/fields.py sets them
     # once the program is checked: they depend on the path to the layer, not on the layer alone).
-    receptive_input: ReceptiveField | None = None
-    receptive_field: ReceptiveField | None = None
+    receptive_input: ReceptiveField | None
+    receptive_field: ReceptiveField | None
 
     children = ()
+
+    def __init__(
+        self, kind: LayerKind, config: Config, input: Shape, output: Shape, params: int, macs: int,
+        arithmetic: tuple[str, ...], span: Span, statement: Span, line: int, calls: tuple[CallSite, ...] = (),
+        inplace: bool = False, receptive_input: ReceptiveField | None = None, receptive_field: ReceptiveField | None = None,
+    ) -> None:
+        self.kind = kind
+        self.config = config
+        self.input = input
+        self.output = output
+        self.params = params
+        self.macs = macs
+        self.arithmetic = arithmetic
+        self.span = span
+        self.statement = statement
+        self.line = line
+        self.calls = calls
+        self.inplace = inplace
+        self.receptive_input = receptive_input
+        self.receptive_field = receptive_field
 
     @property
     def module(self) -> str:
@@ -67,24 +102,38 @@ class TypedLayer:
         return self.kind.emit(self.config, self.input, self.inplace)
 
 
-@dataclass(slots=True)
-class TypedResidual:
+class TypedResidual(MutableRecord):
     """`residual { body } shortcut { path }`: body + path (identity if None)."""
 
+    __slots__ = ("body", "shortcut", "input", "output", "span", "line", "calls", "receptive_input", "receptive_field")
     body: list[Node]
     shortcut: list[Node] | None
     input: Shape
     output: Shape
     span: Span
     line: int
-    calls: tuple[CallSite, ...] = ()
-    receptive_input: ReceptiveField | None = None
-    receptive_field: ReceptiveField | None = None  # the union of the body's and the shortcut's
+    calls: tuple[CallSite, ...]
+    receptive_input: ReceptiveField | None
+    receptive_field: ReceptiveField | None  # the union of the body's and the shortcut's
 
     children = ("body", "shortcut")
 
+    def __init__(
+        self, body: list[Node], shortcut: list[Node] | None, input: Shape, output: Shape, span: Span, line: int,
+        calls: tuple[CallSite, ...] = (), receptive_input: ReceptiveField | None = None,
+        receptive_field: ReceptiveField | None = None,
+    ) -> None:
+        self.body = body
+        self.shortcut = shortcut
+        self.input = input
+        self.output = output
+        self.span = span
+        self.line = line
+        self.calls = calls
+        self.receptive_input = receptive_input
+        self.receptive_field = receptive_field
 
-@dataclass(slots=True)
+
 class TypedSkip(TypedResidual):
     """`keep NAME` ... `cat NAME [crop]` (or `add NAME`): the map kept joined to the body's output.
 
@@ -95,10 +144,23 @@ class TypedSkip(TypedResidual):
     `line` are the join's; `keep_span` the keep's.
     """
 
-    name: str = ""
-    join: str = "cat"  # "cat" or "add"
-    crop: bool = False
-    keep_span: Span | None = None
+    __slots__ = ("name", "join", "crop", "keep_span")
+    name: str
+    join: str  # "cat" or "add"
+    crop: bool
+    keep_span: Span | None
+
+    def __init__(
+        self, body: list[Node], shortcut: list[Node] | None, input: Shape, output: Shape, span: Span, line: int,
+        calls: tuple[CallSite, ...] = (), receptive_input: ReceptiveField | None = None,
+        receptive_field: ReceptiveField | None = None, name: str = "", join: str = "cat", crop: bool = False,
+        keep_span: Span | None = None,
+    ) -> None:
+        super().__init__(body, shortcut, input, output, span, line, calls, receptive_input, receptive_field)
+        self.name = name
+        self.join = join
+        self.crop = crop
+        self.keep_span = keep_span
 
     @property
     def statement(self) -> str:
@@ -106,39 +168,66 @@ class TypedSkip(TypedResidual):
         return f"{self.join} {self.name}" + (" crop" if self.crop else "")
 
 
-
-@dataclass(slots=True)
-class TypedBranch:
+class TypedBranch(MutableRecord):
     """One `branch { ... }` of a concat or split: its input (a split's part) and output."""
 
+    __slots__ = ("body", "input", "output", "span", "line", "calls", "receptive_input", "receptive_field")
     body: list[Node]
     input: Shape
     output: Shape
     span: Span
     line: int
-    calls: tuple[CallSite, ...] = ()
-    receptive_input: ReceptiveField | None = None
-    receptive_field: ReceptiveField | None = None
+    calls: tuple[CallSite, ...]
+    receptive_input: ReceptiveField | None
+    receptive_field: ReceptiveField | None
 
     children = ("body",)
 
+    def __init__(
+        self, body: list[Node], input: Shape, output: Shape, span: Span, line: int, calls: tuple[CallSite, ...] = (),
+        receptive_input: ReceptiveField | None = None, receptive_field: ReceptiveField | None = None,
+    ) -> None:
+        self.body = body
+        self.input = input
+        self.output = output
+        self.span = span
+        self.line = line
+        self.calls = calls
+        self.receptive_input = receptive_input
+        self.receptive_field = receptive_field
 
-@dataclass(slots=True)
-class TypedConcat:
+
+class TypedConcat(MutableRecord):
     """`concat { branch ... }` (or `split`, which first divides the channels among the
     branches): the branches' outputs joined on the channels, in order."""
 
+    __slots__ = ("branches", "split", "input", "output", "span", "line", "calls", "receptive_input", "receptive_field")
     branches: list[TypedBranch]
     split: bool
     input: Shape
     output: Shape
     span: Span
     line: int
-    calls: tuple[CallSite, ...] = ()
-    receptive_input: ReceptiveField | None = None
-    receptive_field: ReceptiveField | None = None  # the union of the branches'
+    calls: tuple[CallSite, ...]
+    receptive_input: ReceptiveField | None
+    receptive_field: ReceptiveField | None  # the union of the branches'
 
     children = ("branches",)
+
+    def __init__(
+        self, branches: list[TypedBranch], split: bool, input: Shape, output: Shape, span: Span, line: int,
+        calls: tuple[CallSite, ...] = (), receptive_input: ReceptiveField | None = None,
+        receptive_field: ReceptiveField | None = None,
+    ) -> None:
+        self.branches = branches
+        self.split = split
+        self.input = input
+        self.output = output
+        self.span = span
+        self.line = line
+        self.calls = calls
+        self.receptive_input = receptive_input
+        self.receptive_field = receptive_field
 
     @property
     def keyword(self) -> str:
@@ -150,21 +239,36 @@ class TypedConcat:
         return [branch.output.channels for branch in self.branches]
 
 
-@dataclass(slots=True)
-class TypedGate:
+class TypedGate(MutableRecord):
     """`gate { body }`: the input times the body's output (`gate`), broadcast onto it."""
 
+    __slots__ = ("body", "gate", "input", "output", "span", "line", "calls", "receptive_input", "receptive_field")
     body: list[Node]
     gate: Shape  # the body's output
     input: Shape
     output: Shape
     span: Span
     line: int
-    calls: tuple[CallSite, ...] = ()
-    receptive_input: ReceptiveField | None = None
-    receptive_field: ReceptiveField | None = None  # the union of the input's and the body's (broadcast: every unit's)
+    calls: tuple[CallSite, ...]
+    receptive_input: ReceptiveField | None
+    receptive_field: ReceptiveField | None  # the union of the input's and the body's (broadcast: every unit's)
 
     children = ("body",)
+
+    def __init__(
+        self, body: list[Node], gate: Shape, input: Shape, output: Shape, span: Span, line: int,
+        calls: tuple[CallSite, ...] = (), receptive_input: ReceptiveField | None = None,
+        receptive_field: ReceptiveField | None = None,
+    ) -> None:
+        self.body = body
+        self.gate = gate
+        self.input = input
+        self.output = output
+        self.span = span
+        self.line = line
+        self.calls = calls
+        self.receptive_input = receptive_input
+        self.receptive_field = receptive_field
 
 
 Node = Union[TypedLayer, TypedResidual, TypedSkip, TypedConcat, TypedBranch, TypedGate]
@@ -214,22 +318,39 @@ def follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]
     return repeated, kind.can_run_inplace(config) and previous.kind.inplace_after
 
 
-@dataclass
-class TypedProgram:
+class TypedProgram(MutableRecord):
     """A checked program. `ok` is False when there are errors."""
 
+    __slots__ = ("source", "name", "input", "nodes", "diagnostics", "output", "syntax", "symbols", "sizes", "_layers")
+    _unshown = ("syntax", "_layers")
     source: SourceText
     name: str
     input: MapType | None
     nodes: list[Node]
     diagnostics: list[Diagnostic]
-    output: Shape | None = None
-    syntax: object | None = field(default=None, repr=False)  # the nodes.Module it was checked from
+    output: Shape | None
+    syntax: object | None  # the nodes.Module it was checked from
     # `input HxWx3`: the size symbols with their bounds (empty for a fixed size).
-    symbols: dict[str, SizeSymbol] = field(default_factory=dict)
+    symbols: dict[str, SizeSymbol]
     # An instance of a symbolic program (`--size`): the values of its symbols.
-    sizes: dict[str, int] = field(default_factory=dict)
-    _layers: list[TypedLayer] | None = field(default=None, repr=False)
+    sizes: dict[str, int]
+    _layers: list[TypedLayer] | None
+
+    def __init__(
+        self, source: SourceText, name: str, input: MapType | None, nodes: list[Node], diagnostics: list[Diagnostic],
+        output: Shape | None = None, syntax: object | None = None, symbols: dict[str, SizeSymbol] | None = None,
+        sizes: dict[str, int] | None = None, _layers: list[TypedLayer] | None = None,
+    ) -> None:
+        self.source = source
+        self.name = name
+        self.input = input
+        self.nodes = nodes
+        self.diagnostics = diagnostics
+        self.output = output
+        self.syntax = syntax
+        self.symbols = {} if symbols is None else symbols
+        self.sizes = {} if sizes is None else sizes
+        self._layers = _layers
 
     @property
     def ok(self) -> bool:

@@ -95,6 +95,8 @@ class Elementwise(ActivationKind):
 
 @dataclass(frozen=True, slots=True)
 class LeakyReLUConfig(Config):
+    """What `leakyrelu [SLOPE]` said."""
+
     slope: float = 0.01  # PyTorch's default negative slope
 
 

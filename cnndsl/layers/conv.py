@@ -21,6 +21,8 @@ ORDER = 10  # first in the table
 
 @dataclass(frozen=True, slots=True)
 class ConvConfig(Config):
+    """What a `conv` statement said: filters, kernel, stride, padding, dilation, groups, bias."""
+
     filters: int
     kernel: tuple[int, int]
     stride: tuple[int, int] = (1, 1)

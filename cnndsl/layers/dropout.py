@@ -15,6 +15,8 @@ ORDER = 40  # after normalisation
 
 @dataclass(frozen=True, slots=True)
 class DropoutConfig(Config):
+    """What `dropout P` said."""
+
     p: float  # the probability of zeroing an element while training
 
 

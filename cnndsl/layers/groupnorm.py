@@ -15,6 +15,8 @@ ORDER = 32  # after batchnorm
 
 @dataclass(frozen=True, slots=True)
 class GroupNormConfig(Config):
+    """What `groupnorm G` said."""
+
     groups: int
 
 

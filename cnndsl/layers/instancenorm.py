@@ -13,6 +13,8 @@ ORDER = 34  # after groupnorm
 
 @dataclass(frozen=True, slots=True)
 class InstanceNormConfig(Config):
+    """What `instancenorm [affine]` said."""
+
     affine: bool = False  # PyTorch's default: no learnable scale and shift
 
 

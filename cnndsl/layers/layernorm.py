@@ -34,6 +34,8 @@ HELPERS = (LAYER_NORM_2D,)
 
 @dataclass(frozen=True, slots=True)
 class LayerNormConfig(Config):
+    """What `layernorm [eps=E]` said."""
+
     eps: float = DEFAULT_EPS  # added to the variance before its square root
 
 

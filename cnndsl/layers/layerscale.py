@@ -33,6 +33,8 @@ HELPERS = (LAYER_SCALE,)
 
 @dataclass(frozen=True, slots=True)
 class LayerScaleConfig(Config):
+    """What `layerscale INIT` said."""
+
     init: float  # every channel's scale before training
 
 

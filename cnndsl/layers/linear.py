@@ -51,6 +51,8 @@ HELPERS = (PIXELWISE_LINEAR,)
 
 @dataclass(frozen=True, slots=True)
 class LinearConfig(Config):
+    """What a `linear` statement said."""
+
     features: int  # the output features
     bias: bool = True
     pixelwise: bool = False  # on a map: applied to the channels at every position

@@ -20,6 +20,8 @@ DEFAULT_MOMENTUM = 0.1
 
 @dataclass(frozen=True, slots=True)
 class BatchNormConfig(Config):
+    """What `batchnorm [eps=E] [momentum=M]` (or `bn`) said."""
+
     eps: float = DEFAULT_EPS  # added to the variance before its square root
     momentum: float = DEFAULT_MOMENTUM  # the weight of each batch in the running statistics
 

@@ -27,6 +27,8 @@ MODES = {
 
 @dataclass(frozen=True, slots=True)
 class PadConfig(Config):
+    """What `pad P [zero | reflect | replicate | circular]` said."""
+
     padding: tuple[int, int]  # rows above and below, columns left and right
     mode: str = "zero"
 

@@ -19,6 +19,8 @@ ORDER = 20  # after conv
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig(Config):
+    """What a windowed `pool`/`avgpool` statement said."""
+
     window: tuple[int, int]
     stride: tuple[int, int]  # defaults to the window
     padding: tuple[int, int] = (0, 0)

@@ -15,6 +15,8 @@ ORDER = 92  # with the activations, after them
 
 @dataclass(frozen=True, slots=True)
 class PReLUConfig(Config):
+    """What `prelu [perchannel]` said."""
+
     per_channel: bool = False  # one slope per channel (or feature) instead of one in all
 
 

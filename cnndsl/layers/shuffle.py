@@ -16,6 +16,8 @@ ORDER = 25  # after pooling
 
 @dataclass(frozen=True, slots=True)
 class ShuffleConfig(Config):
+    """What `shuffle G` said."""
+
     groups: int
 
 

@@ -58,6 +58,8 @@ HELPERS = (STOCHASTIC_DEPTH,)
 
 @dataclass(frozen=True, slots=True)
 class StochasticDepthConfig(Config):
+    """What `stochdepth P [row|batch]` said."""
+
     p: float  # the probability of dropping the input while training
     mode: str = DEFAULT_MODE
 

@@ -18,6 +18,8 @@ MAP_SIZE = Expect("a size HxWxC", "4x4x512", size=True, dims=3)
 
 @dataclass(frozen=True, slots=True)
 class UnflattenConfig(Config):
+    """What `unflatten HxWxC` said."""
+
     height: int
     width: int
     channels: int

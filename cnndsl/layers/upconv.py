@@ -21,6 +21,8 @@ ORDER = 12  # right after conv
 
 @dataclass(frozen=True, slots=True)
 class UpConvConfig(Config):
+    """What an `upconv` statement said."""
+
     filters: int
     kernel: tuple[int, int]
     stride: tuple[int, int] = (1, 1)

@@ -21,6 +21,8 @@ MODES = {"nearest": "copy each value S times along each axis (the default)", "bi
 
 @dataclass(frozen=True, slots=True)
 class UpsampleConfig(Config):
+    """What an `upsample` statement said."""
+
     scale: tuple[int, int] | None  # by a whole factor (`upsample 2`), or
     size: tuple[int, int] | None  # to a size (`upsample to 64x64`)
     mode: str = "nearest"

@@ -26,8 +26,9 @@ TARGET = Path(__file__).with_name("lark_standalone.py")
 HEADER = (
     "# Generated from grammar/cnn.lark by `python -m cnndsl.syntax.standalone`: do not edit.\n"
     "# Lark's standalone LALR parser (its code is under the Mozilla Public License 2.0,\n"
-    "# as the text below says), with the parse tables of the .cnn grammar, and three\n"
-    "# edits (cnndsl/syntax/standalone.py, EDITS): no `regex`, no `logging`, no `pickle`.\n"
+    "# as the text below says), with the parse tables of the .cnn grammar, and four\n"
+    "# edits (cnndsl/syntax/standalone.py, EDITS): no `regex`, no `logging`, no `pickle`,\n"
+    "# a docstring for TextSlice.\n"
 )
 
 _SILENT_LOGGER = """\
@@ -63,6 +64,12 @@ EDITS = (
     # pickle, zlib and base64 serve Lark's cache files and compressed tables;
     # the tables here are a Python literal.
     ("import pickle, zlib, base64\n", ""),
+    # A dataclass without a docstring gets one made by `inspect.signature` when
+    # it is defined (about 0.2 ms); the generator strips Lark's docstrings.
+    (
+        "class TextSlice(Generic[AnyStr]):\n    #--\n",
+        'class TextSlice(Generic[AnyStr]):\n    """A slice of a text (Lark\'s)."""\n',
+    ),
 )
 
 
