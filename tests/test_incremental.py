@@ -238,7 +238,7 @@ def _without_memos(monkeypatch) -> None:
 def typed_summary(program) -> list:
     """Every typed node's fields; CallSite objects by their order of first appearance
     (one object is one expansion: the drawing frames by identity)."""
-    from cnndsl.check.typed import TypedResidual
+    from cnndsl.check.typed import TypedLayer, TypedResidual
 
     numbers: dict[int, int] = {}
 
@@ -251,9 +251,16 @@ def typed_summary(program) -> list:
             if isinstance(node, TypedResidual):
                 result.append(("residual", node.input, node.output, node.span, node.line, calls(node),
                                nodes(node.body), None if node.shortcut is None else nodes(node.shortcut)))
-            else:
+            elif isinstance(node, TypedLayer):
                 result.append((node.kind.name, node.config, node.input, node.output, node.params, node.macs,
                                node.arithmetic, node.span, node.statement, node.line, calls(node), node.inplace))
+            else:  # a skip, concat, branch or gate: every field, its children as nodes
+                result.append((type(node).__name__, *(
+                    calls(node) if name == "calls"
+                    else (None if getattr(node, name) is None else nodes(getattr(node, name))) if name in node.children
+                    else getattr(node, name)
+                    for name in node._fields
+                )))
         return result
 
     return nodes(program.nodes)
@@ -432,13 +439,30 @@ def test_a_copy_runs_in_place_after_its_own_previous_layer(monkeypatch):
     assert [layer.inplace for layer in program.layers if layer.kind.name == "relu"] == [True, False, True]
 
 
-def test_symbolic_inputs_do_not_copy_expansions(monkeypatch):
+def test_symbolic_inputs_copy_expansions_under_the_same_bounds(monkeypatch):
+    """A symbolic input's expansion is copied only while the symbols' bounds are those it was made under."""
     text = "block b(c) {\n  conv c k3 p1\n  relu\n}\ninput HxWx3 where H >= 8, W >= 8\nb 4\nb 4\nb 4\n"
     with monkeypatch.context() as patch:
         decisions = _copies(patch)
         program = cnndsl.check_program(text, "doc.cnn")
-    assert decisions == [] and program.symbolic
+    assert decisions == [True] and program.symbolic  # the third call (the second's input is HxWx4)
     _both_ways(monkeypatch, text)
+    # Finding the bounds, the body's `b 3` raises them (k5 p1 needs H >= 3): not remembered, the
+    # shortcut's is expanded again; checking from the bounds found, the shortcut copies the body's.
+    text = "block b(c) {\n  conv c k5 p1\n  relu\n}\ninput HxWx3\nresidual { b 3 } shortcut { b 3 }\n"
+    with monkeypatch.context() as patch:
+        decisions = _copies(patch)
+        program = cnndsl.check_program(text, "doc.cnn")
+    assert decisions == [True] and program.symbols["H"].bound == 3 and program.ok
+    _both_ways(monkeypatch, text)
+
+
+@pytest.mark.parametrize("name", ["densenet121", "googlenet", "inception_v3", "resnet50", "shufflenet_v2_x1_0"])
+def test_the_zoo_is_typed_the_same_with_and_without_memos(monkeypatch, name):
+    """The zoo's symbolic programs use every memo under the symbols' bounds (benchmarks/scaling.py --examples)."""
+    text = (ROOT / "examples" / "zoo" / f"{name}.cnn").read_text(encoding="utf-8")
+    program, _, _ = _both_ways(monkeypatch, text)
+    assert program.symbolic
 
 
 def test_a_copy_inside_another_call_takes_that_calls_chain(monkeypatch):

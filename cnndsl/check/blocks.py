@@ -22,6 +22,7 @@ from ..types.shapes import Shape
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, valid_name
 from .frame import Frame
+from .memos import bounds_state
 from .typed import NODES, CallSite, Node, TypedLayer, follows
 
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
@@ -123,20 +124,24 @@ class Blocks:
             tuple(value.value for value in bindings.values()),
         )
         # An expansion is a function of the block, its arguments' values, the
-        # concrete input and the nesting (depth, blocks being expanded); one
-        # that reported nothing is copied by later calls (not for symbolic
-        # inputs, whose checks move the symbols' bounds).
-        key = None
-        if shape is not None and not shape.symbolic:
+        # input (and, for a symbolic one, the symbols' bounds) and the nesting
+        # (depth, blocks being expanded); one that reported nothing, and moved
+        # no bound, is copied by later calls.
+        key = state = None
+        if shape is not None:
+            state = bounds_state(self.checker.bounds) if shape.symbolic else None
             values = tuple([(type(value.value), value.value) for value in bindings.values()])
-            key = (name, values, shape, frame.depth, frame.active)
+            key = (name, values, shape, frame.depth, frame.active, state)
             known = self.expansions.get(key)
             if known is not None and self.copy_expansion(known, site, frame, nodes):
                 return known[2]
         inner = Frame(self.checker, bindings, (*frame.calls, site), frame.depth, (*frame.active, name))
         start, reports, expanded = len(nodes), self.checker.reports, self.budget.expanded
         output = self.checker.sequence(block.body.statements, shape, inner, nodes)
-        if key is not None and output is not None and self.checker.reports == reports and key not in self.expansions:
+        if (
+            key is not None and output is not None and self.checker.reports == reports and key not in self.expansions
+            and (state is None or bounds_state(self.checker.bounds) == state)
+        ):
             self.expansions[key] = (site, nodes[start:], output, self.budget.expanded - expanded)
         return output
 
