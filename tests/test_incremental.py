@@ -539,3 +539,24 @@ def test_a_file_past_the_statement_limit_matches_a_full_parse():
     _, diagnostics = full_parse("input 8x8x3\n" + body)
     assert [(d.code, d.line) for d in diagnostics] == [("E0064", 1 + 19_995 + 1 + 4)]
     assert_same(cache, "input 8x8x3\n" + "conv 3 k3 p1\n" * 10 + "relu\n")
+
+
+def test_the_arithmetic_is_written_when_first_asked_for():
+    """A check leaves a window layer's arithmetic unwritten; reading it writes it once, as it was written before."""
+    import copy
+    import pickle
+
+    from cnndsl.layers import Lines
+
+    program = cnndsl.check_program("input 9x9x3\nconv 4 k3 s2\npool 2\nflatten\n")
+    conv, pool = program.layers[:2]
+    assert isinstance(conv.explanation, Lines) and conv.explanation.lines is None
+    assert conv.arithmetic == (
+        "height: (9 + 2*0 - 3)/2 + 1 = 4", "width: (9 + 2*0 - 3)/2 + 1 = 4", "params: 4*3*3*3 + 4 = 112", "MACs: 4*4*4*3*3*3 = 1,728",
+    )
+    assert conv.arithmetic is conv.arithmetic  # written once
+    assert pool.arithmetic == ("height: (4 + 2*0 - 2)/2 + 1 = 2", "width: (4 + 2*0 - 2)/2 + 1 = 2")
+    assert pool.explanation == pool.arithmetic and pool.arithmetic == pool.explanation
+    again = pickle.loads(pickle.dumps(pool.explanation))
+    assert again == pool.arithmetic and type(again) is tuple
+    assert copy.copy(conv) == conv

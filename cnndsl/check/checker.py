@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lookup, range_check, read_value
+from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lines_of, lookup, range_check, read_value
 from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
@@ -96,10 +96,7 @@ class Checker(Visitor):
             # them first, so that equality and warnings are decided from them.
             silent = Reporter(self.source)
             discovery = Checker(self.module, silent, self.default_name, discovering=True)
-            # Configurations do not depend on the bounds, and inferences are
-            # keyed on them: the two passes share them (not the expansions,
-            # whose copies would skip `Blocks.expanded`'s bookkeeping).
-            discovery.memos.configs, discovery.memos.inferences = self.memos.configs, self.memos.inferences
+            discovery.memos.share(self.memos)
             discovery.check()
             for symbol, state in self.bounds.items():
                 if state.written is None and symbol in discovery.bounds:
@@ -314,7 +311,7 @@ class Checker(Visitor):
                 output=inference.output,
                 params=inference.params,
                 macs=inference.macs,
-                arithmetic=inference.arithmetic,
+                explanation=inference.arithmetic,
                 span=span,
                 statement=statement.span,
                 line=self.source.line_of(statement.span.start),
@@ -336,7 +333,7 @@ class Checker(Visitor):
         if new == old:
             return inference
         lines = []
-        for line in inference.arithmetic:
+        for line in lines_of(inference.arithmetic):
             for axis, before, after in (("height", old.height, new.height), ("width", old.width, new.width)):
                 if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
                     line += f" (on the admissible sizes) = {after}"

@@ -24,6 +24,16 @@ class Memos:
         # A block and its arguments' values -> the layers it expands to (Budget.size_of).
         self.sizes: dict = {}
 
+    def share(self, other: Memos) -> None:
+        """Use `other`'s configurations and inferences (the discovery pass and the check after it).
+
+        Configurations do not depend on the symbols' bounds, and inferences are
+        keyed on them. Not the expansions: a copy would skip the bookkeeping of
+        `Blocks.expanded` in the pass that did not make it.
+        """
+        self.configs = other.configs
+        self.inferences = other.inferences
+
 
 def bounds_state(bounds: dict) -> tuple:
     """Everything a layer's checks read of the size symbols (`Site.size_bound` and the rest).
