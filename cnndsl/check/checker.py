@@ -230,15 +230,15 @@ class Checker(Visitor):
             frame.report("E0011", statement.bounds[0].span, f"{kind.name} takes no 'where' clause", label="unexpected")
             return None
         start = statement.span.start
-        # Reading is a function of the text and the parameters' values; a read
-        # that reported nothing is reused by every later expansion and by
-        # every statement written the same way.
+        # Reading is a function of the text and the values of the parameters it
+        # names; a read that reported nothing is reused by every later
+        # expansion and by every statement written the same way.
+        memos = self.memos
         key = None if frame.light else (
             kind,
             self.source.text[start : statement.span.end],
-            tuple([(name, type(value.value), value.value) for name, value in frame.scope.items()]) if frame.scope else (),
+            memos.named_values(statement, frame.scope) if frame.scope else (),
         )
-        memos = self.memos
         known = memos.configs.get(key) if key is not None else None
         if known is not None:
             config, activation = known

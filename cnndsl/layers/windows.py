@@ -107,8 +107,8 @@ def symbolic_unused(window: Window, start: int, modulus: int = 1) -> tuple[int, 
     when no size drops any (or the period is too long to list).
     """
     size = window.size
-    if window.reach < window.stride or window.ceil:
-        return None
+    if window.reach < window.stride or window.ceil or window.stride == 1:
+        return None  # (a stride of 1 leaves no room: every window position is taken)
     period = math.lcm(size.period * window.stride, modulus)
     if period // modulus > 4096:  # conditions over thousands of residues help nobody
         return None
