@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..diagnostics.model import Reporter
 from ..diagnostics.suggest import closest
 from ..diagnostics.wording import show
-from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lines_of, lookup, range_check, read_value
+from ..layers import COUNT, Args, LayerKind, all_kinds, classify, lookup, range_check, read_value
 from ..syntax.nodes import BROKEN, STATEMENTS, BlockDef, Branch, Command, Module, Repeat, Residual, Shortcut, Structural
 from ..syntax.source import Span
 from ..syntax.visitor import Visitor
@@ -29,6 +29,7 @@ from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .fields import annotate, report_exceeding
 from .frame import Frame, SymbolBound
+from .admissible import on_admissible
 from .memos import Memos, bounds_state
 from .placements import Placements
 from .skips import KEEP, Keeps, SizeFailures
@@ -286,12 +287,12 @@ class Checker(Visitor):
         if inference is None:
             reports = self.reports
             inference = kind.infer(config, shape, frame, span)
-            if inference is not None and self.reports == reports and (state is None or bounds_state(self.bounds) == state):
+            if inference is None:
+                return None
+            if state is not None and self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
+                inference = on_admissible(inference, self.bounds)
+            if self.reports == reports and (state is None or bounds_state(self.bounds) == state):
                 memos.inferences[key] = inference
-        if inference is None:
-            return None
-        if self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
-            inference = self.simplified(inference)
         previous = nodes[-1] if nodes else None
         repeated, inplace = follows(kind, config, previous)
         if repeated:
@@ -326,29 +327,6 @@ class Checker(Visitor):
     def residues(self) -> bool:
         """Whether a symbol has a residue constraint (`where H % 16 == 0`)."""
         return any(state.modulus > 1 for state in self.bounds.values())
-
-    def simplified(self, inference):
-        """The inference with its output simplified on the admissible sizes, said in its size lines."""
-        old, new = inference.output, self.on_admissible(inference.output)
-        if new == old:
-            return inference
-        lines = []
-        for line in lines_of(inference.arithmetic):
-            for axis, before, after in (("height", old.height, new.height), ("width", old.width, new.width)):
-                if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
-                    line += f" (on the admissible sizes) = {after}"
-            lines.append(line)
-        return inference.replace(output=new, arithmetic=tuple(lines))
-
-    def on_admissible(self, shape: MapType) -> MapType:
-        """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""
-        sizes = []
-        for size in (shape.height, shape.width):
-            if isinstance(size, Axis):
-                state = self.bounds[size.symbol]
-                size = size.under(state.modulus, state.residue)
-            sizes.append(size)
-        return MapType(sizes[0], sizes[1], shape.channels)
 
     def visit_Repeat(self, statement: Repeat, shape, frame: Frame, nodes: list[Node]):
         if self.budget.too_deep(statement.header, frame, "repeat"):
