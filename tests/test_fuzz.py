@@ -199,6 +199,76 @@ def test_a_two_megabyte_statement_is_one_diagnostic_without_being_read():
     assert "700,002 words" in program.diagnostics[0].message
 
 
+@pytest.mark.parametrize(
+    "line, code",
+    [("conv {}", "E0061"), ("conv {}x k3", "E0013"), ("conv 8 k{}", "E0061"), ("bn eps={}e", "E0013"),
+     ("dropout {}.5e", "E0013"), ("pool {}.", "E0013"), ("conv 8 k3 s2x{}", "E0061")],
+)
+def test_a_number_of_two_million_digits_is_one_diagnostic_without_a_long_wait(line, code):
+    # A run of digits followed by something that is not an exponent made the
+    # scientific-number pattern backtrack quadratically (`[0-9]+\.?[0-9]*`: a
+    # 2,000,000-digit number ran for hours); the pattern now has one way to
+    # match digits, and the lexer, the word counter and the value reader scan
+    # such a number once.
+    import time
+
+    text = "input 32x32x3\nconv 8 k3\n" + line.format("9" * 2_000_000) + "\nflatten\nlinear 10\n"
+    start = time.perf_counter()
+    program = check_sound(text, "huge")
+    assert time.perf_counter() - start < 10.0  # generous for a busy machine: quadratic took hours
+    assert [d.code for d in program.diagnostics if d.is_error] == [code], program.diagnostics
+
+
+@pytest.mark.parametrize(
+    "filler, inside_a_block",
+    [("\n", False), (";", False), (";", True), ("#\n", False), ("  # a comment ;\r\n", False), ("\n\t\n;", True)],
+)
+def test_two_megabytes_of_blank_lines_are_read_as_one_separator(filler, inside_a_block):
+    # A run of separators, blanks and comments is one `_SEP` to the grammar;
+    # lexed one by one, two million blank lines took 12 s.
+    from cnndsl.syntax.recovery import read_tokens
+    from cnndsl.diagnostics.model import Reporter
+    from cnndsl.syntax.source import SourceText
+
+    head = "input 8x8x3\nblock b(c) {\n  conv c k3" if inside_a_block else "input 8x8x3\nconv 4 k3"
+    tail = "\n  relu\n}\nb 4\nflatten\nlinear 2\n" if inside_a_block else "\nrelu\nflatten\nlinear 2\n"
+    text = head + filler * (2_000_000 // len(filler)) + tail
+    read = read_tokens(text, Reporter(SourceText(text, "x.cnn")))
+    assert len(read) < 40  # the run is one token
+    program = check_sound(text, "huge")
+    assert program.ok and program.diagnostics == [] and program.output.features == 2
+    small = check_sound(head + filler * 3 + tail, "huge")  # a short run, lexed as it is: the same program
+    assert [layer.kind.name for layer in small.layers] == [layer.kind.name for layer in program.layers]
+
+
+@pytest.mark.parametrize("junk", ["}", "{}", "{;}", "k3 " * 999 + "\n"])
+def test_two_megabytes_of_signs_or_braces_stop_at_the_file_word_limit(junk):
+    # Braces, and statements within the word cap, fill a file with tokens that no
+    # statement limit counts; past 100,000 words and signs reading stops (E0064).
+    from cnndsl.syntax.recovery import MAX_FILE_WORDS
+
+    text = "input 8x8x3\nconv 4 " + junk * (2_000_000 // len(junk)) + "\nrelu\n"
+    program = check_sound(text, "huge")
+    limit = [d for d in program.diagnostics if d.code == "E0064"]
+    assert len(limit) == 1 and f"more than {MAX_FILE_WORDS:,} words and signs" in limit[0].message
+    assert len(program.diagnostics) <= 500
+
+
+def test_unknown_names_past_the_diagnostic_cap_are_counted_not_worded(monkeypatch):
+    # 19,000 statements of unknown names (a file of junk): each of the first
+    # MAX_DIAGNOSTICS gets a did-you-mean search (about 0.3 ms each); the rest
+    # are only counted (the search ran for every one: 3.4 s for 20,000).
+    from cnndsl.check import checker
+
+    searches = []
+    real = checker.closest
+    monkeypatch.setattr(checker, "closest", lambda word, pool: searches.append(word) or real(word, pool))
+    text = "input 32x32x3\n" + "".join(f"kx{i}\n" for i in range(19_000))
+    program = check_sound(text, "huge")
+    assert len(program.diagnostics) == checker.MAX_DIAGNOSTICS and len(searches) == checker.MAX_DIAGNOSTICS
+    assert program.diagnostics[-1].notes[-1] == f"{19_000 - checker.MAX_DIAGNOSTICS:,} more diagnostics are not shown"
+
+
 @pytest.mark.parametrize("word", ["1,", "(", "k=3", "@ "])
 def test_two_megabytes_of_signs_in_one_statement_are_one_diagnostic(word):
     # Words are counted as the lexer cuts them: `1,1,1` is five, with no blank.
@@ -505,3 +575,11 @@ def test_regression_padding_help_with_a_huge_stride():
     # W0001's padding search ran up to the stride (5e8 steps).
     (d,) = cnndsl.check_source("input 1x1000000007x1\nconv 1 k1x500000000 s1x500000000\n")
     assert d.code == "W0001" and "1x1000000000" in d.help
+
+
+def test_regression_unflatten_with_a_whole_number_is_a_diagnostic():
+    # Found by test_mutated_programs: `unflatten 1` unpacked an int as HxWxC (internal error).
+    program = check_sound("network G\ninput 100\nlinear 1000\nunflatten 1\n", "regression")
+    assert [(d.code, d.line, d.message) for d in program.diagnostics] == [
+        ("E0013", 4, "the map size must be a size HxWxC, found '1'")
+    ]

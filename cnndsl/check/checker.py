@@ -78,13 +78,18 @@ class Checker(Visitor):
         self.placed = False
         self.skip_failures = SizeFailures()  # skips.py: reported together, with one fix for all
 
+    @property
+    def full(self) -> bool:
+        """MAX_DIAGNOSTICS are shown: later reports are only counted."""
+        return len(self.reporter.diagnostics) >= MAX_DIAGNOSTICS
+
     def report(self, code, span, message, **details) -> None:
         self.reports += 1
         key = (code, span, message)
         if key in self.seen:
             return
         self.seen.add(key)
-        if len(self.reporter.diagnostics) >= MAX_DIAGNOSTICS:
+        if self.full:
             self.dropped += 1
             return
         self.reporter.report(code, span, message, **details)
@@ -209,20 +214,11 @@ class Checker(Visitor):
             return self.blocks.call(block, statement, shape, frame, nodes)
         if name in self.blocks.broken:  # its definition is already reported
             return None
-        candidates = [name for kind in all_kinds() for name in kind.names] + list(self.blocks.definitions) + list(STRUCTURE_WORDS)
-        match = closest(name, candidates)
         what = "layer or block" if self.blocks.definitions else "layer"
-        if name[:1].isdigit() or name[:1] in "+-.":
-            message = f"a statement starts with a layer name, found '{show(name)}'"
-            help_text = f"did you forget the layer name, like 'conv {show(name)} k3'?"
+        if self.full:  # not shown: the wording (a did-you-mean search) would be wasted
+            message, help_text = f"unknown {what}", None
         else:
-            message = f"unknown {what} '{show(name)}'"
-            layers = ", ".join(kind.name for kind in all_kinds() if not kind.is_activation)
-            help_text = f"did you mean '{match}'?" if match else f"the layers are {layers} and the activations (relu, gelu, ...)"
-            owner = _option_owner(name)
-            if owner is not None and not match:
-                message = f"'{name}' is an option of {owner}, not a statement"
-                help_text = f"put it on the same line as its layer, like: {owner} ... {name}"
+            message, help_text = _unknown_name(name, what, list(self.blocks.definitions))
         frame.report("E0010", statement.name.span, message, label=f"unknown {what}", help=help_text)
         return None
 
@@ -412,6 +408,20 @@ class Checker(Visitor):
             )
         )
         return body_shape
+
+
+def _unknown_name(name: str, what: str, blocks: list[str]) -> tuple[str, str]:
+    """E0010's message and help for a statement that starts with `name`."""
+    if name[:1].isdigit() or name[:1] in "+-.":
+        return f"a statement starts with a layer name, found '{show(name)}'", f"did you forget the layer name, like 'conv {show(name)} k3'?"
+    match = closest(name, [word for kind in all_kinds() for word in kind.names] + blocks + list(STRUCTURE_WORDS))
+    if match:
+        return f"unknown {what} '{show(name)}'", f"did you mean '{match}'?"
+    owner = _option_owner(name)
+    if owner is not None:
+        return f"'{name}' is an option of {owner}, not a statement", f"put it on the same line as its layer, like: {owner} ... {name}"
+    layers = ", ".join(kind.name for kind in all_kinds() if not kind.is_activation)
+    return f"unknown {what} '{show(name)}'", f"the layers are {layers} and the activations (relu, gelu, ...)"
 
 
 def _option_owner(word: str) -> str | None:

@@ -13,7 +13,7 @@ from .values import Expect
 
 ORDER = 52  # after flatten, its inverse
 
-MAP_SIZE = Expect("a size HxWxC", "4x4x512", size=True, dims=3)
+MAP_SIZE = Expect("a size HxWxC", "4x4x512", size=True, dims=3, single=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Unflatten(LayerKind):
     examples = ("flatten; unflatten 32x32x3", "flatten; linear 1024; unflatten 4x4x64")
     torch = "nn.Unflatten"
     formulas = ("features = H*W*C: the vector's features, read channel by channel as PyTorch's (C, H, W) order",)
-    positionals = (Positional("size", MAP_SIZE, "the map size HxWxC"),)
+    positionals = (Positional("size", MAP_SIZE, "the map size"),)
     diagram = DiagramStyle("flatten", "#81c784", "flatten")
 
     def configure(self, args, site, span):

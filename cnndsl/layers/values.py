@@ -20,7 +20,7 @@ INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 # A decimal: `0.5`, `.5`, `3`, or in scientific notation `1e-6`, `2.5E+3` (one
 # word for the lexer: grammar/cnn.lark). The VS Code grammar's number pattern
 # is generated from this text (reports/docs.py).
-DECIMAL_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 DECIMAL = re.compile(DECIMAL_PATTERN + r"\Z")
 SIZE = re.compile(r"[0-9]+(?:x[0-9]+)+\Z")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -97,16 +97,19 @@ class Site(Protocol):
 class Expect:
     """What kind of value an argument takes, and how to say so."""
 
-    def __init__(self, noun: str, example: str, *, size: bool = False, decimal: bool = False, dims: int = 2):
+    def __init__(
+        self, noun: str, example: str, *, size: bool = False, decimal: bool = False, dims: int = 2, single: bool = True
+    ):
         self.noun = noun
         self.example = example
         self.size = size
         self.decimal = decimal
         self.dims = dims
+        self.single = single  # a whole number is accepted (for a size: the same in every dimension)
 
     def literal(self, text: str) -> Number | None:
         """The value of a literal, or None when the text is not one."""
-        if INTEGER.match(text):
+        if INTEGER.match(text) and self.single:
             if len(text.lstrip("+-")) > 12:
                 return _TOO_LARGE
             return int(text)
@@ -126,7 +129,7 @@ class Expect:
         if self.decimal:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
         if isinstance(value, int):
-            return True
+            return self.single
         return self.size and isinstance(value, tuple) and len(value) == self.dims
 
 

@@ -36,8 +36,16 @@ _LONG_SEGMENT = re.compile(r"(?<![^;\n{}])[^;\n{}#]{%d,}" % (MAX_STATEMENT_WORDS
 # a run of other characters, or one sign (`=`, `,`, `(`). `conv 1,2` has
 # four; `kernel=3` three; `eps=1e-6` three (the grammar's WORD, first alternative).
 _WORD = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])|[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S"
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])|[+-]?[A-Za-z0-9_.]+|>=|[^\sA-Za-z0-9_.{}();,=#+-]+|\S"
 )
+# A run of more than MAX_BLANK_RUN separators with only blanks and comments
+# between them is read as its first separator: the grammar takes `_SEP+`
+# wherever it takes one `_SEP`, and Lark's lexer and parser cost microseconds
+# per token (a file of two million blank lines took 12 s).
+MAX_BLANK_RUN = 64
+# A separator, then blanks, separators and comments (loops over character
+# classes: the regular expression engine runs them at C speed).
+_BLANK_RUN = re.compile(r"(\r?\n|;)[\s;]*(?:#[^\n]*[\s;]*)*")
 # What brace matching looks at: comments (skipped whole) and braces.
 _BRACES = re.compile(r"#[^\n]*|[{}]")
 
@@ -46,6 +54,12 @@ _BRACES = re.compile(r"#[^\n]*|[{}]")
 # a statement in 25 to 60 microseconds (5 to 12 tokens), so a file at the
 # limit is read and checked within a second; beyond it, reading stops (E0064).
 MAX_STATEMENTS = 20_000
+# More words and signs (as the lexer cuts them; braces count, a statement
+# past MAX_STATEMENT_WORDS counts as one) than any network needs: all the
+# examples together have about 8,000. Reading and checking cost 5 to 25
+# microseconds a word, so 2 MB of stray braces or of 999-word lines took
+# seconds (E0064).
+MAX_FILE_WORDS = 100_000
 # Braces nested deeper than this are not read (E0062): the checker reports
 # more than 64 levels anyway; this bounds what the parser reads before it.
 MAX_READ_DEPTH = 1_000
@@ -76,21 +90,24 @@ def within_file_limits(text: str) -> bool:
 def _reading_stops(text: str, reporter: Reporter | None) -> int | None:
     """Where reading stops (the start of a top-level statement), reported; None within the limits."""
     boundaries = text.count("\n") + text.count(";") + text.count("{") + text.count("}")
-    if boundaries < MAX_STATEMENTS and text.count("{") <= MAX_READ_DEPTH:
+    count_words = len(text) > MAX_FILE_WORDS  # a shorter text cannot have more words than characters
+    if not count_words and boundaries < MAX_STATEMENTS and text.count("{") <= MAX_READ_DEPTH:
         return None  # too few boundaries to pass either limit: nothing to count
-    depth = statements = top = 0  # top: where the current top-level statement starts
+    depth = statements = words = top = 0  # top: where the current top-level statement starts
     for found in _STATEMENT_OR_BRACE.finditer(text):
         char = text[found.start()]
         if char == "#":
             continue
         if char == "{":
             depth += 1
+            words += 1
             if depth > MAX_READ_DEPTH:
                 if reporter is not None:
                     _report_deep_braces(reporter, found.start())
                 return top
         elif char == "}":
             depth = max(depth - 1, 0)
+            words += 1
         else:
             statements += 1
             if depth == 0 and not found.group().startswith("shortcut"):  # a shortcut goes with its residual
@@ -99,7 +116,34 @@ def _reading_stops(text: str, reporter: Reporter | None) -> int | None:
                 if reporter is not None:
                     _report_many_statements(reporter, found.start(), _WORD.match(text, found.start()).end())
                 return top
+            if count_words:
+                words += _words_in(text, *found.span())
+        if count_words and words > MAX_FILE_WORDS:
+            if reporter is not None:
+                _report_many_words(reporter, found.start(), _WORD.match(text, found.start()).end())
+            return top
     return None
+
+
+def _words_in(text: str, start: int, end: int) -> int:
+    """The words and signs of one statement; 1 past MAX_STATEMENT_WORDS (it is read as one placeholder)."""
+    count = 0
+    for count, _ in enumerate(_WORD.finditer(text, start, end), 1):
+        if count > MAX_STATEMENT_WORDS:
+            return 1
+    return count
+
+
+def _report_many_words(reporter: Reporter, start: int, end: int) -> None:
+    reporter.report(
+        "E0064",
+        Span(start, end),
+        f"this file has more than {MAX_FILE_WORDS:,} words and signs; cnnc stops reading it here",
+        label="not read from here on",
+        notes=["a network of a few thousand statements has tens of thousands of words, names, numbers and signs "
+               "(a brace or a comma is one); the statement this one is in and everything after it are not checked"],
+        help="use repeat and blocks for repeated layers, or look at what generated this text",
+    )
 
 
 def _report_many_statements(reporter: Reporter, start: int, end: int) -> None:
@@ -151,13 +195,32 @@ def read_tokens(text: str, reporter: Reporter, offset: int = 0) -> list:
         cut = start + len(segment.group().rstrip())
         if end < len(text) and text[end] == "{":  # a header: its body goes with it
             cut = _closing_brace(text, end)
-        found.extend(_shifted(tokens(text[position:first]), position + offset))
+        found.extend(_lexed(text, position, first, offset))
         _report_long_statement(reporter, offset + first, offset + head.end(), count)
         found.extend(_placeholder_for(text, first, cut, offset))
         position = cut
-    if not position:
-        return _shifted(tokens(text), offset)
-    found.extend(_shifted(tokens(text[position:]), position + offset))
+    found.extend(_lexed(text, position, len(text), offset))
+    return found
+
+
+def _lexed(text: str, start: int, end: int, offset: int) -> list:
+    """The tokens of text[start:end], each long blank run (_BLANK_RUN) one separator."""
+    found: list = []
+    position = start
+    for run in _BLANK_RUN.finditer(text, start, end):
+        if run.end() - run.start() <= MAX_BLANK_RUN or text.count("\n", *run.span()) + text.count(";", *run.span()) <= MAX_BLANK_RUN:
+            continue
+        first, separator = run.start(), run.group(1)
+        if "#" in text[text.rfind("\n", 0, first) + 1 : first]:
+            # After a comment on the same line, which runs to the line's end
+            # ('\r' and ';' included): the run starts at the '\n'.
+            first, separator = text.find("\n", first, run.end()), "\n"
+            if first < 0:
+                continue
+        found.extend(_shifted(tokens(text[position:first]), position + offset))
+        found.append(Token("_SEP", separator, start_pos=offset + first, end_pos=offset + first + len(separator)))
+        position = run.end()
+    found.extend(_shifted(tokens(text[position:end]), position + offset))
     return found
 
 

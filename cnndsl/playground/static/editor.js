@@ -67,7 +67,7 @@ const cnnLanguage = StreamLanguage.define({
     if (stream.match(/^(>=|=)/)) return "operator";
     // As the grammar's WORD: a number in scientific notation (1e-6) is one word.
     const word =
-      stream.match(/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])/) ||
+      stream.match(/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-][0-9]+(?![A-Za-z0-9_.])/) ||
       stream.match(/^[+-]?[A-Za-z0-9_.]+/);
     if (!word) {
       stream.next();
