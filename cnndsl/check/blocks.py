@@ -40,10 +40,13 @@ class Blocks:
         # Blocks whose definition was rejected: calls to them are not reported again.
         self.broken: set[str] = set()
         self.expanded: set[str] = set()  # blocks checked with argument values
-        # A call (block, argument values, concrete input, depth, blocks being
-        # expanded) -> its first expansion that reported nothing: (its
-        # CallSite, typed nodes, output, leaf layers). The checker's memo.
+        # A call (block, argument values, input, depth, blocks being expanded,
+        # the symbols' bounds for a symbolic input) -> its first expansion that
+        # reported nothing: (its CallSite, typed nodes, output, leaf layers). The checker's memo.
         self.expansions = expansions
+        # A call statement (by id) -> its text on one line: said by its call site and its
+        # arguments' origins, for every expansion of the block it stands in.
+        self.texts: dict[int, str] = {}
 
     def define(self, block: BlockDef) -> None:
         name = block.name.text
@@ -114,11 +117,11 @@ class Blocks:
             return None
         self.expanded.add(name)
         estimate = self.budget.size_of(block.body.statements, bindings, (*frame.active, name), 0)
-        if not self.budget.fits(estimate, statement.span, frame, f"'{_text(self.source, statement.span)}'"):
+        if not self.budget.fits(estimate, statement.span, frame, f"'{self.text(statement)}'"):
             return None
         site = CallSite(
             name,
-            _text(self.source, statement.span),
+            self.text(statement),
             statement.span,
             self.source.line_of(statement.span.start),
             tuple(value.value for value in bindings.values()),
@@ -168,6 +171,13 @@ class Blocks:
         self.budget.expanded += leaves
         return True
 
+    def text(self, statement: Command) -> str:
+        """A call statement's text on one line (`vgg 512 2`)."""
+        text = self.texts.get(id(statement))
+        if text is None:
+            text = self.texts[id(statement)] = _text(self.source, statement.span)
+        return text
+
     def bind(self, block: BlockDef, statement: Command, frame: Frame) -> dict[str, Value] | None:
         name = block.name.text
         words = statement.args
@@ -184,7 +194,7 @@ class Blocks:
             )
             return None
         bindings: dict[str, Value] = {}
-        line = self.source.line_of(statement.span.start)
+        origin = f"from '{self.text(statement)}' at line {self.source.line_of(statement.span.start)}"
         ok = True
         for param, word in zip(params, words):
             if isinstance(word, KeywordArg) or word.stray:
@@ -195,7 +205,7 @@ class Blocks:
             if value is None:
                 ok = False
                 continue
-            bindings[param.text] = Value(value.value, value.text, word.span, f"from '{_text(self.source, statement.span)}' at line {line}")
+            bindings[param.text] = Value(value.value, value.text, word.span, origin)
         return bindings if ok else None
 
     def check_unexpanded(self) -> None:
