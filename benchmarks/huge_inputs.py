@@ -12,7 +12,9 @@ over-long statements, many ordinary statements (more than a file's 20,000:
 E0064), a legal program of 20,000 layers (the most a file may have), braces
 nested 200,000 deep (E0062), one 2-million-digit number (E0061), 60,000 block definitions, a
 million `=` signs and a million `1,` in one blank-free run (E0063 counts
-signs as words).
+signs as words), two million blank lines and a million comment lines (a
+long blank run is read as one separator), two million stray `}` and lines of
+999 words (E0064 past 100,000 words and signs in a file).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ CHILD = (
 def shapes(size: int) -> dict[str, str]:
     """Each shape's text, about `size` characters."""
     line = "relu " + "k3 " * 1_100 + "\n"
+    wordy = "conv 8 " + "k3 " * 997 + "\n"  # within the statement cap: only the file's word limit stops it
     block_count = size // 34
     return {
         "one statement of 700,000 words": "input 32x32x3\nconv 10 " + "k3 " * (size // 3) + "\nrelu\n",
@@ -69,6 +72,10 @@ def shapes(size: int) -> dict[str, str]:
         + "".join(f"block b{i}(c) {{ conv c k3 p1 }}\n" for i in range(block_count)),
         "a million '=' signs": "input 32x32x3\n" + "= " * (size // 2) + "\n",
         "a million '1,' without a blank": "input 32x32x3\nconv " + "1," * (size // 2) + "\n",
+        "two million blank lines": "input 32x32x3\n" + "\n" * size + "relu\n",
+        "a million comment lines": "input 32x32x3\n" + "#\n" * (size // 2) + "relu\n",
+        "two million stray '}'": "input 32x32x3\nconv 10 " + "}" * size + "\n",
+        "lines of 999 words each": "input 32x32x3\n" + wordy * (size // len(wordy) + 1),
     }
 
 

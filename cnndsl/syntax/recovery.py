@@ -44,8 +44,10 @@ _WORD = re.compile(
 # per token (a file of two million blank lines took 12 s).
 MAX_BLANK_RUN = 64
 # A separator, then blanks, separators and comments (loops over character
-# classes: the regular expression engine runs them at C speed).
-_BLANK_RUN = re.compile(r"(\r?\n|;)[\s;]*(?:#[^\n]*[\s;]*)*")
+# classes: the regular expression engine runs them at C speed). At most 1,000
+# comments a run: the engine keeps a state per repetition of a group (a
+# million comment lines took 270 MB); a longer run is read as several.
+_BLANK_RUN = re.compile(r"(\r?\n|;)[\s;]*(?:#[^\n]*[\s;]*){0,1000}")
 # What brace matching looks at: comments (skipped whole) and braces.
 _BRACES = re.compile(r"#[^\n]*|[{}]")
 
