@@ -15,6 +15,8 @@ is `dataclasses.replace`.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 
 class FrozenRecordError(AttributeError):
     """Assigning to or deleting a field of a record."""
@@ -30,6 +32,9 @@ class Record:
         cls.__match_args__ = cls.__slots__
         if "_compared" not in cls.__dict__:
             cls._compared = cls.__slots__
+        # The key tuple built in C: shapes and configurations are memo keys on
+        # the checker's hot path, hashed and compared for every layer.
+        cls._key_of = staticmethod(_tuple_getter(cls._compared))
 
     def __setattr__(self, name: str, value) -> None:
         raise FrozenRecordError(f"cannot assign to field {name!r}")
@@ -41,15 +46,15 @@ class Record:
         return tuple([getattr(self, name) for name in self.__slots__])
 
     def _key(self) -> tuple:
-        return tuple([getattr(self, name) for name in self._compared])
+        return self._key_of(self)
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._key() == other._key()
+        return self._key_of(self) == self._key_of(other)
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self._key_of(self))
 
     def replace(self, **changes):
         """A copy with some fields changed, as `dataclasses.replace` makes one."""
@@ -67,6 +72,16 @@ class Record:
     def __setstate__(self, state: tuple) -> None:
         for name, value in zip(self.__slots__, state):
             object.__setattr__(self, name, value)
+
+
+def _tuple_getter(names: tuple[str, ...]):
+    """A function giving an object's `names` attributes as a tuple (attrgetter gives a bare value for one name)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        name = names[0]
+        return lambda record: (getattr(record, name),)
+    return lambda record: ()
 
 
 class MutableRecord:

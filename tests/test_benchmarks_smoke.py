@@ -42,9 +42,18 @@ def run(tmp_path: Path, script: str, *args: str) -> tuple[str, dict]:
 
 
 def test_scaling(tmp_path):
-    out, data = run(tmp_path, "scaling", "--sizes", "10,100", "--repeats", "1")
-    assert set(data["results"]) == {"10", "100"}
+    out, data = run(tmp_path, "scaling", "--sizes", "10,100", "--repeats", "1", "--examples", "quiz,zoo/resnet18")
+    assert set(data["results"]) == {"10", "100", "examples"}
+    assert set(data["results"]["examples"]) == {"quiz", "zoo/resnet18"}
     assert "checking adds" in out
+    assert any("on the 2 examples" in line for line in data["verdicts"])
+
+
+def test_scaling_examples_alone(tmp_path):
+    out, data = run(tmp_path, "scaling", "--sizes", "none", "--repeats", "1", "--examples", "lenet5")
+    assert list(data["results"]) == ["examples"]
+    assert len(data["verdicts"]) == 1 and "on the 1 example (lenet5" in data["verdicts"][0]
+    assert "| lenet5 " in out
 
 
 def test_checkouts(tmp_path):
@@ -94,7 +103,7 @@ def test_huge_inputs(tmp_path):
 
 def test_run_py_runs_the_named_benchmarks_and_collects_the_verdicts(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), "--only", "scaling", "--json", str(tmp_path), "--", "--sizes", "10", "--repeats", "1"],
+        [sys.executable, str(BENCHMARKS / "run.py"), "--only", "scaling", "--json", str(tmp_path), "--", "--sizes", "10", "--repeats", "1", "--examples", "quiz"],
         capture_output=True,
         text=True,
         timeout=300,

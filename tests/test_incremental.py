@@ -238,7 +238,7 @@ def _without_memos(monkeypatch) -> None:
 def typed_summary(program) -> list:
     """Every typed node's fields; CallSite objects by their order of first appearance
     (one object is one expansion: the drawing frames by identity)."""
-    from cnndsl.check.typed import TypedResidual
+    from cnndsl.check.typed import TypedLayer, TypedResidual
 
     numbers: dict[int, int] = {}
 
@@ -251,9 +251,16 @@ def typed_summary(program) -> list:
             if isinstance(node, TypedResidual):
                 result.append(("residual", node.input, node.output, node.span, node.line, calls(node),
                                nodes(node.body), None if node.shortcut is None else nodes(node.shortcut)))
-            else:
+            elif isinstance(node, TypedLayer):
                 result.append((node.kind.name, node.config, node.input, node.output, node.params, node.macs,
                                node.arithmetic, node.span, node.statement, node.line, calls(node), node.inplace))
+            else:  # a skip, concat, branch or gate: every field, its children as nodes
+                result.append((type(node).__name__, *(
+                    calls(node) if name == "calls"
+                    else (None if getattr(node, name) is None else nodes(getattr(node, name))) if name in node.children
+                    else getattr(node, name)
+                    for name in node._fields
+                )))
         return result
 
     return nodes(program.nodes)
@@ -432,13 +439,30 @@ def test_a_copy_runs_in_place_after_its_own_previous_layer(monkeypatch):
     assert [layer.inplace for layer in program.layers if layer.kind.name == "relu"] == [True, False, True]
 
 
-def test_symbolic_inputs_do_not_copy_expansions(monkeypatch):
+def test_symbolic_inputs_copy_expansions_under_the_same_bounds(monkeypatch):
+    """A symbolic input's expansion is copied only while the symbols' bounds are those it was made under."""
     text = "block b(c) {\n  conv c k3 p1\n  relu\n}\ninput HxWx3 where H >= 8, W >= 8\nb 4\nb 4\nb 4\n"
     with monkeypatch.context() as patch:
         decisions = _copies(patch)
         program = cnndsl.check_program(text, "doc.cnn")
-    assert decisions == [] and program.symbolic
+    assert decisions == [True] and program.symbolic  # the third call (the second's input is HxWx4)
     _both_ways(monkeypatch, text)
+    # Finding the bounds, the body's `b 3` raises them (k5 p1 needs H >= 3): not remembered, the
+    # shortcut's is expanded again; checking from the bounds found, the shortcut copies the body's.
+    text = "block b(c) {\n  conv c k5 p1\n  relu\n}\ninput HxWx3\nresidual { b 3 } shortcut { b 3 }\n"
+    with monkeypatch.context() as patch:
+        decisions = _copies(patch)
+        program = cnndsl.check_program(text, "doc.cnn")
+    assert decisions == [True] and program.symbols["H"].bound == 3 and program.ok
+    _both_ways(monkeypatch, text)
+
+
+@pytest.mark.parametrize("name", ["densenet121", "googlenet", "inception_v3", "resnet50", "shufflenet_v2_x1_0"])
+def test_the_zoo_is_typed_the_same_with_and_without_memos(monkeypatch, name):
+    """The zoo's symbolic programs use every memo under the symbols' bounds (benchmarks/scaling.py --examples)."""
+    text = (ROOT / "examples" / "zoo" / f"{name}.cnn").read_text(encoding="utf-8")
+    program, _, _ = _both_ways(monkeypatch, text)
+    assert program.symbolic
 
 
 def test_a_copy_inside_another_call_takes_that_calls_chain(monkeypatch):
@@ -515,3 +539,24 @@ def test_a_file_past_the_statement_limit_matches_a_full_parse():
     _, diagnostics = full_parse("input 8x8x3\n" + body)
     assert [(d.code, d.line) for d in diagnostics] == [("E0064", 1 + 19_995 + 1 + 4)]
     assert_same(cache, "input 8x8x3\n" + "conv 3 k3 p1\n" * 10 + "relu\n")
+
+
+def test_the_arithmetic_is_written_when_first_asked_for():
+    """A check leaves a window layer's arithmetic unwritten; reading it writes it once, as it was written before."""
+    import copy
+    import pickle
+
+    from cnndsl.layers import Lines
+
+    program = cnndsl.check_program("input 9x9x3\nconv 4 k3 s2\npool 2\nflatten\n")
+    conv, pool = program.layers[:2]
+    assert isinstance(conv.explanation, Lines) and conv.explanation.lines is None
+    assert conv.arithmetic == (
+        "height: (9 + 2*0 - 3)/2 + 1 = 4", "width: (9 + 2*0 - 3)/2 + 1 = 4", "params: 4*3*3*3 + 4 = 112", "MACs: 4*4*4*3*3*3 = 1,728",
+    )
+    assert conv.arithmetic is conv.arithmetic  # written once
+    assert pool.arithmetic == ("height: (4 + 2*0 - 2)/2 + 1 = 2", "width: (4 + 2*0 - 2)/2 + 1 = 2")
+    assert pool.explanation == pool.arithmetic and pool.arithmetic == pool.explanation
+    again = pickle.loads(pickle.dumps(pool.explanation))
+    assert again == pool.arithmetic and type(again) is tuple
+    assert copy.copy(conv) == conv

@@ -22,6 +22,7 @@ from ..types.shapes import Shape
 from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, valid_name
 from .frame import Frame
+from .memos import bounds_state
 from .typed import NODES, CallSite, Node, TypedLayer, follows
 
 BLOCK_ARGUMENT = Expect("a number or a size", "64 or 3x5", size=True, decimal=True)
@@ -39,10 +40,13 @@ class Blocks:
         # Blocks whose definition was rejected: calls to them are not reported again.
         self.broken: set[str] = set()
         self.expanded: set[str] = set()  # blocks checked with argument values
-        # A call (block, argument values, concrete input, depth, blocks being
-        # expanded) -> its first expansion that reported nothing: (its
-        # CallSite, typed nodes, output, leaf layers). The checker's memo.
+        # A call (block, argument values, input, depth, blocks being expanded,
+        # the symbols' bounds for a symbolic input) -> its first expansion that
+        # reported nothing: (its CallSite, typed nodes, output, leaf layers). The checker's memo.
         self.expansions = expansions
+        # A call statement (by id) -> its text on one line: said by its call site and its
+        # arguments' origins, for every expansion of the block it stands in.
+        self.texts: dict[int, str] = {}
 
     def define(self, block: BlockDef) -> None:
         name = block.name.text
@@ -113,30 +117,34 @@ class Blocks:
             return None
         self.expanded.add(name)
         estimate = self.budget.size_of(block.body.statements, bindings, (*frame.active, name), 0)
-        if not self.budget.fits(estimate, statement.span, frame, f"'{_text(self.source, statement.span)}'"):
+        if not self.budget.fits(estimate, statement.span, frame, f"'{self.text(statement)}'"):
             return None
         site = CallSite(
             name,
-            _text(self.source, statement.span),
+            self.text(statement),
             statement.span,
             self.source.line_of(statement.span.start),
             tuple(value.value for value in bindings.values()),
         )
         # An expansion is a function of the block, its arguments' values, the
-        # concrete input and the nesting (depth, blocks being expanded); one
-        # that reported nothing is copied by later calls (not for symbolic
-        # inputs, whose checks move the symbols' bounds).
-        key = None
-        if shape is not None and not shape.symbolic:
+        # input (and, for a symbolic one, the symbols' bounds) and the nesting
+        # (depth, blocks being expanded); one that reported nothing, and moved
+        # no bound, is copied by later calls.
+        key = state = None
+        if shape is not None:
+            state = bounds_state(self.checker.bounds) if shape.symbolic else None
             values = tuple([(type(value.value), value.value) for value in bindings.values()])
-            key = (name, values, shape, frame.depth, frame.active)
+            key = (name, values, shape, frame.depth, frame.active, state)
             known = self.expansions.get(key)
             if known is not None and self.copy_expansion(known, site, frame, nodes):
                 return known[2]
         inner = Frame(self.checker, bindings, (*frame.calls, site), frame.depth, (*frame.active, name))
         start, reports, expanded = len(nodes), self.checker.reports, self.budget.expanded
         output = self.checker.sequence(block.body.statements, shape, inner, nodes)
-        if key is not None and output is not None and self.checker.reports == reports and key not in self.expansions:
+        if (
+            key is not None and output is not None and self.checker.reports == reports and key not in self.expansions
+            and (state is None or bounds_state(self.checker.bounds) == state)
+        ):
             self.expansions[key] = (site, nodes[start:], output, self.budget.expanded - expanded)
         return output
 
@@ -163,6 +171,13 @@ class Blocks:
         self.budget.expanded += leaves
         return True
 
+    def text(self, statement: Command) -> str:
+        """A call statement's text on one line (`vgg 512 2`)."""
+        text = self.texts.get(id(statement))
+        if text is None:
+            text = self.texts[id(statement)] = _text(self.source, statement.span)
+        return text
+
     def bind(self, block: BlockDef, statement: Command, frame: Frame) -> dict[str, Value] | None:
         name = block.name.text
         words = statement.args
@@ -179,7 +194,7 @@ class Blocks:
             )
             return None
         bindings: dict[str, Value] = {}
-        line = self.source.line_of(statement.span.start)
+        origin = f"from '{self.text(statement)}' at line {self.source.line_of(statement.span.start)}"
         ok = True
         for param, word in zip(params, words):
             if isinstance(word, KeywordArg) or word.stray:
@@ -190,7 +205,7 @@ class Blocks:
             if value is None:
                 ok = False
                 continue
-            bindings[param.text] = Value(value.value, value.text, word.span, f"from '{_text(self.source, statement.span)}' at line {line}")
+            bindings[param.text] = Value(value.value, value.text, word.span, origin)
         return bindings if ok else None
 
     def check_unexpanded(self) -> None:

@@ -195,6 +195,10 @@ class Joins:
         if not ok:
             return None
         outputs: list[MapType] = [branch.output for branch in typed]
+        first = outputs[0]
+        if all(output.height == first.height and output.width == first.width for output in outputs):
+            # The usual case, every branch at one size: nothing to compare or to word.
+            return MapType(first.height, first.width, sum(output.channels for output in outputs))
         # The size most branches agree on is the reference (the first branch's on a tie).
         reference = max(range(len(outputs)), key=lambda i: (sum(1 for o in outputs if _area(o) == _area(outputs[i])), -i))
         wanted = outputs[reference]

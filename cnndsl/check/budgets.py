@@ -34,6 +34,9 @@ class Budget(Visitor):
         self.blocks = blocks  # the program's block definitions, by name
         self.sizes = sizes  # (block, argument values) -> layer count: the checker's memo
         self.expanded = 0  # leaf layers produced so far
+        # A statement that is no block call (by id) -> its layers (itself and an activation
+        # word): counted once, not once per estimate of every block and repeat around it.
+        self.leaves: dict[int, int] = {}
         self.limit = MAX_LAYERS
 
     def size_of(self, statements, scope: dict, active: tuple, depth: int) -> int:
@@ -47,10 +50,14 @@ class Budget(Visitor):
         return total
 
     def visit_Command(self, statement: Command, scope: dict, active: tuple, depth: int) -> int:
+        count = self.leaves.get(id(statement))
+        if count is not None:
+            return count
         name = statement.name.text
         block = self.blocks.get(name) if lookup(name) is None else None
         if block is None:
-            return 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in activation_names())
+            count = self.leaves[id(statement)] = 1 + sum(1 for a in statement.args if isinstance(a, Word) and a.text in activation_names())
+            return count
         if name in active or len(statement.args) != len(block.params):
             return 0
         values = []

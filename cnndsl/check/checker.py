@@ -8,8 +8,8 @@ The checker walks the statements (a `Visitor`: one `visit_<Statement>` each)
 and types layers; its collaborators each do one job: `Declarations` reads
 the top level first (name, input, block definitions), `Blocks` binds and
 expands block calls, `Budget` counts layers before expanding and limits
-nesting, `Frame` is the scope statements are checked in. `Memos` holds every
-cache of one check.
+nesting, `Frame` is the scope statements are checked in. `Memos` (memos.py)
+holds every cache of one check.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from .budgets import Budget
 from .declarations import STRUCTURE_WORDS, Declarations
 from .fields import annotate, report_exceeding
 from .frame import Frame, SymbolBound
+from .admissible import on_admissible
+from .memos import Memos, bounds_state
 from .placements import Placements
 from .skips import KEEP, Keeps, SizeFailures
 from .skips import WORDS as SKIP_WORDS
@@ -36,24 +38,6 @@ from .typed import Node, TypedLayer, TypedProgram, TypedResidual, follows, walk
 
 # A file cannot produce more diagnostics than this (the rest are counted).
 MAX_DIAGNOSTICS = 500
-
-
-class Memos:
-    """Every cache of one check. Only steps that reported nothing are remembered,
-    so every problem is still reported, once, with the call chain of its first instance."""
-
-    __slots__ = ("configs", "inferences", "expansions", "sizes")
-
-    def __init__(self) -> None:
-        # A layer statement's text and the block parameters' values -> its
-        # configuration (read once, not once per expansion or repeat pass).
-        self.configs: dict = {}
-        # A layer kind, configuration and concrete input -> its inference.
-        self.inferences: dict = {}
-        # A block call -> its first expansion that reported nothing (Blocks.call).
-        self.expansions: dict = {}
-        # A block and its arguments' values -> the layers it expands to (Budget.size_of).
-        self.sizes: dict = {}
 
 
 class Checker(Visitor):
@@ -118,6 +102,7 @@ class Checker(Visitor):
             # them first, so that equality and warnings are decided from them.
             silent = Reporter(self.source)
             discovery = Checker(self.module, silent, self.default_name, discovering=True)
+            discovery.memos.share(self.memos)
             discovery.check()
             for symbol, state in self.bounds.items():
                 if state.written is None and symbol in discovery.bounds:
@@ -242,15 +227,15 @@ class Checker(Visitor):
             frame.report("E0011", statement.bounds[0].span, f"{kind.name} takes no 'where' clause", label="unexpected")
             return None
         start = statement.span.start
-        # Reading is a function of the text and the parameters' values; a read
-        # that reported nothing is reused by every later expansion and by
-        # every statement written the same way.
+        # Reading is a function of the text and the values of the parameters it
+        # names; a read that reported nothing is reused by every later
+        # expansion and by every statement written the same way.
+        memos = self.memos
         key = None if frame.light else (
             kind,
             self.source.text[start : statement.span.end],
-            tuple([(name, type(value.value), value.value) for name, value in frame.scope.items()]) if frame.scope else (),
+            memos.named_values(statement, frame.scope) if frame.scope else (),
         )
-        memos = self.memos
         known = memos.configs.get(key) if key is not None else None
         if known is not None:
             config, activation = known
@@ -289,20 +274,21 @@ class Checker(Visitor):
         if budget.expanded >= budget.limit:
             budget.report_full(statement.span, frame)
             return None
-        # An inference is a function of the kind, configuration and input; one
-        # that reported nothing is reused (not for symbolic inputs, whose
-        # checks move the symbols' bounds).
-        key = None if shape.symbolic else (kind, config, shape)
-        inference = memos.inferences.get(key) if key is not None else None
+        # An inference is a function of the kind, configuration and input (and,
+        # for a symbolic input, of the symbols' bounds); one that reported
+        # nothing, and moved no bound, is reused.
+        state = bounds_state(self.bounds) if shape.symbolic else None
+        key = (kind, config, shape, state)
+        inference = memos.inferences.get(key)
         if inference is None:
             reports = self.reports
             inference = kind.infer(config, shape, frame, span)
-            if key is not None and inference is not None and self.reports == reports:
+            if inference is None:
+                return None
+            if state is not None and self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
+                inference = on_admissible(inference, self.bounds)
+            if self.reports == reports and (state is None or bounds_state(self.bounds) == state):
                 memos.inferences[key] = inference
-        if inference is None:
-            return None
-        if self.residues and isinstance(inference.output, MapType) and inference.output.symbolic:
-            inference = self.simplified(inference)
         previous = nodes[-1] if nodes else None
         repeated, inplace = follows(kind, config, previous)
         if repeated:
@@ -322,7 +308,7 @@ class Checker(Visitor):
                 output=inference.output,
                 params=inference.params,
                 macs=inference.macs,
-                arithmetic=inference.arithmetic,
+                explanation=inference.arithmetic,
                 span=span,
                 statement=statement.span,
                 line=self.source.line_of(statement.span.start),
@@ -337,29 +323,6 @@ class Checker(Visitor):
     def residues(self) -> bool:
         """Whether a symbol has a residue constraint (`where H % 16 == 0`)."""
         return any(state.modulus > 1 for state in self.bounds.values())
-
-    def simplified(self, inference):
-        """The inference with its output simplified on the admissible sizes, said in its size lines."""
-        old, new = inference.output, self.on_admissible(inference.output)
-        if new == old:
-            return inference
-        lines = []
-        for line in inference.arithmetic:
-            for axis, before, after in (("height", old.height, new.height), ("width", old.width, new.width)):
-                if line.startswith(f"{axis}: ") and line.endswith(f"= {before}") and before != after:
-                    line += f" (on the admissible sizes) = {after}"
-            lines.append(line)
-        return inference.replace(output=new, arithmetic=tuple(lines))
-
-    def on_admissible(self, shape: MapType) -> MapType:
-        """A map type with its sizes simplified on the admissible sizes (`16*(H//16)` is `H` for multiples of 16)."""
-        sizes = []
-        for size in (shape.height, shape.width):
-            if isinstance(size, Axis):
-                state = self.bounds[size.symbol]
-                size = size.under(state.modulus, state.residue)
-            sizes.append(size)
-        return MapType(sizes[0], sizes[1], shape.channels)
 
     def visit_Repeat(self, statement: Repeat, shape, frame: Frame, nodes: list[Node]):
         if self.budget.too_deep(statement.header, frame, "repeat"):

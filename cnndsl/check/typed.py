@@ -11,7 +11,7 @@ from typing import Union
 
 from ..diagnostics.model import Diagnostic
 from ..record import MutableRecord, Record
-from ..layers import Config, LayerKind
+from ..layers import Config, LayerKind, Lines, lines_of
 from ..types.fields import ReceptiveField
 from ..types.shapes import MapType, Shape, VectorType
 from ..syntax.source import SourceText, Span
@@ -54,7 +54,7 @@ class TypedLayer(MutableRecord):
     """One PyTorch leaf layer with its static type."""
 
     __slots__ = (
-        "kind", "config", "input", "output", "params", "macs", "arithmetic", "span", "statement", "line",
+        "kind", "config", "input", "output", "params", "macs", "explanation", "span", "statement", "line",
         "calls", "inplace", "receptive_input", "receptive_field",
     )
     kind: LayerKind
@@ -63,7 +63,7 @@ class TypedLayer(MutableRecord):
     output: Shape
     params: int
     macs: int  # or a symbolic.Count when it depends on a symbolic input size
-    arithmetic: tuple[str, ...]
+    explanation: tuple[str, ...] | Lines  # the arithmetic, as `infer` gave it (`Lines`: not written yet)
     span: Span  # the words that produced it (statement, or activation suffix)
     statement: Span  # the whole statement
     line: int
@@ -78,7 +78,7 @@ class TypedLayer(MutableRecord):
 
     def __init__(
         self, kind: LayerKind, config: Config, input: Shape, output: Shape, params: int, macs: int,
-        arithmetic: tuple[str, ...], span: Span, statement: Span, line: int, calls: tuple[CallSite, ...] = (),
+        explanation: tuple[str, ...] | Lines, span: Span, statement: Span, line: int, calls: tuple[CallSite, ...] = (),
         inplace: bool = False, receptive_input: ReceptiveField | None = None, receptive_field: ReceptiveField | None = None,
     ) -> None:
         self.kind = kind
@@ -87,7 +87,7 @@ class TypedLayer(MutableRecord):
         self.output = output
         self.params = params
         self.macs = macs
-        self.arithmetic = arithmetic
+        self.explanation = explanation
         self.span = span
         self.statement = statement
         self.line = line
@@ -95,6 +95,11 @@ class TypedLayer(MutableRecord):
         self.inplace = inplace
         self.receptive_input = receptive_input
         self.receptive_field = receptive_field
+
+    @property
+    def arithmetic(self) -> tuple[str, ...]:
+        """The formulas with the user's numbers (`layers.Lines`: written on first use)."""
+        return lines_of(self.explanation)
 
     @property
     def module(self) -> str:

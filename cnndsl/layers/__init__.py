@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import registry
 from .arguments import Args, Option, Positional, expected_words, range_check, read_args
-from .base import NO_CONFIG, Config, DiagramStyle, HelperClass, Inference, LayerKind, NoConfig, SpecialForm
+from .base import NO_CONFIG, Config, DiagramStyle, HelperClass, Inference, LayerKind, Lines, NoConfig, SpecialForm, lines_of
 from .registry import activation, activation_names, all_kinds, helper_names, is_layer_name, lookup
 from .values import COUNT, DECIMAL_VALUE, WINDOW, Expect, Site, Value, read_value
 from .words import Role, WordRole, classify
@@ -34,8 +34,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ACTIVATIONS", "Args", "BY_NAME", "COUNT", "Config", "DECIMAL_VALUE", "DiagramStyle", "Expect", "HelperClass",
-    "Inference",
-    "LAYERS", "LayerKind", "NO_CONFIG", "NoConfig", "Option", "Positional", "Role", "Site", "SpecialForm", "Value",
+    "Inference", "LAYERS", "LayerKind", "Lines", "NO_CONFIG", "NoConfig", "Option", "Positional", "Role", "Site", "SpecialForm", "Value",
     "WINDOW", "WordRole", "activation", "activation_names", "all_kinds", "classify", "expected_words", "helper_names", "is_layer_name",
-    "lookup", "range_check", "read_args", "read_value",
+    "lines_of", "lookup", "range_check", "read_args", "read_value",
 ]

@@ -60,6 +60,46 @@ NO_CONFIG = NoConfig()
 _set = object.__setattr__
 
 
+class Lines:
+    """Explanation lines written when first asked for: `Inference.arithmetic` may be one.
+
+    A check types every layer, but only the summary's `--explain`, hover, the
+    diagram's tooltips and the playground read the arithmetic; formatting it
+    for every layer was about a tenth of checking a program. The function is
+    called once (the lines are kept); equal to the tuple of its lines.
+    """
+
+    __slots__ = ("make", "lines")
+
+    def __init__(self, make) -> None:
+        self.make = make  # () -> the lines, a tuple of str
+        self.lines: tuple[str, ...] | None = None
+
+    def __call__(self) -> tuple[str, ...]:
+        if self.lines is None:
+            self.lines = self.make()
+            self.make = None
+        return self.lines
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Lines):
+            other = other()
+        return self() == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self())
+
+    def __reduce__(self):
+        return tuple, (self(),)  # pickled as its lines (a function may not pickle)
+
+
+def lines_of(arithmetic: tuple[str, ...] | Lines) -> tuple[str, ...]:
+    """The lines of an inference's arithmetic, written now if they were deferred."""
+    return arithmetic if arithmetic.__class__ is tuple else arithmetic()
+
+
 class Inference(Record):
     """A layer's type rule applied to one input."""
 
@@ -67,9 +107,9 @@ class Inference(Record):
     output: Shape
     params: int
     macs: int
-    arithmetic: tuple[str, ...]  # the formulas with the user's numbers
+    arithmetic: tuple[str, ...] | Lines  # the formulas with the user's numbers (`lines_of`)
 
-    def __init__(self, output: Shape, params: int = 0, macs: int = 0, arithmetic: tuple[str, ...] = ()) -> None:
+    def __init__(self, output: Shape, params: int = 0, macs: int = 0, arithmetic: tuple[str, ...] | Lines = ()) -> None:
         _set(self, "output", output)
         _set(self, "params", params)
         _set(self, "macs", macs)

@@ -12,9 +12,9 @@ from ..types.layout import SUGGESTED
 from ..types.shapes import MapType, Window, same_padding
 from ..types.symbolic import count, factor_text
 from .arguments import Option, Positional, called, range_check
-from .base import Config, DiagramStyle, Inference, LayerKind, check_size, pair, size_text, torch_pair
+from .base import Config, DiagramStyle, Inference, LayerKind, Lines, check_size, pair, size_text, torch_pair
 from .values import COUNT, WINDOW
-from .windows import AXES, warn_unused, windows_fit
+from .windows import AXES, report_unused, unused_lines, windows_fit
 
 ORDER = 10  # first in the table
 
@@ -148,22 +148,27 @@ class Conv(LayerKind):
             fixes = lambda: _padding_fixes(config, windows, shape)  # noqa: E731 - only computed on an error
             if not windows_fit("convolution", windows, shape, site, span, padding_help, fixes):
                 return None
-            unused = warn_unused("conv", windows, site, span, can_pad=True)
+            symbolic = report_unused("conv", windows, site, span, can_pad=True)
             out = MapType(windows[0].output, windows[1].output, filters)
-            size_lines = tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused
+            size_lines = lambda: (  # noqa: E731 - written when the arithmetic is asked for
+                tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused_lines(windows, symbolic)
+            )
         if not check_size(out, site, span):
             return None
         kh, kw = config.kernel
         per_filter = kh * kw * shape.channels // groups
         params = filters * per_filter + (filters if config.bias else 0)
         macs = count(filters * per_filter, out.height, out.width)
-        arithmetic = size_lines + (
-            f"params: {filters}*{kh}*{kw}*{shape.channels}" + (f"/{groups}" if groups > 1 else "")
-            + (f" + {filters}" if config.bias else "") + f" = {params:,}",
-            f"MACs: {factor_text(out.height)}*{factor_text(out.width)}*{filters}*{kh}*{kw}*{shape.channels}"
-            + (f"/{groups}" if groups > 1 else "") + f" = {macs:,}",
-        )
-        return Inference(out, params, macs, arithmetic)
+
+        def arithmetic() -> tuple[str, ...]:
+            return (size_lines if isinstance(size_lines, tuple) else size_lines()) + (
+                f"params: {filters}*{kh}*{kw}*{shape.channels}" + (f"/{groups}" if groups > 1 else "")
+                + (f" + {filters}" if config.bias else "") + f" = {params:,}",
+                f"MACs: {factor_text(out.height)}*{factor_text(out.width)}*{filters}*{kh}*{kw}*{shape.channels}"
+                + (f"/{groups}" if groups > 1 else "") + f" = {macs:,}",
+            )
+
+        return Inference(out, params, macs, Lines(arithmetic))
 
     def emit(self, config: ConvConfig, shape, inplace=False):
         parts = [str(shape.channels), str(config.filters), torch_pair(config.kernel)]

@@ -10,9 +10,9 @@ from ..types.fields import AdaptiveWindow, AxisWindow
 from ..types.layout import MEAN, SUGGESTED
 from ..types.shapes import MapType, Window
 from .arguments import Args, Option, Positional, called, minimum_ok, range_check
-from .base import Config, DiagramStyle, Inference, LayerKind, SpecialForm, check_size, pair, size_text, torch_pair
+from .base import Config, DiagramStyle, Inference, LayerKind, Lines, SpecialForm, check_size, pair, size_text, torch_pair
 from .values import WINDOW, read_value
-from .windows import AXES, warn_unused, windows_fit
+from .windows import AXES, report_unused, unused_lines, windows_fit
 
 ORDER = 20  # after conv
 
@@ -134,9 +134,11 @@ class _Pool(LayerKind):
 
         if not windows_fit("pooling", windows, shape, site, span, padding_help):
             return None
-        unused = warn_unused(called(self, site), windows, site, span, can_pad=False)
+        symbolic = report_unused(called(self, site), windows, site, span, can_pad=False)
         out = MapType(windows[0].output, windows[1].output, shape.channels)
-        return Inference(out, 0, 0, tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused)
+        return Inference(out, 0, 0, Lines(
+            lambda: tuple(f"{axis}: {w.arithmetic()}" for axis, w in zip(AXES, windows)) + unused_lines(windows, symbolic)
+        ))
 
     def emit(self, config, shape, inplace=False):
         if isinstance(config, AdaptivePoolConfig):

@@ -107,8 +107,8 @@ def symbolic_unused(window: Window, start: int, modulus: int = 1) -> tuple[int, 
     when no size drops any (or the period is too long to list).
     """
     size = window.size
-    if window.reach < window.stride or window.ceil:
-        return None
+    if window.reach < window.stride or window.ceil or window.stride == 1:
+        return None  # (a stride of 1 leaves no room: every window position is taken)
     period = math.lcm(size.period * window.stride, modulus)
     if period // modulus > 4096:  # conditions over thousands of residues help nobody
         return None
@@ -207,19 +207,25 @@ def _unused_lines(windows: list[Window]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def warn_unused(kind_name: str, windows: list[Window], site: Site, span: Span, can_pad: bool) -> tuple[str, ...]:
+def report_unused(kind_name: str, windows: list[Window], site: Site, span: Span, can_pad: bool) -> tuple[str, ...]:
     """W0001 when the last windows stop short of real input rows or columns.
 
-    Returns the matching `unused:` lines for the layer's arithmetic.
+    Returns the `unused:` lines of a symbolic input (worded with the report);
+    `unused_lines` writes the rest of the layer's arithmetic when asked for.
     """
     symbolic = _symbolic_unused_report(kind_name, windows, site, span) if any(w.symbolic for w in windows) else ()
     dropped = unused_input(windows)
-    if not dropped:
-        return _unused_lines(windows) + symbolic
-    return _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) + symbolic
+    if dropped:
+        _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad)
+    return symbolic
 
 
-def _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) -> tuple[str, ...]:
+def unused_lines(windows: list[Window], symbolic: tuple[str, ...]) -> tuple[str, ...]:
+    """The `unused:` and `rounded:` lines of the layer's arithmetic (`symbolic`: what `report_unused` returned)."""
+    return _unused_lines(windows) + symbolic
+
+
+def _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) -> None:
     phrases = [f"{unused} {unit}{'s' if unused > 1 else ''}" for _, unit, _, unused in dropped]
     notes = []
     paddings = set()
@@ -256,4 +262,3 @@ def _concrete_unused_report(kind_name, windows, dropped, site, span, can_pad) ->
         help="use " + ", or ".join(fixes) + ", so that every input " + " and ".join(u for _, u, _, _ in dropped) + " is read",
         fixes=quick_fixes,
     )
-    return _unused_lines(windows)
