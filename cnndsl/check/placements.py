@@ -30,6 +30,8 @@ class Placements(Visitor):
     def visit_TypedLayer(self, node: TypedLayer, at_residual_end: bool) -> None:
         if node.kind.checks_placement:
             site = Frame(self.checker, {}, node.calls, 0, ())  # reports carry the layer's call chain
+            written = self.checker.source.text[node.span.start : node.span.end].split(None, 1)
+            site.layer_name = written[0] if written else None  # `droppath` as written, for messages
             node.kind.check_placement(node.config, at_residual_end, site, node.span)
 
     def visit_TypedResidual(self, node: TypedResidual, at_residual_end: bool) -> None:

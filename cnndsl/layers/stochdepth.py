@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..types.autograd import INPUT, Saves, Tensor
 from ..types.layout import Operand
-from .arguments import Positional
+from .arguments import Positional, called
 from .base import Config, HelperClass, Inference, LayerKind, decimal
 from .values import DECIMAL_VALUE
 
@@ -100,7 +100,7 @@ class StochasticDepth(LayerKind):
             )
             return None
         if value.value == 0:
-            site.report("W0002", span, f"{self.name} 0 does nothing", label="no-op", help="remove it, or use a probability like 0.1")
+            site.report("W0002", span, f"{called(self, site)} 0 does nothing", label="no-op", help="remove it, or use a probability like 0.1")
         return StochasticDepthConfig(float(value.value), modes[0] if modes else DEFAULT_MODE)
 
     def infer(self, config, shape, site, span):
@@ -112,7 +112,7 @@ class StochasticDepth(LayerKind):
         site.report(
             "W0006",
             span,
-            f"{self.name} drops the whole map, not only a residual body",
+            f"{called(self, site)} drops the whole map, not only a residual body",
             label="not at the end of a residual body",
             notes=[
                 "while training it zeroes a sample's entire input with probability "
