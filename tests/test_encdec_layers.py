@@ -79,6 +79,19 @@ def test_impossible_settings_are_diagnostics(body, code):
     assert [d.code for d in diagnostics if d.is_error] == ([code] if code else [])
 
 
+@pytest.mark.parametrize("size, refused", [("1x1", True), ("2x1", False), ("1x2", False)])
+def test_instancenorm_on_one_position_is_refused_as_pytorch_refuses_it(size, refused):
+    diagnostics = cnndsl.check_source(f"network T\ninput {size}x4\ninstancenorm\n")
+    assert [d.code for d in diagnostics if d.is_error] == (["E0085"] if refused else [])
+    height, width = map(int, size.split("x"))
+    for module in (nn.InstanceNorm2d(4), nn.InstanceNorm2d(4).eval()):  # eval too: no running statistics
+        if refused:
+            with pytest.raises(ValueError, match="more than 1 spatial element"):
+                module(torch.randn(2, 4, height, width))
+        else:
+            module(torch.randn(2, 4, height, width))
+
+
 def test_symbolic_growth_is_checked_at_every_admissible_size():
     text = "network T\ninput HxWx3 where H >= 2, W >= 2\nconv 4 k3\nupconv 4 k2 s2 p2\npad 3 reflect\n"
     diagnostics = cnndsl.check_source(text)

@@ -1007,6 +1007,35 @@ Right:
 """,
         ),
         _code(
+            "E0085",
+            "instance-norm-one-position",
+            "instance normalisation of a map with one position",
+            """
+`instancenorm` normalises each channel of each sample over the map's
+positions. On a 1x1 map there is one value per channel: its variance is
+zero, and PyTorch refuses the input ("Expected more than 1 spatial element
+when training"), in eval mode too, because `nn.InstanceNorm2d` keeps no
+running statistics by default and always normalises with the input's own.
+
+Wrong:
+
+    input 8x8x3
+    conv 16 k3 s2 p1
+    pool to 1x1
+    instancenorm
+
+Normalise before the map shrinks to one position, or use a norm over the
+channels (`layernorm`).
+
+Right:
+
+    input 8x8x3
+    conv 16 k3 s2 p1
+    instancenorm
+    pool to 1x1
+""",
+        ),
+        _code(
             "W0001",
             "unused-rows",
             "a stride or pooling window leaves input rows or columns unused",

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.layout import CONTIGUOUS, is_contiguous
+from ..types.shapes import describe
+from .arguments import called
 from .base import Config, Inference, LayerKind
 
 ORDER = 34  # after groupnorm
@@ -34,6 +36,17 @@ class InstanceNorm(LayerKind):
 
     def infer(self, config: InstanceNormConfig, shape, site, span):
         if not self.needs_map(shape, site, span):
+            return None
+        if shape.height == 1 and shape.width == 1:  # both fixed at 1 (a symbolic size is not compared)
+            site.report(
+                "E0085",
+                span,
+                f"{called(self, site)} needs more than one position, but its input is the {describe(shape)}",
+                label="one value per channel",
+                notes=["PyTorch's InstanceNorm2d normalises each channel over its positions, in eval mode too: "
+                       "on a 1x1 map it raises 'Expected more than 1 spatial element'"],
+                help="normalise before the map shrinks to 1x1, or use layernorm (over the channels) or batchnorm",
+            )
             return None
         if not config.affine:
             return Inference(shape, 0, 0, ("params: 0 (not affine)",))
