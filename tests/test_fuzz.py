@@ -255,6 +255,27 @@ def test_two_megabytes_of_signs_or_braces_stop_at_the_file_word_limit(junk):
     assert len(program.diagnostics) <= 500
 
 
+PIECE_PARTS = st.sampled_from(
+    list("0123456789.eE+-xk=,;{}#()%_ \t\n") + ["conv", "repeat", "block", "input", "where", ">=", "H", "residual", "1e", "x9", "\r\n"]
+)
+REPEAT_PREFIXES = st.sampled_from(
+    ["", "input 32x32x3\n", "input 32x32x3\nconv ", "input HxWx3 where H >= ", "input 32x32x3\nbn eps=", "block b(c) {\n"]
+)
+
+
+@given(REPEAT_PREFIXES, st.lists(PIECE_PARTS, min_size=1, max_size=6).map("".join))
+@settings(max_examples=budget(12), deadline=None)
+def test_a_short_piece_repeated_to_200_kilobytes_is_answered_without_a_long_wait(prefix, piece):
+    # How the quadratic number pattern, blank runs and stray braces were found
+    # (seconds to hours each): junk that one rule could make slow per token.
+    import time
+
+    text = prefix + piece * (200_000 // len(piece))
+    start = time.perf_counter()
+    check_sound(text, "repeated")
+    assert time.perf_counter() - start < 10.0, (prefix, piece)  # all are under 1 s on a quiet machine
+
+
 def test_unknown_names_past_the_diagnostic_cap_are_counted_not_worded(monkeypatch):
     # 19,000 statements of unknown names (a file of junk): each of the first
     # MAX_DIAGNOSTICS gets a did-you-mean search (about 0.3 ms each); the rest
