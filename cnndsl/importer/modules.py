@@ -3,7 +3,8 @@
 A module class not in `MODULES` has no counterpart (`nn.LSTM`), and the
 import stops before anything runs (trace.py). The mappings of issue 13's
 layers (`bn eps=`, `layernorm`, `linear N pixelwise`, `shuffle G`) ask
-`capabilities` whether the language has them yet.
+`capabilities` whether the language has them yet; issue 18's (`upconv`,
+`upsample`, `groupnorm`, `pad`...) are in `modules_encdec.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from . import capabilities
 from .activations import ACTIVATIONS, module_mapper
 from .ir import Arg, Layer
 from .meanings import Alias, Emit, Meaning, Reshape, Unsupported, adaptive, dropout_layer, is_vector, layer, pair, pool_layer
+from .modules_encdec import MODULES as ENCODER_DECODER_MODULES
 
 
 def conv(module: nn.Conv2d, node, context) -> Meaning:
@@ -172,6 +174,7 @@ MODULES: dict[type, object] = {
     nn.Identity: identity,
     nn.Flatten: flatten,
     nn.ChannelShuffle: shuffle,
+    **ENCODER_DECODER_MODULES,
 }
 for _entry in ACTIVATIONS:
     for _class in _entry.modules:

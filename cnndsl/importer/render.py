@@ -30,7 +30,8 @@ def number(value) -> str:
     if isinstance(value, Param):
         return value.name
     if isinstance(value, tuple):
-        return str(value[0]) if len(set(value)) == 1 else "x".join(map(str, value))
+        # A pair of equal values is one number (`k3`); a three-part size is always written out (`4x4x4`).
+        return str(value[0]) if len(value) == 2 and value[0] == value[1] else "x".join(map(str, value))
     if isinstance(value, float):
         if value == 0 or 1e-4 <= abs(value) < 1e6:
             text = repr(value)

@@ -52,7 +52,7 @@ from .ir import (
 from .render import compact_paths, count_lines, joins_line, words
 
 # Arguments that are part of a layer's structure, never block parameters.
-FIXED = frozenset({"to", "eps", "momentum"})
+FIXED = frozenset({"to", "eps", "momentum", "size"})  # size: unflatten's HxWxC
 # What a value's role is called as a parameter, and its family (values of one family may share a parameter).
 ROLES = {
     "filters": ("c", "channels"),
