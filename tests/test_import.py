@@ -242,6 +242,101 @@ def test_a_channels_last_map_takes_only_channel_wise_layers():
     assert "channels-last layout" in raised.value.problems[0].message
 
 
+# -- issue 18's layers: encoder-decoders and generators -----------------------------------------
+
+
+def test_an_encoder_decoder_imports_with_issue_18s_layers():
+    """Every padding module, GroupNorm, InstanceNorm, PReLU, Dropout2d, ConvTranspose2d and the three upsampling modules."""
+    model = custom.EncoderDecoder()
+    imported = import_model(model, InputSpec(32, 32, None, None))
+    text = imported.text
+    assert imported.verification.ok, text
+    # Bilinear upsampling is the same nn.Upsample call on both sides: no rounding difference to allow for.
+    assert imported.verification.difference == 0, text
+    code = [line.split("#")[0].strip() for line in text[text.index("network EncoderDecoder") :].splitlines()[1:]]
+    assert [line for line in code if line] == [
+        "input HxWx3",
+        "pad 1 reflect",
+        "conv 16 k3",
+        "groupnorm 4",
+        "prelu perchannel",  # nn.PReLU(16, init=0.1): the slopes come with the weights
+        "pool 2",
+        "conv 32 k3 p1",
+        "instancenorm affine",
+        "prelu",
+        "dropout2d 0.2",
+        "upconv 16 k4 s2 p1 relu",
+        "pad 1 replicate",
+        "pad 1 circular",
+        "pad 1x2",  # nn.ZeroPad2d((2, 2, 1, 1)): left, right, top, bottom
+        "pad 1",  # nn.ConstantPad2d(1, 0.0)
+        "conv 16 k3",
+        "upsample 2 bilinear",
+        "upsample 2",
+        "upsample 1x2 bilinear aligned",  # nn.UpsamplingBilinear2d: align_corners=True
+        "upconv 3 k3 s2 p1 o1 nobias",
+        "instancenorm",
+    ]
+    assert format_source(text) == text
+    assert outputs_agree(model, text, imported.state_dict, size=(32, 32)) == 0
+    assert outputs_agree(model, text, imported.state_dict, size=(24, 40)) == 0  # any size
+
+
+def test_a_generator_unflattens_a_vector_into_a_map():
+    model = custom.Generator()
+    imported = import_model(model, "1x1x16")
+    text = imported.text
+    assert imported.verification.ok and imported.verification.difference == 0, text
+    for statement in ("linear 512", "unflatten 4x4x32", "upconv 16 k4 s2 p1 nobias", "groupnorm 2", "prelu",
+                      "upconv 8 k3 s2 p2 o1 d2 g2", "upsample to 24x20", "upconv 3 k3 p1 tanh"):
+        assert f"\n{statement} " in text, statement
+    assert outputs_agree(model, text, imported.state_dict, size=(1, 1), channels=16) == 0
+
+
+class OutputSize(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.ConvTranspose2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        return self.up(x, output_size=(18, 18))
+
+
+class ChannelsLastPReLU(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = torch.nn.PReLU(8)
+
+    def forward(self, x):
+        return self.act(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+nn = torch.nn
+ISSUE_18_UNSUPPORTED = {
+    # name: (the model, on an 8x8x3 input unless it says, words the one-line message must hold)
+    "upconv_output_size": (OutputSize, "called with an output_size has no counterpart"),
+    "upsample_bicubic": (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), "mode='bicubic' has no counterpart"),
+    "upsample_fraction": (lambda: nn.Upsample(scale_factor=1.5), "scale_factor=1.5 has no counterpart"),
+    "groupnorm_not_affine": (lambda: nn.GroupNorm(3, 3, affine=False), "affine=False has no counterpart"),
+    "groupnorm_eps": (lambda: nn.GroupNorm(3, 3, eps=1e-3), "eps=0.001 has no counterpart"),
+    "instancenorm_running_statistics": (lambda: nn.InstanceNorm2d(3, track_running_stats=True), "track_running_stats=True"),
+    "instancenorm_eps": (lambda: nn.InstanceNorm2d(3, eps=1e-3), "eps=0.001 has no counterpart"),
+    "prelu_channels_last": (ChannelsLastPReLU, "with 8 slopes on a tensor of shape (1, 8, 8, 3)"),
+    "pad_uneven": (lambda: nn.ZeroPad2d((1, 2, 0, 0)), "pads both sides of an axis equally"),
+    "pad_constant": (lambda: nn.ConstantPad2d(1, 0.5), "value=0.5 has no counterpart"),
+    "unflatten_3d": (lambda: nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 64))), "into (3, 64) has no counterpart"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_18_UNSUPPORTED))
+def test_issue_18_settings_without_a_counterpart_are_one_line_errors(name):
+    make, words = ISSUE_18_UNSUPPORTED[name]
+    with pytest.raises(ModelImportError) as raised:
+        import_model(nn.Sequential(make()), "8x8x3")  # a leaf module inside: the tracer keeps it whole
+    (problem,) = raised.value.problems
+    assert words in problem.message and "\n" not in problem.message, problem.render()
+
+
 def test_every_problem_is_listed_once():
     """Independent problems are all reported; what is computed from a reported one is not reported again."""
 

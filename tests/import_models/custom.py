@@ -285,3 +285,74 @@ class VectorNorm(nn.Module):
 
     def forward(self, x):
         return self.norm(self.fc(torch.flatten(x, 1)))
+
+
+# -- issue 18's layers: an encoder-decoder and a generator ----------------------------------------------
+
+
+def randomise_affine(model: nn.Module, seed: int) -> None:
+    """GroupNorm/InstanceNorm scales and shifts and PReLU slopes away from their defaults (1, 0, 0.25), so a swap would show."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.GroupNorm, nn.InstanceNorm2d, nn.PReLU, nn.ConvTranspose2d)):
+                for parameter in module.parameters(recurse=False):
+                    parameter.copy_(parameter + 0.3 * torch.randn(parameter.shape, generator=generator))
+
+
+class EncoderDecoder(nn.Module):
+    """Down with conv and pool, up with a transposed convolution and upsampling; every issue 18 normalisation and padding."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(3, 16, 3),
+            nn.GroupNorm(4, 16),
+            nn.PReLU(16, init=0.1),  # a slope per channel, initialised off PyTorch's 0.25
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.InstanceNorm2d(32, affine=True),
+            nn.PReLU(),
+            nn.Dropout2d(0.2),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ReplicationPad2d(1),
+            nn.CircularPad2d(1),
+            nn.ZeroPad2d((2, 2, 1, 1)),
+            nn.ConstantPad2d(1, 0.0),
+            nn.Conv2d(16, 16, 3),
+            nn.Upsample(scale_factor=2, mode="bilinear"),
+            nn.UpsamplingNearest2d(scale_factor=2),
+            nn.UpsamplingBilinear2d(scale_factor=(1, 2)),  # align_corners=True
+            nn.ConvTranspose2d(16, 3, 3, stride=2, padding=1, output_padding=1, bias=False),
+            nn.InstanceNorm2d(3),
+        )
+        randomise_affine(self, 18)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class Generator(nn.Module):
+    """A DCGAN-like generator: a latent (N, 16, 1, 1) through a linear layer, unflattened, then transposed convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.project = nn.Linear(16, 4 * 4 * 32)
+        self.unflatten = nn.Unflatten(1, (32, 4, 4))
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1, bias=False),
+            nn.GroupNorm(2, 16),
+            nn.PReLU(),
+            nn.ConvTranspose2d(16, 8, 3, stride=2, padding=2, output_padding=1, dilation=2, groups=2),
+            nn.UpsamplingNearest2d(size=(24, 20)),
+            nn.ConvTranspose2d(8, 3, 3, padding=1),
+            nn.Tanh(),
+        )
+        randomise_affine(self, 13)
+
+    def forward(self, z):
+        return self.up(self.unflatten(self.project(torch.flatten(z, 1))))
