@@ -293,6 +293,26 @@ def test_a_generator_unflattens_a_vector_into_a_map():
     assert outputs_agree(model, text, imported.state_dict, size=(1, 1), channels=16) == 0
 
 
+class TinyUNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.down = torch.nn.Sequential(torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.GroupNorm(2, 8))
+        self.up = torch.nn.ConvTranspose2d(8, 8, 2, stride=2)
+        self.head = torch.nn.Conv2d(16, 4, 1)
+
+    def forward(self, x):
+        skip = self.stem(x)
+        return self.head(torch.cat([self.up(self.down(skip)), skip], 1))
+
+
+def test_a_u_net_skip_becomes_a_concat_with_an_identity_branch():
+    imported = import_model(TinyUNet(), "16x16x3")
+    assert imported.verification.ok and imported.verification.difference == 0, imported.text
+    text = imported.text
+    assert "concat {" in text and "  branch { pool 2; conv 8 k3 p1; groupnorm 2; upconv 8 k2 s2 }\n  branch { }\n}" in text, text
+
+
 class OutputSize(torch.nn.Module):
     def __init__(self):
         super().__init__()
