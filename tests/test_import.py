@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 import cnndsl
 from cnndsl.formatter import format_source
@@ -293,55 +294,23 @@ def test_a_generator_unflattens_a_vector_into_a_map():
     assert outputs_agree(model, text, imported.state_dict, size=(1, 1), channels=16) == 0
 
 
-class TinyUNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
-        self.down = torch.nn.Sequential(torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.GroupNorm(2, 8))
-        self.up = torch.nn.ConvTranspose2d(8, 8, 2, stride=2)
-        self.head = torch.nn.Conv2d(16, 4, 1)
-
-    def forward(self, x):
-        skip = self.stem(x)
-        return self.head(torch.cat([self.up(self.down(skip)), skip], 1))
-
-
 def test_a_u_net_skip_becomes_a_concat_with_an_identity_branch():
-    imported = import_model(TinyUNet(), "16x16x3")
+    imported = import_model(custom.TinyUNet(), "16x16x3")
     assert imported.verification.ok and imported.verification.difference == 0, imported.text
     text = imported.text
     assert "concat {" in text and "  branch { pool 2; conv 8 k3 p1; groupnorm 2; upconv 8 k2 s2 }\n  branch { }\n}" in text, text
 
 
-class OutputSize(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.up = torch.nn.ConvTranspose2d(3, 4, 3, stride=2)
-
-    def forward(self, x):
-        return self.up(x, output_size=(18, 18))
-
-
-class ChannelsLastPReLU(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.act = torch.nn.PReLU(8)
-
-    def forward(self, x):
-        return self.act(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-
-nn = torch.nn
 ISSUE_18_UNSUPPORTED = {
     # name: (the model, on an 8x8x3 input unless it says, words the one-line message must hold)
-    "upconv_output_size": (OutputSize, "called with an output_size has no counterpart"),
+    "upconv_output_size": (custom.OutputSize, "called with an output_size has no counterpart"),
     "upsample_bicubic": (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), "mode='bicubic' has no counterpart"),
     "upsample_fraction": (lambda: nn.Upsample(scale_factor=1.5), "scale_factor=1.5 has no counterpart"),
     "groupnorm_not_affine": (lambda: nn.GroupNorm(3, 3, affine=False), "affine=False has no counterpart"),
     "groupnorm_eps": (lambda: nn.GroupNorm(3, 3, eps=1e-3), "eps=0.001 has no counterpart"),
     "instancenorm_running_statistics": (lambda: nn.InstanceNorm2d(3, track_running_stats=True), "track_running_stats=True"),
     "instancenorm_eps": (lambda: nn.InstanceNorm2d(3, eps=1e-3), "eps=0.001 has no counterpart"),
-    "prelu_channels_last": (ChannelsLastPReLU, "with 8 slopes on a tensor of shape (1, 8, 8, 3)"),
+    "prelu_channels_last": (custom.ChannelsLastPReLU, "with 8 slopes on a tensor of shape (1, 8, 8, 3)"),
     "pad_uneven": (lambda: nn.ZeroPad2d((1, 2, 0, 0)), "pads both sides of an axis equally"),
     "pad_constant": (lambda: nn.ConstantPad2d(1, 0.5), "value=0.5 has no counterpart"),
     "unflatten_3d": (lambda: nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 64))), "into (3, 64) has no counterpart"),

@@ -356,3 +356,38 @@ class Generator(nn.Module):
 
     def forward(self, z):
         return self.up(self.unflatten(self.project(torch.flatten(z, 1))))
+
+
+class TinyUNet(nn.Module):
+    """One level of U-Net: the stem's map skips the way down and up and is concatenated after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1), nn.GroupNorm(2, 8))
+        self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+        self.head = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x):
+        skip = self.stem(x)
+        return self.head(torch.cat([self.up(self.down(skip)), skip], 1))
+
+
+class OutputSize(nn.Module):
+    """A transposed convolution told its output size at the call."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        return self.up(x, output_size=(18, 18))
+
+
+class ChannelsLastPReLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = nn.PReLU(8)
+
+    def forward(self, x):
+        return self.act(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
