@@ -116,13 +116,20 @@ def _reading_stops(text: str, reporter: Reporter | None) -> int | None:
                 top = found.start()
             if statements > MAX_STATEMENTS:
                 if reporter is not None:
-                    _report_many_statements(reporter, found.start(), _WORD.match(text, found.start()).end())
+                    _report_file_too_long(
+                        reporter, found.start(), _WORD.match(text, found.start()).end(), f"{MAX_STATEMENTS:,} statements",
+                        "a network needs hundreds to a few thousand statements, even written out layer by layer",
+                    )
                 return top
             if count_words:
                 words += _words_in(text, *found.span())
         if count_words and words > MAX_FILE_WORDS:
             if reporter is not None:
-                _report_many_words(reporter, found.start(), _WORD.match(text, found.start()).end())
+                _report_file_too_long(
+                    reporter, found.start(), _WORD.match(text, found.start()).end(), f"{MAX_FILE_WORDS:,} words and signs",
+                    "a network of a few thousand statements has tens of thousands of words, names, numbers and signs "
+                    "(a brace or a comma is one)",
+                )
             return top
     return None
 
@@ -136,26 +143,14 @@ def _words_in(text: str, start: int, end: int) -> int:
     return count
 
 
-def _report_many_words(reporter: Reporter, start: int, end: int) -> None:
+def _report_file_too_long(reporter: Reporter, start: int, end: int, limit: str, usual: str) -> None:
+    """E0064 at the first statement past a file limit (`limit`: "20,000 statements")."""
     reporter.report(
         "E0064",
         Span(start, end),
-        f"this file has more than {MAX_FILE_WORDS:,} words and signs; cnnc stops reading it here",
+        f"this file has more than {limit}; cnnc stops reading it here",
         label="not read from here on",
-        notes=["a network of a few thousand statements has tens of thousands of words, names, numbers and signs "
-               "(a brace or a comma is one); the statement this one is in and everything after it are not checked"],
-        help="use repeat and blocks for repeated layers, or look at what generated this text",
-    )
-
-
-def _report_many_statements(reporter: Reporter, start: int, end: int) -> None:
-    reporter.report(
-        "E0064",
-        Span(start, end),
-        f"this file has more than {MAX_STATEMENTS:,} statements; cnnc stops reading it here",
-        label="not read from here on",
-        notes=["a network needs hundreds to a few thousand statements, even written out layer by layer; "
-               "the statement this one is in and everything after it are not checked"],
+        notes=[f"{usual}; the statement this one is in and everything after it are not checked"],
         help="use repeat and blocks for repeated layers, or look at what generated this text",
     )
 
