@@ -84,27 +84,17 @@ class _FieldWalk(Visitor):
         node.receptive_input = field
         body = self.sequence(node.body, field)
         shortcut = self.sequence(node.shortcut, field) if node.shortcut is not None else field
-        joined = join([body, shortcut])
-        node.receptive_field = joined
-        self._check(node, joined, units(node.output, node.input))
-        return joined
+        return self._joined(node, [body, shortcut])
 
     def visit_TypedSkip(self, node: TypedSkip, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
         body = self.sequence(node.body, field)
         kept = kept_field(node, field)
-        joined = join([kept, body])
-        node.receptive_field = joined
-        self._check(node, joined, units(node.output, node.input))
-        return joined
+        return self._joined(node, [kept, body])
 
     def visit_TypedConcat(self, node: TypedConcat, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
-        outs = [self.visit(branch, field) for branch in node.branches]
-        joined = join(outs)
-        node.receptive_field = joined
-        self._check(node, joined, units(node.output, node.input))
-        return joined
+        return self._joined(node, [self.visit(branch, field) for branch in node.branches])
 
     def visit_TypedBranch(self, node: TypedBranch, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
@@ -113,8 +103,11 @@ class _FieldWalk(Visitor):
 
     def visit_TypedGate(self, node: TypedGate, field: ReceptiveField) -> ReceptiveField:
         node.receptive_input = field
-        gate = gate_field(node, self.sequence(node.body, field))
-        joined = join([field, gate])
+        return self._joined(node, [field, gate_field(node, self.sequence(node.body, field))])
+
+    def _joined(self, node, parts: list[ReceptiveField]) -> ReceptiveField:
+        """A join's field (the union of its parts'), set on the node and checked against the input."""
+        joined = join(parts)
         node.receptive_field = joined
         self._check(node, joined, units(node.output, node.input))
         return joined
