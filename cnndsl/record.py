@@ -16,6 +16,7 @@ is `dataclasses.replace`.
 from __future__ import annotations
 
 from operator import attrgetter
+from typing import dataclass_transform
 
 
 class FrozenRecordError(AttributeError):
@@ -72,6 +73,96 @@ class Record:
     def __setstate__(self, state: tuple) -> None:
         for name, value in zip(self.__slots__, state):
             object.__setattr__(self, name, value)
+
+
+@dataclass_transform(eq_default=True, frozen_default=True)  # type checkers read it as a frozen dataclass
+class DeclaredRecord:
+    """A frozen record declared as a frozen dataclass is: annotated fields, defaults after them.
+
+    For the layers' configurations (`layers.base.Config`), which are written
+    as dataclasses are but built without `dataclasses`: that module imports
+    `inspect` (with `ast`, `dis`, `tokenize`: about 7 ms of CPU) and compiles
+    six methods per class from source (about 0.5 ms each class), together a
+    sixth of a fresh `cnnc check` (docs/design.md, "Start-up"). Fields are
+    the class's own annotations after its parents' (ClassVar ones are not
+    fields); a default is the value the annotation is given. The
+    constructor takes them positionally or by name, as a dataclass's does;
+    equality (same class, equal fields), hashing, `repr`, `replace`,
+    `__match_args__`, pickling and copying behave as a frozen dataclass's;
+    assigning a field raises `FrozenRecordError`. `record_fields` lists
+    the fields.
+    """
+
+    __slots__ = ()
+
+    _fields: tuple[str, ...] = ()
+    _defaults: dict[str, object] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        own = [
+            name
+            for name, annotation in cls.__dict__.get("__annotations__", {}).items()
+            if not str(annotation).startswith(("ClassVar", "typing.ClassVar"))
+        ]
+        defaults = dict(cls._defaults)
+        defaults.update({name: cls.__dict__[name] for name in own if name in cls.__dict__})
+        fields = cls._fields + tuple(name for name in own if name not in cls._fields)
+        for before, after in zip(fields, fields[1:]):
+            if before in defaults and after not in defaults:
+                raise TypeError(f"non-default argument {after!r} follows default argument")
+        cls._fields, cls._defaults, cls.__match_args__ = fields, defaults, fields
+        cls._key_of = staticmethod(_tuple_getter(fields))
+
+    def __init__(self, *args, **kwargs) -> None:
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__qualname__}() takes {len(fields)} arguments but {len(args)} were given")
+        for name, value in zip(fields, args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__qualname__}() got multiple values for argument {name!r}")
+            object.__setattr__(self, name, value)
+        for name in fields[len(args) :]:
+            if name in kwargs:
+                object.__setattr__(self, name, kwargs.pop(name))
+            elif name in self._defaults:
+                object.__setattr__(self, name, self._defaults[name])
+            else:
+                raise TypeError(f"{type(self).__qualname__}() missing required argument: {name!r}")
+        if kwargs:
+            raise TypeError(f"{type(self).__qualname__}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+
+    def __setattr__(self, name: str, value) -> None:
+        raise FrozenRecordError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenRecordError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple:
+        return tuple([getattr(self, name) for name in self._fields])
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key_of(self) == self._key_of(other)
+
+    def __hash__(self) -> int:
+        return hash(self._key_of(self))
+
+    def replace(self, **changes):
+        """A copy with some fields changed, as `dataclasses.replace` makes one."""
+        values = {name: getattr(self, name) for name in self._fields}
+        values.update(changes)
+        return type(self)(**values)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({fields})"
+
+
+def record_fields(record) -> tuple[str, ...]:
+    """The names of a `DeclaredRecord`'s fields (a class or an instance), in order: `dataclasses.fields`'s names."""
+    return record._fields
 
 
 def _tuple_getter(names: tuple[str, ...]):

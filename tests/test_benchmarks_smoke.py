@@ -194,3 +194,27 @@ def test_main_called_with_arguments_leaves_sys_modules_and_the_collector_alone(c
     assert gc.isenabled()
     # Nothing marked a module as absent.
     assert all(sys.modules.get(name, "absent") is not None for name in ("regex", "interegular", "lark"))
+
+
+@pytest.mark.parametrize("command", ["check", "summary"])
+def test_a_fresh_check_or_summary_imports_no_heavy_standard_module(tmp_path, command):
+    # Issue 17: no heavy standard library modules on the check path. `dataclasses` brings `inspect` (with
+    # `ast`, `dis`, `tokenize`): the configurations are DeclaredRecords, and the generated parser imports
+    # `inspect` and `copy` only when used. `check` reads every example (the zoo's and the tutorial's too): every layer family.
+    files = sorted(str(path) for path in (ROOT / "examples").rglob("*.cnn"))
+    code = (
+        "import json, sys\n"
+        f"sys.argv = ['cnnc', {command!r}, *{files if command == 'check' else files[:1]!r}]\n"
+        "from cnndsl.cli.main import main\n"
+        "code = main()\n"
+        "heavy = ('dataclasses', 'inspect', 'ast', 'dis', 'tokenize', 'copy', 'shutil', 'logging', 'pickle')\n"
+        "families = [m for m in sys.modules if m.startswith('cnndsl.layers.')]\n"
+        "print(json.dumps([code, [m for m in heavy if m in sys.modules], len(families)]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    code, heavy, families = json.loads(result.stdout.splitlines()[-1])
+    # The tutorial's 07_mistake.cnn is wrong on purpose: the diagnostics' path is covered too.
+    assert (code, heavy) == (1 if command == "check" else 0, [])
+    if command == "check":
+        assert families >= 20, families  # the family modules were all imported

@@ -76,3 +76,57 @@ def test_mutable_records_behave_as_the_slotted_dataclasses_they_replaced():
     assert copy.copy(layer) == layer and type(copy.copy(layer)) is TypedLayer
     branch = TypedBranch([], layer.input, layer.output, Span(0, 4), 3)  # no kind object: equal after pickling
     assert pickle.loads(pickle.dumps(branch)) == branch and branch.calls == () and branch.receptive_field is None
+
+
+def test_configurations_are_declared_as_frozen_dataclasses_are():
+    """`DeclaredRecord`: a layer configuration behaves as the `@dataclass(frozen=True)` it is written like."""
+    from cnndsl.layers.base import Config
+    from cnndsl.layers.conv import ConvConfig
+    from cnndsl.record import record_fields
+
+    config = ConvConfig(8, (3, 3), padding=(1, 1))
+    assert record_fields(config) == ConvConfig.__match_args__ == (
+        "filters", "kernel", "stride", "padding", "dilation", "groups", "bias", "same",
+    )
+    assert config == ConvConfig(filters=8, kernel=(3, 3), stride=(1, 1), padding=(1, 1))
+    assert hash(config) == hash(ConvConfig(8, (3, 3), (1, 1), (1, 1)))
+    assert config != config.replace(bias=False) and config.replace(bias=False).bias is False and config.bias is True
+    assert repr(config) == (
+        "ConvConfig(filters=8, kernel=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, bias=True, same=False)"
+    )
+    with pytest.raises(FrozenRecordError):
+        config.filters = 9
+    with pytest.raises(FrozenRecordError):
+        del config.kernel
+    for clone in (pickle.loads(pickle.dumps(config)), copy.copy(config), copy.deepcopy(config)):
+        assert clone == config and type(clone) is ConvConfig
+    # The constructor's errors are a dataclass's.
+    with pytest.raises(TypeError, match="missing required argument: 'kernel'"):
+        ConvConfig(8)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'kernal'"):
+        ConvConfig(8, (3, 3), kernal=(1, 1))
+    with pytest.raises(TypeError, match="multiple values for argument 'filters'"):
+        ConvConfig(8, (3, 3), filters=4)
+    with pytest.raises(TypeError, match="takes 8 arguments but 9 were given"):
+        ConvConfig(8, (3, 3), (1, 1), (0, 0), (1, 1), 1, True, False, 0)
+
+    class Other(Config):
+        """Equal fields of another class are not equal."""
+
+        filters: int
+        kernel: tuple[int, int]
+
+    assert (Other(8, (3, 3)) == ConvConfig(8, (3, 3))) is False
+
+    class Longer(Other):
+        """A subclass's fields follow its parent's; redeclaring one keeps its place."""
+
+        kernel: tuple[int, int] = (1, 1)
+        bias: bool = True
+
+    assert record_fields(Longer) == ("filters", "kernel", "bias") and Longer(4) == Longer(4, (1, 1), True)
+    with pytest.raises(TypeError, match="non-default argument 'late' follows default argument"):
+
+        class Misordered(Config):
+            early: int = 1
+            late: int

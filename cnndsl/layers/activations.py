@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..types.autograd import INPUT, SAVES_OUTPUT, Saves, Tensor
 from .arguments import Args, Positional, read_args
@@ -93,7 +92,6 @@ class Elementwise(ActivationKind):
         super().__init__()
 
 
-@dataclass(frozen=True, slots=True)
 class LeakyReLUConfig(Config):
     """What `leakyrelu [SLOPE]` said."""
 

@@ -24,10 +24,9 @@ every facet of itself:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
-from ..record import Record
+from ..record import DeclaredRecord, Record
 from ..syntax.source import Span
 from ..types.autograd import Flow, Saves, Tensor
 from ..types.fields import AxisRule
@@ -38,16 +37,17 @@ from .values import Site
 from .words import Role, classify
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Base of every kind's configuration: a frozen dataclass of what the statement said.
+class Config(DeclaredRecord):
+    """Base of every kind's configuration: a frozen record of what the statement said.
 
-    Configurations are compared and hashed by value (the checker memoises
-    inferences by kind, configuration and input type).
+    Declared as a frozen dataclass is (annotated fields, defaults after
+    them), built by `record.DeclaredRecord`, which does not import
+    `dataclasses` (docs/design.md, "Start-up"). Configurations are compared
+    and hashed by value (the checker memoises inferences by kind,
+    configuration and input type).
     """
 
 
-@dataclass(frozen=True, slots=True)
 class NoConfig(Config):
     """The configuration of a kind without arguments (flatten, relu)."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..diagnostics.model import Fix
 from ..types.autograd import Saves, Tensor
@@ -19,7 +18,6 @@ from .windows import AXES, report_unused, unused_lines, windows_fit
 ORDER = 10  # first in the table
 
 
-@dataclass(frozen=True, slots=True)
 class ConvConfig(Config):
     """What a `conv` statement said: filters, kernel, stride, padding, dilation, groups, bias."""
 

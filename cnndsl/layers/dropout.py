@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import INPUT, Saves, Tensor
 from ..types.layout import LIKE_INPUT
@@ -13,7 +12,6 @@ from .values import DECIMAL_VALUE
 ORDER = 40  # after normalisation
 
 
-@dataclass(frozen=True, slots=True)
 class DropoutConfig(Config):
     """What `dropout P` said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.layout import SUGGESTED, is_channels_last_contiguous, is_contiguous, suggests_channels_last
@@ -13,7 +12,6 @@ from .values import COUNT
 ORDER = 32  # after batchnorm
 
 
-@dataclass(frozen=True, slots=True)
 class GroupNormConfig(Config):
     """What `groupnorm G` said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.layout import CONTIGUOUS, is_contiguous
@@ -13,7 +12,6 @@ from .base import Config, Inference, LayerKind
 ORDER = 34  # after groupnorm
 
 
-@dataclass(frozen=True, slots=True)
 class InstanceNormConfig(Config):
     """What `instancenorm [affine]` said."""
 

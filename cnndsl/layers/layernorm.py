@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.layout import CHANNELS_LAST
@@ -32,7 +31,6 @@ class LayerNorm2d(nn.LayerNorm):
 HELPERS = (LAYER_NORM_2D,)
 
 
-@dataclass(frozen=True, slots=True)
 class LayerNormConfig(Config):
     """What `layernorm [eps=E]` said."""
 

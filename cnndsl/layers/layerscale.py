@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.layout import Operand
@@ -31,7 +30,6 @@ class LayerScale(nn.Module):
 HELPERS = (LAYER_SCALE,)
 
 
-@dataclass(frozen=True, slots=True)
 class LayerScaleConfig(Config):
     """What `layerscale INIT` said."""
 

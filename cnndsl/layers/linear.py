@@ -7,7 +7,6 @@ its weight N x C as nn.Linear's, not a 1x1 convolution's N x C x 1 x 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.fields import WHOLE
@@ -49,7 +48,6 @@ class PixelwiseLinear(nn.Linear):
 HELPERS = (PIXELWISE_LINEAR,)
 
 
-@dataclass(frozen=True, slots=True)
 class LinearConfig(Config):
     """What a `linear` statement said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import INDEX_BYTES, Saves, Tensor
 from ..types.layout import SUGGESTED
@@ -18,7 +17,6 @@ DEFAULT_EPS = 1e-5
 DEFAULT_MOMENTUM = 0.1
 
 
-@dataclass(frozen=True, slots=True)
 class BatchNormConfig(Config):
     """What `batchnorm [eps=E] [momentum=M]` (or `bn`) said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves
 from ..types.fields import AxisWindow
@@ -25,7 +24,6 @@ MODES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class PadConfig(Config):
     """What `pad P [zero | reflect | replicate | circular]` said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ..types.autograd import INDEX_BYTES, Saves, Tensor
@@ -17,7 +16,6 @@ from .windows import AXES, report_unused, unused_lines, windows_fit
 ORDER = 20  # after conv
 
 
-@dataclass(frozen=True, slots=True)
 class PoolConfig(Config):
     """What a windowed `pool`/`avgpool` statement said."""
 
@@ -27,7 +25,6 @@ class PoolConfig(Config):
     ceil: bool = False
 
 
-@dataclass(frozen=True, slots=True)
 class AdaptivePoolConfig(Config):
     """`pool to HxW`: any input to this output size."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.shapes import MapType
@@ -13,7 +12,6 @@ from .base import Config, Inference
 ORDER = 92  # with the activations, after them
 
 
-@dataclass(frozen=True, slots=True)
 class PReLUConfig(Config):
     """What `prelu [perchannel]` said."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..types.autograd import Saves
 from ..types.layout import SUGGESTED
@@ -14,7 +13,6 @@ from .values import COUNT
 ORDER = 25  # after pooling
 
 
-@dataclass(frozen=True, slots=True)
 class ShuffleConfig(Config):
     """What `shuffle G` said."""
 

@@ -10,7 +10,6 @@ P is 0, it is the identity. The random draws are torchvision's, one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import INPUT, Saves, Tensor
 from ..types.layout import Operand
@@ -56,7 +55,6 @@ class StochasticDepth(nn.Module):
 HELPERS = (STOCHASTIC_DEPTH,)
 
 
-@dataclass(frozen=True, slots=True)
 class StochasticDepthConfig(Config):
     """What `stochdepth P [row|batch]` said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import INPUT, Saves
 from ..types.fields import UNEVEN_AXIS
@@ -16,7 +15,6 @@ ORDER = 52  # after flatten, its inverse
 MAP_SIZE = Expect("a size HxWxC", "4x4x512", size=True, dims=3, single=False)
 
 
-@dataclass(frozen=True, slots=True)
 class UnflattenConfig(Config):
     """What `unflatten HxWxC` said."""
 

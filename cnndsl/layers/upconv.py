@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves, Tensor
 from ..types.fields import UNEVEN_AXIS, AxisWindow
@@ -19,7 +18,6 @@ from .windows import AXES
 ORDER = 12  # right after conv
 
 
-@dataclass(frozen=True, slots=True)
 class UpConvConfig(Config):
     """What an `upconv` statement said."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..types.autograd import Saves
 from ..types.fields import UNEVEN_AXIS
@@ -19,7 +18,6 @@ ORDER = 14  # after the transposed convolution
 MODES = {"nearest": "copy each value S times along each axis (the default)", "bilinear": "interpolate linearly between neighbours"}
 
 
-@dataclass(frozen=True, slots=True)
 class UpsampleConfig(Config):
     """What an `upsample` statement said."""
 

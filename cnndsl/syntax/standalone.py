@@ -26,9 +26,9 @@ TARGET = Path(__file__).with_name("lark_standalone.py")
 HEADER = (
     "# Generated from grammar/cnn.lark by `python -m cnndsl.syntax.standalone`: do not edit.\n"
     "# Lark's standalone LALR parser (its code is under the Mozilla Public License 2.0,\n"
-    "# as the text below says), with the parse tables of the .cnn grammar, and four\n"
+    "# as the text below says), with the parse tables of the .cnn grammar, and six\n"
     "# edits (cnndsl/syntax/standalone.py, EDITS): no `regex`, no `logging`, no `pickle`,\n"
-    "# a docstring for TextSlice.\n"
+    "# no `dataclasses` (TextSlice a plain class), `inspect` and `copy` imported when used.\n"
 )
 
 _SILENT_LOGGER = """\
@@ -43,6 +43,16 @@ def _say_nothing(*args, **kwargs):
 
 
 logger = _SilentLogger()
+"""
+
+_LAZY_COPY = """\
+def {name}(*args):
+    # cnndsl: the `copy` module is imported at the first copy Lark makes.
+    import copy as copy_module
+
+    return copy_module.{name}(*args)
+
+
 """
 
 # Edits to the text Lark generates, each of which must be found exactly once
@@ -64,11 +74,33 @@ EDITS = (
     # pickle, zlib and base64 serve Lark's cache files and compressed tables;
     # the tables here are a Python literal.
     ("import pickle, zlib, base64\n", ""),
-    # A dataclass without a docstring gets one made by `inspect.signature` when
-    # it is defined (about 0.2 ms); the generator strips Lark's docstrings.
+    # `dataclasses` imports `inspect` (with `ast`, `dis`, `tokenize`: about
+    # 7 ms) and compiles TextSlice's methods from source (0.5 ms); cnndsl's
+    # own configurations do without it (record.DeclaredRecord). TextSlice
+    # becomes a plain class with the constructor the dataclass had; Lark
+    # only builds and reads slices, it never compares or hashes them.
+    ("from dataclasses import dataclass\n", ""),
     (
-        "class TextSlice(Generic[AnyStr]):\n    #--\n",
-        'class TextSlice(Generic[AnyStr]):\n    """A slice of a text (Lark\'s)."""\n',
+        "@dataclass(frozen=True)\nclass TextSlice(Generic[AnyStr]):\n    #--\n    text: AnyStr\n    start: int\n    end: int\n",
+        "class TextSlice(Generic[AnyStr]):\n"
+        '    """A slice of a text (Lark\'s frozen dataclass, a plain class in cnndsl: no `dataclasses`)."""\n'
+        "    text: AnyStr\n    start: int\n    end: int\n\n"
+        "    def __init__(self, text, start, end):\n"
+        "        self.text = text\n        self.start = start\n        self.end = end\n"
+        "        self.__post_init__()\n",
+    ),
+    # `copy` (with `weakref`: about 1 ms) serves Lark's copies of lexer and
+    # parser states, which only error recovery's interactive parser makes:
+    # imported at the first copy.
+    ("from copy import deepcopy\n", _LAZY_COPY.format(name="deepcopy")),
+    ("\nfrom copy import copy\n", "\n" + _LAZY_COPY.format(name="copy")),  # (one more is inside a function)
+    # `inspect` serves `v_args`, which cnndsl's transformer does not use:
+    # imported when it is called.
+    ("from inspect import getmembers, getmro\n", ""),
+    (
+        "        mro = getmro(cls)\n",
+        "        from inspect import getmembers, getmro  # cnndsl: imported here, for v_args alone\n"
+        "        mro = getmro(cls)\n",
     ),
 )
 
