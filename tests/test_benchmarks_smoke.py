@@ -49,6 +49,21 @@ def test_scaling(tmp_path):
     assert any("on the 2 examples" in line for line in data["verdicts"])
 
 
+def test_the_largest_scaling_file_is_a_legal_program():
+    # Its default largest size once went past the file limit (E0064) and the full run died in its worker.
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import scaling
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from cnndsl import check_source
+
+    assert max(scaling.SIZES) == scaling.LARGEST
+    text = scaling.generate(scaling.LARGEST)
+    assert len(text.splitlines()) == 1 + 2 + scaling.LARGEST  # the comment, network, input, the layers
+    assert [d.code for d in check_source(text, "deep.cnn") if d.severity == "error"] == []
+
+
 def test_scaling_examples_alone(tmp_path):
     out, data = run(tmp_path, "scaling", "--sizes", "none", "--repeats", "1", "--examples", "lenet5")
     assert list(data["results"]) == ["examples"]
