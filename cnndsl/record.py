@@ -1,5 +1,6 @@
-"""Records with slots: what `@dataclass(frozen=True, slots=True)` makes (and, for
-the typed program, `@dataclass(slots=True)`), written out.
+"""Records: what `@dataclass(frozen=True, slots=True)` makes (and, for the
+typed program, `@dataclass(slots=True)`), written out, without importing
+`dataclasses` (which imports `inspect`: docs/design.md, "Start-up").
 
 The syntax tree, the types and the summary's records are created in every
 fresh `cnnc check` and `cnnc summary`, and a frozen dataclass costs about
@@ -10,7 +11,9 @@ as a frozen dataclass's does); equality, hashing, `repr`, immutability,
 pickling and copying come from here and behave as the dataclass versions do.
 A class may name the fields that equality and hashing use in `_compared`
 (a dataclass's `field(compare=False)` leaves the others out); `replace`
-is `dataclasses.replace`.
+is `dataclasses.replace`. A `DeclaredRecord` (the layers' configurations)
+is declared as a dataclass is, by annotations with defaults, and has the
+constructor a dataclass would have; a `MutableRecord` may be assigned to.
 """
 
 from __future__ import annotations
@@ -23,19 +26,12 @@ class FrozenRecordError(AttributeError):
     """Assigning to or deleting a field of a record."""
 
 
-class Record:
+class _Frozen:
+    """What both frozen records share: their fields (`_fields`, in order) and a comparison key."""
+
     __slots__ = ()
 
-    _compared: tuple[str, ...] = ()
-
-    def __init_subclass__(cls) -> None:
-        super().__init_subclass__()
-        cls.__match_args__ = cls.__slots__
-        if "_compared" not in cls.__dict__:
-            cls._compared = cls.__slots__
-        # The key tuple built in C: shapes and configurations are memo keys on
-        # the checker's hot path, hashed and compared for every layer.
-        cls._key_of = staticmethod(_tuple_getter(cls._compared))
+    _fields: tuple[str, ...] = ()
 
     def __setattr__(self, name: str, value) -> None:
         raise FrozenRecordError(f"cannot assign to field {name!r}")
@@ -44,7 +40,7 @@ class Record:
         raise FrozenRecordError(f"cannot delete field {name!r}")
 
     def _values(self) -> tuple:
-        return tuple([getattr(self, name) for name in self.__slots__])
+        return tuple([getattr(self, name) for name in self._fields])
 
     def _key(self) -> tuple:
         return self._key_of(self)
@@ -59,13 +55,28 @@ class Record:
 
     def replace(self, **changes):
         """A copy with some fields changed, as `dataclasses.replace` makes one."""
-        values = {name: getattr(self, name) for name in self.__slots__}
+        values = {name: getattr(self, name) for name in self._fields}
         values.update(changes)
         return type(self)(**values)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{type(self).__qualname__}({fields})"
+
+
+class Record(_Frozen):
+    __slots__ = ()
+
+    _compared: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._fields = cls.__match_args__ = cls.__slots__
+        if "_compared" not in cls.__dict__:
+            cls._compared = cls.__slots__
+        # The key tuple built in C: shapes and configurations are memo keys on
+        # the checker's hot path, hashed and compared for every layer.
+        cls._key_of = staticmethod(_tuple_getter(cls._compared))
 
     def __getstate__(self) -> tuple:
         return self._values()
@@ -76,7 +87,7 @@ class Record:
 
 
 @dataclass_transform(eq_default=True, frozen_default=True)  # type checkers read it as a frozen dataclass
-class DeclaredRecord:
+class DeclaredRecord(_Frozen):
     """A frozen record declared as a frozen dataclass is: annotated fields, defaults after them.
 
     For the layers' configurations (`layers.base.Config`), which are written
@@ -95,7 +106,6 @@ class DeclaredRecord:
 
     __slots__ = ()
 
-    _fields: tuple[str, ...] = ()
     _defaults: dict[str, object] = {}
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -131,33 +141,6 @@ class DeclaredRecord:
                 raise TypeError(f"{type(self).__qualname__}() missing required argument: {name!r}")
         if kwargs:
             raise TypeError(f"{type(self).__qualname__}() got an unexpected keyword argument {next(iter(kwargs))!r}")
-
-    def __setattr__(self, name: str, value) -> None:
-        raise FrozenRecordError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenRecordError(f"cannot delete field {name!r}")
-
-    def _values(self) -> tuple:
-        return tuple([getattr(self, name) for name in self._fields])
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key_of(self) == self._key_of(other)
-
-    def __hash__(self) -> int:
-        return hash(self._key_of(self))
-
-    def replace(self, **changes):
-        """A copy with some fields changed, as `dataclasses.replace` makes one."""
-        values = {name: getattr(self, name) for name in self._fields}
-        values.update(changes)
-        return type(self)(**values)
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__qualname__}({fields})"
 
 
 def record_fields(record) -> tuple[str, ...]:
