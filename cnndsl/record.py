@@ -19,7 +19,14 @@ constructor a dataclass would have; a `MutableRecord` may be assigned to.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import dataclass_transform
+
+try:
+    from typing import dataclass_transform
+except ImportError:  # Python 3.10: a marker for type checkers, nothing at run time
+
+    def dataclass_transform(**kwargs):
+        return lambda cls: cls
+
 
 
 class FrozenRecordError(AttributeError):
