@@ -301,6 +301,32 @@ def test_a_u_net_skip_becomes_a_concat_with_an_identity_branch():
     assert "concat {" in text and "  branch { pool 2; conv 8 k3 p1; groupnorm 2; upconv 8 k2 s2 }\n  branch { }\n}" in text, text
 
 
+def test_the_functional_forms_import_as_the_modules_do():
+    """F.pad (reflect, replicate, circular, zeros; four amounts or two), F.interpolate (scale, size, aligned), F.dropout2d."""
+    model = custom.FunctionalEncoderDecoder()
+    imported = import_model(model, InputSpec(24, 32, None, None))
+    text = imported.text
+    assert imported.verification.ok and imported.verification.difference == 0, text
+    code = [line.split("#")[0].strip() for line in text[text.index("network FunctionalEncoderDecoder") :].splitlines()[1:]]
+    assert [line for line in code if line] == [
+        "input HxWx3",
+        "pad 2x1 reflect",
+        "conv 8 k3 relu",
+        "pool 2",
+        "pad 0x1 replicate",
+        "pad 1 circular",
+        "conv 8 k3",
+        "dropout2d 0.25",
+        "upsample 2 bilinear aligned",
+        "pad 0x2",
+        "upsample 1x2",
+        "conv 4 k3",
+        "upsample to 20x36 bilinear",
+    ]
+    assert outputs_agree(model, text, imported.state_dict, size=(24, 32)) == 0
+    assert outputs_agree(model, text, imported.state_dict, size=(30, 22)) == 0  # any size
+
+
 ISSUE_18_UNSUPPORTED = {
     # name: (the model, on an 8x8x3 input unless it says, words the one-line message must hold)
     "upconv_output_size": (custom.OutputSize, "called with an output_size has no counterpart"),
@@ -314,6 +340,9 @@ ISSUE_18_UNSUPPORTED = {
     "pad_uneven": (lambda: nn.ZeroPad2d((1, 2, 0, 0)), "pads both sides of an axis equally"),
     "pad_constant": (lambda: nn.ConstantPad2d(1, 0.5), "value=0.5 has no counterpart"),
     "unflatten_3d": (lambda: nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 64))), "into (3, 64) has no counterpart"),
+    # the functional forms
+    "pad_from_sizes": (custom.SizedPadding, "F.pad by amounts read from a tensor's size has no counterpart"),
+    "interpolate_to_a_tensor_s_size": (custom.SizedInterpolation, "F.interpolate to a size read from a tensor has no counterpart"),
 }
 
 

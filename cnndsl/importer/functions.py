@@ -30,6 +30,7 @@ from .meanings import (
     size_dependent,
 )
 from .modules import layernorm_layer
+from .modules_encdec import FUNCTIONAL_PAD_MODES, dropout2d_meaning, pad_meaning, upsample_meaning
 
 METADATA_METHODS = frozenset({"size", "dim", "numel", "ndimension", "nelement", "type", "get_device"})
 METADATA_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout"})
@@ -73,6 +74,27 @@ def dropout(node, context) -> Meaning:
     v = bind(node, ("input", "p", "training", "inplace"), {"p": 0.5})
     found = dropout_layer(float(v["p"]))
     return Alias(v["input"]) if found is None else Emit(v["input"], (found,))
+
+
+def dropout2d(node, context) -> Meaning:
+    v = bind(node, ("input", "p", "training", "inplace"), {"p": 0.5})
+    return dropout2d_meaning("F.dropout2d", v["input"], context, float(v["p"]))
+
+
+def interpolate(node, context) -> Meaning:
+    """F.interpolate (and the deprecated F.upsample): the settings of nn.Upsample, which calls it."""
+    v = bind(node, ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
+             {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None, "antialias": False})
+    return upsample_meaning(function_name(node.target), v["input"], context, v["mode"], v["align_corners"], v["size"],
+                            v["scale_factor"], bool(v["antialias"]))
+
+
+def pad(node, context) -> Meaning:
+    v = bind(node, ("input", "pad", "mode", "value"), {"mode": "constant", "value": None})
+    mode = FUNCTIONAL_PAD_MODES.get(v["mode"])
+    if mode is None:
+        return Unsupported("F.pad", f"F.pad with mode='{v['mode']}' has no counterpart", "use 'constant', 'reflect', 'replicate' or 'circular'")
+    return pad_meaning("F.pad", v["input"], context, tuple(v["pad"]), mode, v["value"])
 
 
 def layer_norm(node, context) -> Meaning:
@@ -207,6 +229,10 @@ FUNCTIONS: dict[object, object] = {
     F.adaptive_avg_pool2d: adaptive_pool("avgpool", "F.adaptive_avg_pool2d"),
     F.adaptive_max_pool2d: adaptive_pool("pool", "F.adaptive_max_pool2d"),
     F.dropout: dropout,
+    F.dropout2d: dropout2d,
+    F.interpolate: interpolate,
+    F.upsample: interpolate,
+    F.pad: pad,
     F.layer_norm: layer_norm,
     operator.add: join("add"),
     operator.iadd: join("add"),

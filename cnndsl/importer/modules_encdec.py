@@ -9,7 +9,7 @@ needs no word.
 
 from __future__ import annotations
 
-from torch import nn
+from torch import fx, nn
 
 from .ir import Arg, Layer
 from .meanings import Alias, Emit, Meaning, Unsupported, is_map, is_vector, layer, pair
@@ -22,13 +22,12 @@ def class_name(module) -> str:
     return "nn." + type(module).__name__
 
 
-def needs_map(module, node, context, statement: str) -> Unsupported | None:
-    """Unsupported unless the module's input is an (N, C, H, W) map with its channels second."""
-    shape = context.shape(node.args[0])
-    if is_map(shape) and not context.channels_last(node.args[0]):
+def needs_map(name: str, source, context, statement: str) -> Unsupported | None:
+    """Unsupported unless `source` (the operation's input) is an (N, C, H, W) map with its channels second."""
+    shape = context.shape(source)
+    if is_map(shape) and not context.channels_last(source):
         return None
-    name = class_name(module)
-    what = "a channels-last map" if context.channels_last(node.args[0]) else f"a {len(shape or ())}-D tensor"
+    what = "a channels-last map" if context.channels_last(source) else f"a {len(shape or ())}-D tensor"
     return Unsupported(name, f"{name} on {what} has no counterpart: `{statement}` takes a feature map (N, C, H, W)")
 
 
@@ -40,7 +39,7 @@ def upconv(module: nn.ConvTranspose2d, node, context) -> Meaning:
             f"{name} called with an output_size has no counterpart: `upconv` fixes the output size by its output padding",
             "construct the layer with output_padding (`upconv ... oO`) and call it without output_size",
         )
-    problem = needs_map(module, node, context, "upconv")
+    problem = needs_map(class_name(module), node.args[0], context, "upconv")
     if problem is not None:
         return problem
     statement = layer(
@@ -60,43 +59,57 @@ def upconv(module: nn.ConvTranspose2d, node, context) -> Meaning:
 def whole_scale(scale) -> tuple[int, int] | None:
     """A scale factor as two whole numbers, or None (fractional, or not one per axis)."""
     values = list(scale) if isinstance(scale, (tuple, list)) else [scale, scale]
-    if len(values) != 2 or any(float(v) != int(v) or int(v) < 1 for v in values):
+    if len(values) != 2 or any(not isinstance(v, (int, float)) or float(v) != int(v) or int(v) < 1 for v in values):
         return None
     return int(values[0]), int(values[1])
 
 
 def upsample(module: nn.Upsample, node, context) -> Meaning:
-    name = class_name(module)
-    problem = needs_map(module, node, context, "upsample")
+    return upsample_meaning(class_name(module), node.args[0], context, module.mode, module.align_corners, module.size,
+                            module.scale_factor)
+
+
+def upsample_meaning(name: str, source, context, mode: str, align_corners, size, scale_factor, antialias: bool = False) -> Meaning:
+    """`upsample S [bilinear] [aligned]` or `upsample to HxW`: nn.Upsample's and F.interpolate's settings."""
+    problem = needs_map(name, source, context, "upsample")
     if problem is not None:
         return problem
-    if module.mode not in ("nearest", "bilinear"):
+    if mode not in ("nearest", "bilinear"):
         return Unsupported(
             name,
-            f"{name} with mode='{module.mode}' has no counterpart: `upsample` is nearest or bilinear",
+            f"{name} with mode='{mode}' has no counterpart: `upsample` is nearest or bilinear",
             "use mode='nearest' or 'bilinear', or an `upconv` to learn the upsampling",
         )
-    flags = [] if module.mode == "nearest" else ["bilinear"]
-    if module.mode == "bilinear" and module.align_corners:
+    if antialias:
+        return Unsupported(name, f"{name} with antialias=True has no counterpart: `upsample` interpolates without antialiasing",
+                           "leave antialias=False (it changes nothing when enlarging by a whole factor)")
+    flags = [] if mode == "nearest" else ["bilinear"]
+    if mode == "bilinear" and align_corners:
         flags.append("aligned")
-    if module.size is not None:
-        size = module.size if isinstance(module.size, (tuple, list)) else (module.size, module.size)
-        if len(size) != 2 or any(s is None for s in size):
-            return Unsupported(name, f"{name} with size={module.size} has no counterpart: `upsample to HxW` fixes both axes")
-        return Emit(node.args[0], (Layer("upsample", (Arg("to", pair(size)),), tuple(flags)),))
-    scale = whole_scale(module.scale_factor)
+    if size is not None:
+        sizes = size if isinstance(size, (tuple, list)) else (size, size)
+        if any(isinstance(s, fx.Node) for s in sizes) or isinstance(size, fx.Node):
+            return Unsupported(
+                name,
+                f"{name} to a size read from a tensor has no counterpart: `upsample to HxW` fixes the size in the program",
+                "give a scale_factor, or a fixed size",
+            )
+        if len(sizes) != 2 or any(s is None for s in sizes):
+            return Unsupported(name, f"{name} with size={size} has no counterpart: `upsample to HxW` fixes both axes")
+        return Emit(source, (Layer("upsample", (Arg("to", pair(sizes)),), tuple(flags)),))
+    scale = whole_scale(scale_factor)
     if scale is None:
         return Unsupported(
             name,
-            f"{name} with scale_factor={module.scale_factor} has no counterpart: `upsample S` scales by whole numbers",
+            f"{name} with scale_factor={scale_factor} has no counterpart: `upsample S` scales by whole numbers",
             "use a whole scale factor, or a size (`upsample to HxW`)",
         )
-    return Emit(node.args[0], (Layer("upsample", (Arg("scale", scale),), tuple(flags)),))
+    return Emit(source, (Layer("upsample", (Arg("scale", scale),), tuple(flags)),))
 
 
 def groupnorm(module: nn.GroupNorm, node, context) -> Meaning:
     name = class_name(module)
-    problem = needs_map(module, node, context, "groupnorm")
+    problem = needs_map(class_name(module), node.args[0], context, "groupnorm")
     if problem is not None:
         return problem
     if not module.affine:
@@ -110,7 +123,7 @@ def groupnorm(module: nn.GroupNorm, node, context) -> Meaning:
 
 def instancenorm(module: nn.InstanceNorm2d, node, context) -> Meaning:
     name = class_name(module)
-    problem = needs_map(module, node, context, "instancenorm")
+    problem = needs_map(class_name(module), node.args[0], context, "instancenorm")
     if problem is not None:
         return problem
     if module.track_running_stats:
@@ -128,12 +141,16 @@ def instancenorm(module: nn.InstanceNorm2d, node, context) -> Meaning:
 
 
 def dropout2d(module: nn.Dropout2d, node, context) -> Meaning:
-    problem = needs_map(module, node, context, "dropout2d")
+    return dropout2d_meaning(class_name(module), node.args[0], context, module.p)
+
+
+def dropout2d_meaning(name: str, source, context, p: float) -> Meaning:
+    problem = needs_map(name, source, context, "dropout2d")
     if problem is not None:
         return problem
-    if module.p == 0:
-        return Alias(node.args[0])  # drops nothing
-    return Emit(node.args[0], (Layer("dropout2d", (Arg("p", float(module.p)),)),))
+    if p == 0:
+        return Alias(source)  # drops nothing
+    return Emit(source, (Layer("dropout2d", (Arg("p", float(p)),)),))
 
 
 def prelu(module: nn.PReLU, node, context) -> Meaning:
@@ -161,26 +178,40 @@ PAD_MODES = {
     nn.ReplicationPad2d: "replicate",
     nn.CircularPad2d: "circular",
 }
+# F.pad's modes, the same words.
+FUNCTIONAL_PAD_MODES = {"constant": "zero", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
 
 def pad(module, node, context) -> Meaning:
-    name = class_name(module)
-    problem = needs_map(module, node, context, "pad")
+    value = module.value if isinstance(module, nn.ConstantPad2d) and not isinstance(module, nn.ZeroPad2d) else 0
+    return pad_meaning(class_name(module), node.args[0], context, tuple(module.padding), PAD_MODES[type(module)], value)
+
+
+def pad_meaning(name: str, source, context, padding: tuple, mode: str, value=0) -> Meaning:
+    """`pad HxW [MODE]` from (left, right, top, bottom), as the padding modules and F.pad take it."""
+    problem = needs_map(name, source, context, "pad")
     if problem is not None:
         return problem
-    if isinstance(module, nn.ConstantPad2d) and not isinstance(module, nn.ZeroPad2d) and module.value != 0:
-        return Unsupported(name, f"{name} with value={module.value:g} has no counterpart: `pad` pads with zeros, or reflects, "
+    if any(isinstance(amount, fx.Node) for amount in padding):
+        return Unsupported(name, f"{name} by amounts read from a tensor's size has no counterpart: `pad` pads by fixed amounts",
+                           "pad by fixed numbers (a U-Net whose sizes always match needs no padding)")
+    if mode == "zero" and value not in (0, None):
+        return Unsupported(name, f"{name} with value={value:g} has no counterpart: `pad` pads with zeros, or reflects, "
                            "replicates or wraps the map", "pad with 0 (nn.ZeroPad2d)")
-    left, right, top, bottom = module.padding
+    if len(padding) == 2:
+        padding = (*padding, 0, 0)  # the width's sides only
+    if len(padding) != 4 or min(padding) < 0:
+        return Unsupported(name, f"{name} with padding {tuple(padding)} has no counterpart: `pad HxW` pads the height "
+                           "and width of a map by whole amounts", "pad (left, right, top, bottom), none negative")
+    left, right, top, bottom = padding
     if left != right or top != bottom:
         return Unsupported(
             name,
-            f"{name} with padding (left, right, top, bottom) = {tuple(module.padding)} has no counterpart: `pad HxW` "
+            f"{name} with padding (left, right, top, bottom) = {tuple(padding)} has no counterpart: `pad HxW` "
             "pads both sides of an axis equally",
             "pad the same on the left and right, and the same at the top and bottom",
         )
-    mode = PAD_MODES[type(module)]
-    return Emit(node.args[0], (Layer("pad", (Arg("padding", (top, left)),), () if mode == "zero" else (mode,)),))
+    return Emit(source, (Layer("pad", (Arg("padding", (top, left)),), () if mode == "zero" else (mode,)),))
 
 
 def unflatten(module: nn.Unflatten, node, context) -> Meaning:

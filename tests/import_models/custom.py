@@ -391,3 +391,40 @@ class ChannelsLastPReLU(nn.Module):
 
     def forward(self, x):
         return self.act(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class FunctionalEncoderDecoder(nn.Module):
+    """The functional forms of issue 18's layers: F.pad in every mode, F.interpolate, F.dropout2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3)
+        self.mid = nn.Conv2d(8, 8, 3)
+        self.up = nn.Conv2d(8, 4, 3)
+
+    def forward(self, x):
+        x = F.pad(x, (1, 1, 2, 2), mode="reflect")
+        x = F.max_pool2d(torch.relu(self.down(x)), 2)
+        x = F.pad(x, (1, 1, 0, 0), mode="replicate")
+        x = F.pad(x, [1, 1, 1, 1], mode="circular")
+        x = F.dropout2d(self.mid(x), 0.25, training=self.training)
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        x = F.pad(x, (2, 2), value=0.0)  # the width's sides only (zeros: two amounts are enough)
+        x = F.interpolate(x, scale_factor=(1, 2))
+        return F.interpolate(self.up(x), size=(20, 36), mode="bilinear")
+
+
+class SizedPadding(nn.Module):
+    """The upsampling step of a popular U-Net: pad the smaller map to the skip's size, amounts read from the sizes."""
+
+    def forward(self, x):
+        small = F.max_pool2d(x, 2)
+        rows, columns = x.size()[2] - small.size()[2], x.size()[3] - small.size()[3]
+        return F.pad(small, [columns // 2, columns - columns // 2, rows // 2, rows - rows // 2])
+
+
+class SizedInterpolation(nn.Module):
+    """Upsampling to another map's size (feature pyramids)."""
+
+    def forward(self, x):
+        return F.interpolate(F.max_pool2d(x, 2), size=x.shape[2:]) + x
