@@ -235,7 +235,7 @@ def test_e0071_names_the_largest_failing_size_and_the_bound_that_fixes_it():
     program = check("network Shrinks\ninput HxWx3 where H >= 6, W >= 8\nconv 16 k3\nconv 32 k3\nconv 64 k5\n")
     first, second = [d for d in program.diagnostics if d.is_error]
     assert (first.code, first.line, first.message) == ("E0071", 5, "for H = 8, the output height after line 5 is 0")
-    assert first.label == "this convolution's output height H-8 is 0 for H = 8"
+    assert first.label == "this convolution window's output height H-8 is 0 for H = 8"
     assert first.notes == (
         "height: (H-4 + 2*0 - 5)/1 + 1 = H-8",
         "it is below 1 for every H from 6 to 8, and at least 1 from H = 9 on",
@@ -277,7 +277,7 @@ def test_e0071_help_fixes_its_own_layer():
 def test_e0071_a_window_that_never_fits():
     (d, e) = errors("input HxWx3\nconv 3 k3 d2000000000\n")
     assert d.code == e.code == "E0071"
-    assert d.message == "the convolution window never fits: its output height H-4000000000 stays below 1 for every H up to 2**31"
+    assert d.message == "the convolution window's output height H-4000000000 stays below 1 for every H up to 2**31"
     assert d.help == "use a smaller kernel or dilation"
 
 

@@ -1,11 +1,12 @@
-"""Sizes that must stay at least 1 after a layer that is not a sliding window.
+"""Sizes that must stay at least 1: after a layer that is not a sliding window, and any symbolic size.
 
 A transposed convolution with much padding (`upconv 8 k2 p3` on a 2x2 map),
 or reflection padding wider than its input, leaves nothing: E0081 for a
-number, and for a symbolic size the same rule as windows (E0071 with a
-written bound; a computed bound is raised, which is how the checker finds
-the smallest admissible size). Positivity is decided at the bound: every
-size function is monotone.
+number. For a symbolic size, `symbolic_size_fits` is the one rule of every
+layer, sliding windows included (windows.py): E0071 with a written bound; a
+computed bound is raised, which is how the checker finds the smallest
+admissible size. Positivity is decided at the bound: every size function
+is monotone.
 """
 
 from __future__ import annotations
@@ -33,12 +34,28 @@ def grown_fits(what: str, axis: str, size, out, rule: str, site: Site, span: Spa
             help=help_text,
         )
         return False
-    symbol = out.symbol
-    bound = site.size_bound(symbol)
+    bound = site.size_bound(out.symbol)
     needed = out.smallest_valid(bound)
     if needed is not None:
-        needed += (bound - needed) % site.size_modulus(symbol)
-    if needed == bound:
+        needed += (bound - needed) % site.size_modulus(out.symbol)
+    return symbolic_size_fits(what, noun, out, needed, f"{axis}: {rule}", site, span, help_text)
+
+
+def symbolic_size_fits(what: str, noun: str, out: Axis, needed: int | None, rule: str, site: Site, span: Span, help_text: str,
+                       never_help: str = "") -> bool:
+    """E0071: a size of the input's symbol that must be at least 1 for every admissible size (windows.py's too).
+
+    `needed` is the smallest size from the symbol's bound on that gives at
+    least 1 (None: none up to 2**31 - 1); by monotonicity that decides every
+    size. Below it, a written bound is an error naming the largest failing
+    size; a computed bound is raised silently (that is how the checker
+    finds it). Either way checking goes on from the raised bound. `what`
+    names the layer ("convolution", "reflect padding"), `noun` the size
+    ("output height"), `rule` the arithmetic; `help_text` is the fix
+    besides a larger bound, `never_help` the one when no size will do.
+    """
+    symbol = out.symbol
+    if needed == site.size_bound(symbol):
         return True
     if needed is None:
         site.report(
@@ -46,8 +63,8 @@ def grown_fits(what: str, axis: str, size, out, rule: str, site: Site, span: Spa
             span,
             f"the {what}'s {noun} {out} stays below 1 for every {symbol} up to 2**31",
             label=f"{noun} {out}",
-            notes=[f"{axis}: {rule}"],
-            help=help_text,
+            notes=[rule],
+            help=never_help or help_text,
         )
         return False
     stated = site.stated_bound(symbol)
@@ -57,9 +74,9 @@ def grown_fits(what: str, axis: str, size, out, rule: str, site: Site, span: Spa
         site.report(
             "E0071",
             span,
-            f"for {symbol} = {last}, the {noun} at line {site.line_of(span)} is {out.at(last)}",
+            f"for {symbol} = {last}, the {noun} after line {site.line_of(span)} is {out.at(last)}",
             label=f"this {what}'s {noun} {out} is {out.at(last)} for {symbol} = {last}",
-            notes=[f"{axis}: {rule}", f"it is below 1 for {symbol} from {stated} to {last}, and at least 1 from {symbol} = {needed} on"],
+            notes=[rule, f"it is below 1 for every {symbol} from {stated} to {last}, and at least 1 from {symbol} = {needed} on"],
             related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
             help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or {help_text}",
         )

@@ -16,6 +16,7 @@ from ..diagnostics.model import Fix
 from ..syntax.source import Span
 from ..types.shapes import MapType, Window, describe
 from ..types.symbolic import residue_condition
+from .growth import symbolic_size_fits
 from .values import Site
 
 AXES = ("height", "width")
@@ -37,7 +38,8 @@ def windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Sit
             if known is None or (known[0] is not None and (needed is None or needed > known[0])):
                 neediest[out.symbol] = (needed, axis, window)
     for needed, axis, window in neediest.values():
-        ok &= _symbolic_fits(kind_name, axis, window, needed, site, span)
+        ok &= symbolic_size_fits(f"{kind_name} window", f"output {axis}", window.output, needed, f"{axis}: {window.arithmetic()}", site, span,
+                                 "pad this layer", never_help="use a smaller kernel or dilation")
     for axis, window in zip(AXES, windows):
         if window.symbolic or window.output >= 1:
             continue
@@ -55,48 +57,6 @@ def windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Sit
         )
         break
     return ok
-
-
-def _symbolic_fits(kind_name: str, axis: str, window: Window, needed: int | None, site: Site, span: Span) -> bool:
-    """Positivity for every admissible size: by monotonicity, at the bound.
-
-    `needed` is the smallest size from the bound on that fits (None: none
-    up to 2**31 - 1). Below it, a written bound is an error (E0071)
-    naming the largest failing size; a computed bound is raised silently
-    (that is how the checker finds it). Either way checking goes on from the
-    raised bound.
-    """
-    out = window.output
-    symbol = out.symbol
-    if needed == site.size_bound(symbol):
-        return True
-    if needed is None:
-        site.report(
-            "E0071",
-            span,
-            f"the {kind_name} window never fits: its output {axis} {out} stays below 1 for every {symbol} up to 2**31",
-            label=f"output {axis} {out}",
-            notes=[f"{axis}: {window.arithmetic()}"],
-            help="use a smaller kernel or dilation",
-        )
-        return False
-    stated = site.stated_bound(symbol)
-    written = site.raise_bound(symbol, needed)
-    if written is not None:
-        last = needed - site.size_modulus(symbol)
-        site.report(
-            "E0071",
-            span,
-            f"for {symbol} = {last}, the output {axis} after line {site.line_of(span)} is {out.at(last)}",
-            label=f"this {kind_name}'s output {axis} {out} is {out.at(last)} for {symbol} = {last}",
-            notes=[
-                f"{axis}: {window.arithmetic()}",
-                f"it is below 1 for every {symbol} from {stated} to {last}, and at least 1 from {symbol} = {needed} on",
-            ],
-            related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
-            help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or pad this layer",
-        )
-    return True
 
 
 def symbolic_unused(window: Window, start: int, modulus: int = 1) -> tuple[int, set[int], int] | None:
