@@ -130,3 +130,23 @@ def test_configurations_are_declared_as_frozen_dataclasses_are():
         class Misordered(Config):
             early: int = 1
             late: int
+
+
+def test_without_dataclass_transform_as_on_python_3_10():
+    """requires-python is 3.10, whose typing has no dataclass_transform (3.11's): the records do without it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, typing\n"
+        "del typing.dataclass_transform\n"
+        "from cnndsl import check_source\n"
+        "from cnndsl.layers.conv import ConvConfig\n"
+        "assert ConvConfig(8, (3, 3)) == ConvConfig(8, (3, 3), (1, 1))\n"
+        "print([d.code for d in check_source(open(sys.argv[1]).read(), 'quiz.cnn')])\n"
+    )
+    quiz = Path(__file__).resolve().parent.parent / "examples" / "quiz.cnn"
+    result = subprocess.run([sys.executable, "-c", code, str(quiz)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
