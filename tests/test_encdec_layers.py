@@ -92,6 +92,37 @@ def test_instancenorm_on_one_position_is_refused_as_pytorch_refuses_it(size, ref
             module(torch.randn(2, 4, height, width))
 
 
+@pytest.mark.parametrize(
+    "text, bounds, refused, errors",
+    [
+        # one symbol: a computed bound is raised to the smallest size with two positions, which PyTorch takes,
+        # and the admissible size below it (without the raise) is one PyTorch refuses
+        ("input Hx1x4\ninstancenorm", {"H": 2}, (1, 1), []),
+        ("input HxHx4\npool 4\ninstancenorm", {"H": 8}, (7, 7), []),
+        ("input Hx1x4 where H % 16 == 0\npool 16x1\ninstancenorm", {"H": 32}, (16, 1), []),
+        ("input HxWx4 where H >= 8\npool 4\ninstancenorm", {"H": 8, "W": 4}, None, []),
+        # a written bound that admits a 1x1 map, and two symbols (either may grow: the user says which)
+        ("input HxHx4 where H >= 4\npool 4\ninstancenorm", None, None, ["for H = 7 its input is 1x1", "require H >= 8"]),
+        ("input HxWx4\npool 4\ninstancenorm", None, None, ["for H = 4, W = 4 its input is 1x1", "require H >= 8 or W >= 8"]),
+    ],
+)
+def test_instancenorm_on_a_symbolic_map_has_two_positions_at_every_admissible_size(text, bounds, refused, errors):
+    program = cnndsl.check_program(f"network T\n{text}\n")
+    found = [d for d in program.diagnostics if d.is_error]
+    assert [d.code for d in found] == (["E0085"] if errors else [])
+    for words in errors:
+        assert words in found[0].message + found[0].help
+    if not bounds:
+        return
+    assert {symbol.name: symbol.bound for symbol in program.symbols.values()} == bounds
+    model = cnndsl.compile_source(f"network T\n{text}\n").module_class()().eval()
+    smallest = (bounds["H"], bounds.get("W", bounds["H"] if "HxH" in text else 1))
+    model(torch.randn(1, 4, *smallest))
+    if refused:
+        with pytest.raises(ValueError, match="more than 1 spatial element"):
+            model(torch.randn(1, 4, *refused))
+
+
 def test_symbolic_growth_is_checked_at_every_admissible_size():
     text = "network T\ninput HxWx3 where H >= 2, W >= 2\nconv 4 k3\nupconv 4 k2 s2 p2\npad 3 reflect\n"
     diagnostics = cnndsl.check_source(text)

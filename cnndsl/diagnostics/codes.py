@@ -1017,6 +1017,14 @@ zero, and PyTorch refuses the input ("Expected more than 1 spatial element
 when training"), in eval mode too, because `nn.InstanceNorm2d` keeps no
 running statistics by default and always normalises with the input's own.
 
+For a symbolic input the map must have two positions at every admissible
+size. With one symbol (`input HxHx3`, or one fixed axis of 1), a computed
+bound is raised to the smallest size that gives two (`cnnc summary` shows
+it); a written bound that admits a 1x1 map is this error, naming the largest
+such size and the bound that fixes it. With two symbols shrunk to 1x1 at
+their bounds, either may grow: the error asks for one of the two bounds
+(`where H >= 64`).
+
 Wrong:
 
     input 8x8x3

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 from ..types.autograd import Saves, Tensor
 from ..types.layout import CONTIGUOUS, is_contiguous
 from ..types.shapes import describe
+from ..types.symbolic import Axis
 from .arguments import called
 from .base import Config, Inference, LayerKind
 
@@ -35,20 +35,70 @@ class InstanceNorm(LayerKind):
     def infer(self, config: InstanceNormConfig, shape, site, span):
         if not self.needs_map(shape, site, span):
             return None
-        if shape.height == 1 and shape.width == 1:  # both fixed at 1 (a symbolic size is not compared)
-            site.report(
-                "E0085",
-                span,
-                f"{called(self, site)} needs more than one position, but its input is the {describe(shape)}",
-                label="one value per channel",
-                notes=["PyTorch's InstanceNorm2d normalises each channel over its positions, in eval mode too: "
-                       "on a 1x1 map it raises 'Expected more than 1 spatial element'"],
-                help="normalise before the map shrinks to 1x1, or use layernorm (over the channels) or batchnorm",
-            )
+        if not self.has_two_positions(shape, site, span):
             return None
         if not config.affine:
             return Inference(shape, 0, 0, ("params: 0 (not affine)",))
         return Inference(shape, 2 * shape.channels, 0, (f"params: 2*{shape.channels} = {2 * shape.channels:,} (weight and bias)",))
+
+    def has_two_positions(self, shape, site, span) -> bool:
+        """E0085 unless the map has two positions or more at every admissible size (decided at the bounds).
+
+        For one symbol, the smallest size that gives two positions is what
+        the bound must be: a computed bound is raised to it (silently: that
+        is how the checker finds the smallest sizes), a written one is an
+        error naming the largest size that fails. With two symbols (`HxW`
+        shrunk to 1x1 at the bounds) either may grow, so the user chooses.
+        """
+        sizes = (shape.height, shape.width)
+        if max(size.at(site.size_bound(size.symbol)) if isinstance(size, Axis) else size for size in sizes) >= 2:
+            return True  # sizes only grow with the symbols
+        needs: dict[str, int | None] = {}
+        for size in sizes:
+            if isinstance(size, Axis):
+                bound, modulus = site.size_bound(size.symbol), site.size_modulus(size.symbol)
+                needed = size.smallest_valid(bound, at_least=2)
+                if needed is not None:
+                    needed += (bound - needed) % modulus
+                known = needs.get(size.symbol, None)
+                needs[size.symbol] = needed if known is None else known if needed is None else min(known, needed)
+        name = called(self, site)
+        note = ("PyTorch's InstanceNorm2d normalises each channel over its positions, in eval mode too: "
+                "on a 1x1 map it raises 'Expected more than 1 spatial element'")
+        fix = "normalise before the map shrinks to 1x1, or use layernorm (over the channels) or batchnorm"
+        if not needs or None in needs.values():
+            where = "" if not needs else f" for every {' and '.join(needs)} up to 2**31"
+            site.report("E0085", span, f"{name} needs more than one position, but its input is the {describe(shape)}{where}",
+                        label="one value per channel", notes=[note], help=fix)
+            return False
+        if len(needs) == 2:
+            at = ", ".join(f"{symbol} = {site.size_bound(symbol)}" for symbol in needs)
+            either = " or ".join(f"{symbol} >= {needed}" for symbol, needed in needs.items())
+            site.report(
+                "E0085",
+                span,
+                f"{name} needs more than one position, but for {at} its input is 1x1",
+                label=f"one value per channel for {at}",
+                notes=[note, f"its input is the {describe(shape)}"],
+                help=f"require {either} on the input line, or {fix}",
+            )
+            return False
+        ((symbol, needed),) = needs.items()
+        stated = site.stated_bound(symbol)
+        written = site.raise_bound(symbol, needed)
+        if written is not None:
+            last = needed - site.size_modulus(symbol)
+            site.report(
+                "E0085",
+                span,
+                f"{name} needs more than one position, but for {symbol} = {last} its input is 1x1",
+                label=f"one value per channel for {symbol} = {last}",
+                notes=[note, f"its input, the {describe(shape)}, is 1x1 for {symbol} "
+                       + (f"= {last}" if stated == last else f"from {stated} to {last}") + f", larger from {symbol} = {needed} on"],
+                related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
+                help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or {fix}",
+            )
+        return True
 
     def emit(self, config: InstanceNormConfig, shape, inplace=False):
         return f"nn.InstanceNorm2d({shape.channels}" + (", affine=True)" if config.affine else ")")

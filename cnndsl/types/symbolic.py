@@ -205,19 +205,19 @@ class Axis(Record):
         """Plain `scale*H + shift` (no floor, no tail)."""
         return self.divisor == 1 and not self.tail
 
-    def smallest_valid(self, start: int, limit: int = 2**31 - 1) -> int | None:
-        """The smallest value >= start of the symbol with a size >= 1 (None: beyond limit)."""
+    def smallest_valid(self, start: int, limit: int = 2**31 - 1, at_least: int = 1) -> int | None:
+        """The smallest value >= start of the symbol with a size >= at_least (None: beyond limit)."""
         low = start
-        if self.at(low) >= 1:
+        if self.at(low) >= at_least:
             return low
         high = low + 1
-        while self.at(high) < 1:
+        while self.at(high) < at_least:
             if high > limit:
                 return None
             high = low + 2 * (high - low)
         while high - low > 1:  # monotone: bisect
             middle = (low + high) // 2
-            if self.at(middle) >= 1:
+            if self.at(middle) >= at_least:
                 high = middle
             else:
                 low = middle
