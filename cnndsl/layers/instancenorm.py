@@ -25,7 +25,10 @@ class InstanceNorm(LayerKind):
     example = "instancenorm"
     examples = ("instancenorm", "instancenorm affine")
     torch = "nn.InstanceNorm2d"
-    formulas = ("params = 0, or 2*C with `affine` (PyTorch's default is affine=False, no running statistics)",)
+    formulas = (
+        "params = 0, or 2*C with `affine` (PyTorch's default is affine=False, no running statistics)",
+        "the map needs two positions or more (PyTorch refuses 1x1: E0085); a computed bound of a symbolic size is raised to give two",
+    )
     flags = {"affine": "a learnable scale and shift per channel"}
     inplace_after = True
 
