@@ -101,9 +101,13 @@ def test_instancenorm_on_one_position_is_refused_as_pytorch_refuses_it(size, ref
         ("input HxHx4\npool 4\ninstancenorm", {"H": 8}, (7, 7), []),
         ("input Hx1x4 where H % 16 == 0\npool 16x1\ninstancenorm", {"H": 32}, (16, 1), []),
         ("input HxWx4 where H >= 8\npool 4\ninstancenorm", {"H": 8, "W": 4}, None, []),
-        # a written bound that admits a 1x1 map, and two symbols (either may grow: the user says which)
+        # two symbols: the computed bounds are raised (both when both are), as PyTorch refuses 4x4 and takes 8x8, 4x8
+        ("input HxWx4\npool 4\ninstancenorm", {"H": 8, "W": 8}, (4, 4), []),
+        ("input HxWx4 where H >= 4\npool 4\ninstancenorm", {"H": 4, "W": 8}, (4, 4), []),
+        # written bounds that admit a 1x1 map
         ("input HxHx4 where H >= 4\npool 4\ninstancenorm", None, None, ["for H = 7 its input is 1x1", "require H >= 8"]),
-        ("input HxWx4\npool 4\ninstancenorm", None, None, ["for H = 4, W = 4 its input is 1x1", "require H >= 8 or W >= 8"]),
+        ("input HxWx4 where H >= 4, W >= 4\npool 4\ninstancenorm", None, None,
+         ["for H = 4, W = 4 its input is 1x1", "require H >= 8 or W >= 8"]),
     ],
 )
 def test_instancenorm_on_a_symbolic_map_has_two_positions_at_every_admissible_size(text, bounds, refused, errors):

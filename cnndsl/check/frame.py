@@ -95,6 +95,9 @@ class Frame(Site):
         state.bound = max(state.bound, state.admissible(value))
         return state.written
 
+    def written_bound(self, symbol: str) -> Span | None:
+        return self.checker.bounds[symbol].written
+
     def size_modulus(self, symbol: str) -> int:
         """The modulus of a symbol's residue (`where H % 16 == 0`), 1 without one; its bound is admissible."""
         return self.checker.bounds[symbol].modulus

@@ -1022,7 +1022,9 @@ size. With one symbol (`input HxHx3`, or one fixed axis of 1), a computed
 bound is raised to the smallest size that gives two (`cnnc summary` shows
 it); a written bound that admits a 1x1 map is this error, naming the largest
 such size and the bound that fixes it. With two symbols shrunk to 1x1 at
-their bounds, either may grow: the error asks for one of the two bounds
+their bounds, either may grow: a computed bound is raised (both when both
+are, `input HxWx3` then admits H >= 64, W >= 64 though 32x64 would do);
+two written bounds are this error, asking for one of them to grow
 (`where H >= 64`).
 
 Wrong:

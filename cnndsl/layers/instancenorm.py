@@ -27,7 +27,7 @@ class InstanceNorm(LayerKind):
     torch = "nn.InstanceNorm2d"
     formulas = (
         "params = 0, or 2*C with `affine` (PyTorch's default is affine=False, no running statistics)",
-        "the map needs two positions or more (PyTorch refuses 1x1: E0085); a computed bound of a symbolic size is raised to give two",
+        "the map needs two positions or more (PyTorch refuses 1x1: E0085); computed bounds of symbolic sizes are raised to give two",
     )
     flags = {"affine": "a learnable scale and shift per channel"}
     inplace_after = True
@@ -51,7 +51,10 @@ class InstanceNorm(LayerKind):
         the bound must be: a computed bound is raised to it (silently: that
         is how the checker finds the smallest sizes), a written one is an
         error naming the largest size that fails. With two symbols (`HxW`
-        shrunk to 1x1 at the bounds) either may grow, so the user chooses.
+        shrunk to 1x1 at the bounds) either may grow: a computed bound is
+        raised (both, when both are: the sizes every layer accepts are then
+        no box, and the square one is chosen); two written bounds are an
+        error that asks for either.
         """
         sizes = (shape.height, shape.width)
         if max(size.at(site.size_bound(size.symbol)) if isinstance(size, Axis) else size for size in sizes) >= 2:
@@ -75,6 +78,11 @@ class InstanceNorm(LayerKind):
                         label="one value per channel", notes=[note], help=fix)
             return False
         if len(needs) == 2:
+            computed = [symbol for symbol in needs if site.written_bound(symbol) is None]
+            for symbol in computed:  # both when both are computed: the box stays square, if not the largest
+                site.raise_bound(symbol, needs[symbol])
+            if computed:
+                return True
             at = ", ".join(f"{symbol} = {site.size_bound(symbol)}" for symbol in needs)
             either = " or ".join(f"{symbol} >= {needed}" for symbol, needed in needs.items())
             site.report(

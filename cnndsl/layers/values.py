@@ -89,6 +89,10 @@ class Site(Protocol):
         """Raise a symbol's bound to `value`; the written bound's span, None for a computed one."""
         ...
 
+    def written_bound(self, symbol: str) -> Span | None:
+        """The span of the symbol's written bound (`H >= 32`), None for a computed one."""
+        ...
+
     def line_of(self, span: Span) -> int:
         """The 1-based line a span starts on."""
         ...
