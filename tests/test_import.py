@@ -327,6 +327,19 @@ def test_the_functional_forms_import_as_the_modules_do():
     assert outputs_agree(model, text, imported.state_dict, size=(30, 22)) == 0  # any size
 
 
+def test_a_u_net_whose_skip_comes_first_imports_with_keep_and_cat():
+    """torch.cat([skip, up(...)], 1): the long skips of language.md 6.5, nested as the levels are, every line verified."""
+    model = custom.TwoLevelUNet()
+    imported = import_model(model, "32x32x3")
+    assert imported.verification.ok and imported.verification.difference == 0, imported.text
+    assert len(imported.verification.rows) == 12 and all(row.ok for row in imported.verification.rows)
+    code = [line.split("#")[0].strip() for line in imported.text[imported.text.index("network TwoLevelUNet") :].splitlines()]
+    assert [line for line in code if line.startswith(("keep", "cat", "pool", "upconv"))] == [
+        "keep skip1", "pool 2", "keep skip2", "pool 2", "upconv 16 k2 s2", "cat skip2", "upconv 8 k2 s2", "cat skip1",
+    ]
+    assert outputs_agree(model, imported.text, imported.state_dict, size=(32, 32)) == 0
+
+
 ISSUE_18_UNSUPPORTED = {
     # name: (the model, on an 8x8x3 input unless it says, words the one-line message must hold)
     "upconv_output_size": (custom.OutputSize, "called with an output_size has no counterpart"),

@@ -10,6 +10,8 @@ has a line of its own. The same layout counts lines for the block decisions
 
 from __future__ import annotations
 
+import contextvars
+
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -141,6 +143,10 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
         return lines
     if isinstance(statement, Gate):
         return _wrapped("gate", statement.body, depth, statement)
+    if isinstance(statement, Branches) and not statement.split and len(statement.branches) == 2 and not statement.branches[0]:
+        skip = _long_skip_lines(statement, depth)
+        if len(skip) > 3:  # a body of several lines (a U-Net level); DenseNet's one-line `concat` reads better as it is
+            return skip
     if isinstance(statement, Branches):
         head = "split" if statement.split else "concat"
         branches = [_wrapped("branch", branch, depth + 1, None) for branch in statement.branches]
@@ -157,6 +163,28 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
     if isinstance(statement, Region):  # regions are resolved before anything is rendered
         return layout(statement.body, depth)
     raise TypeError(statement)
+
+
+# How many long skips are open around the statements being laid out: a skip's name is its level
+# (`skip1` the outermost), unique among the open ones, as nested keeps and joins must be (language.md 6.5).
+_OPEN_SKIPS: contextvars.ContextVar[int] = contextvars.ContextVar("open_skips", default=0)
+
+
+def _long_skip_lines(statement: Branches, depth: int) -> list[Line]:
+    """`torch.cat([x, f(x)], 1)` as a long skip: `keep` x, f's lines, `cat` (the kept map first, as `cat` puts it).
+
+    What the U-Net paper draws and language.md 6.5 writes; a concat whose
+    identity branch comes second (`torch.cat([f(x), x], 1)`) has no `cat`
+    counterpart and stays a `concat`.
+    """
+    level = _OPEN_SKIPS.get() + 1
+    token = _OPEN_SKIPS.set(level)
+    try:
+        body = layout(statement.branches[1], depth)
+    finally:
+        _OPEN_SKIPS.reset(token)
+    name = f"skip{level}"
+    return [Line(depth, f"keep {name}"), *body, Line(depth, f"cat {name}", [statement])]
 
 
 def _wrapped(head: str, body, depth: int, statement) -> list[Line]:

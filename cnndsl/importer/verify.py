@@ -21,6 +21,7 @@ from torch import fx, nn
 
 from ..backend.verify import resolve_device
 from ..backend.weights import WeightTransferError, transfer_weights
+from ..check.typed import TypedSkip
 from ..compiler import Program, instantiate
 from .convert import Conversion
 from .ir import all_modules
@@ -207,7 +208,8 @@ def _our_outputs(ours: nn.Module, conversion: Conversion, images: torch.Tensor):
         parts.append((ours.classifier, program.classifier))
     starts = sorted(conversion.lines)
     owners: dict[int, list[nn.Module]] = {}
-    for sequential, nodes in parts:
+    while parts:
+        sequential, nodes = parts.pop(0)
         if len(sequential) != len(nodes):
             return {}, ours(images)
         for child, node in zip(sequential, nodes):
@@ -216,6 +218,9 @@ def _our_outputs(ours: nn.Module, conversion: Conversion, images: torch.Tensor):
             owner = bisect.bisect_right(starts, line) - 1
             if owner >= 0:
                 owners.setdefault(starts[owner], []).append(child)
+            if isinstance(node, TypedSkip) and not node.calls and isinstance(getattr(child, "body", None), nn.Sequential):
+                # keep ... cat: the lines between are top-level lines too, run inside the Skip module's body
+                parts.append((child.body, node.body))
     found: dict[int, tuple[torch.Tensor, int]] = {}
     handles = []
     for line, modules in owners.items():

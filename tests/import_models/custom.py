@@ -428,3 +428,33 @@ class SizedInterpolation(nn.Module):
 
     def forward(self, x):
         return F.interpolate(F.max_pool2d(x, 2), size=x.shape[2:]) + x
+
+
+class Double(nn.Module):
+    """Two 3x3 convolutions with ReLU, the U-Net's unit."""
+
+    def __init__(self, inputs: int, outputs: int):
+        super().__init__()
+        self.first = nn.Conv2d(inputs, outputs, 3, padding=1)
+        self.second = nn.Conv2d(outputs, outputs, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(self.second(torch.relu(self.first(x))))
+
+
+class TwoLevelUNet(nn.Module):
+    """Two levels of U-Net, the skip concatenated first (`torch.cat([skip, up], 1)`, the paper's order)."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1, self.enc2, self.bottom = Double(3, 8), Double(8, 16), Double(16, 32)
+        self.up2, self.dec2 = nn.ConvTranspose2d(32, 16, 2, stride=2), Double(32, 16)
+        self.up1, self.dec1 = nn.ConvTranspose2d(16, 8, 2, stride=2), Double(16, 8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        y = self.bottom(F.max_pool2d(e2, 2))
+        y = self.dec2(torch.cat([e2, self.up2(y)], 1))
+        return self.head(self.dec1(torch.cat([e1, self.up1(y)], 1)))
