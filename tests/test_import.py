@@ -330,14 +330,18 @@ def test_the_functional_forms_import_as_the_modules_do():
 def test_a_u_net_whose_skip_comes_first_imports_with_keep_and_cat():
     """torch.cat([skip, up(...)], 1): the long skips of language.md 6.5, nested as the levels are, every line verified."""
     model = custom.TwoLevelUNet()
-    imported = import_model(model, "32x32x3")
+    imported = import_model(model, InputSpec(32, 32, None, None))
     assert imported.verification.ok and imported.verification.difference == 0, imported.text
     assert len(imported.verification.rows) == 12 and all(row.ok for row in imported.verification.rows)
+    # The levels join only sizes they divide: the checker's constraint (E0083's help) goes on the input line.
+    assert "\ninput HxWx3 where H % 4 == 0, W % 4 == 0\n" in imported.text
+    assert imported.verification.other_sizes == {(4, 4): 0.0}
     code = [line.split("#")[0].strip() for line in imported.text[imported.text.index("network TwoLevelUNet") :].splitlines()]
     assert [line for line in code if line.startswith(("keep", "cat", "pool", "upconv"))] == [
         "keep skip1", "pool 2", "keep skip2", "pool 2", "upconv 16 k2 s2", "cat skip2", "upconv 8 k2 s2", "cat skip1",
     ]
     assert outputs_agree(model, imported.text, imported.state_dict, size=(32, 32)) == 0
+    assert outputs_agree(model, imported.text, imported.state_dict, size=(24, 44)) == 0  # any multiple of 4
 
 
 ISSUE_18_UNSUPPORTED = {

@@ -114,6 +114,9 @@ def test_without_the_constraint_the_checker_derives_it():
     assert {d.code for d in errors} == {"E0083"} and len(errors) == 4
     assert all(d.help == "add `where H % 16 == 12, W % 16 == 12` to the input line: every join then fits" for d in errors)
     assert errors[0].notes[0].startswith("height: for H = 196 the kept size is 17 and the current 8")
+    # The typed program carries the same constraint (cnnc import writes it on the input line).
+    assert cnndsl.check_program(text).join_constraint == "H % 16 == 12, W % 16 == 12"
+    assert cnndsl.check_program((EXAMPLES / "unet_original.cnn").read_text()).join_constraint is None
 
 
 def test_the_padded_unet_equals_a_hand_written_one_at_several_sizes():

@@ -131,6 +131,7 @@ class Checker(Visitor):
                 for symbol, state in self.bounds.items()
             },
             sizes=dict(self.sizes or {}),
+            join_constraint=self.skip_failures.constraint,
         )
 
     # -- statements: the checker walks them -------------------------------

@@ -66,6 +66,7 @@ class SizeFailures:
 
     def __init__(self) -> None:
         self.pending: list = []  # (report(help), {symbol: (period, residues that work)}, fallback help)
+        self.constraint: str | None = None  # the `where` that makes every join fit (TypedProgram.join_constraint)
 
     def add(self, report, agree: dict[str, tuple[int, set[int]]], fallback: str) -> None:
         self.pending.append((report, agree, fallback))
@@ -80,6 +81,9 @@ class SizeFailures:
                     continue
                 lcm = math.lcm(known[0], period)
                 combined[symbol] = (lcm, {r for r in range(lcm) if r % known[0] in known[1] and r % period in residues})
+        everywhere = [_coarsest_fix(symbol, *combined[symbol]) for symbol in combined]
+        if combined and all(everywhere):
+            self.constraint = ", ".join(everywhere)
         for report, agree, fallback in self.pending:
             fixes = [_coarsest_fix(symbol, *combined[symbol]) for symbol in agree]
             if agree and all(fixes):

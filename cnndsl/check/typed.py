@@ -326,7 +326,9 @@ def follows(kind: LayerKind, config, previous: Node | None) -> tuple[bool, bool]
 class TypedProgram(MutableRecord):
     """A checked program. `ok` is False when there are errors."""
 
-    __slots__ = ("source", "name", "input", "nodes", "diagnostics", "output", "syntax", "symbols", "sizes", "_layers")
+    __slots__ = (
+        "source", "name", "input", "nodes", "diagnostics", "output", "syntax", "symbols", "sizes", "_layers", "join_constraint",
+    )
     _unshown = ("syntax", "_layers")
     source: SourceText
     name: str
@@ -340,11 +342,14 @@ class TypedProgram(MutableRecord):
     # An instance of a symbolic program (`--size`): the values of its symbols.
     sizes: dict[str, int]
     _layers: list[TypedLayer] | None
+    # When a long skip's join fails for some sizes (E0083): the `where` under which every join fits
+    # (`H % 4 == 0, W % 4 == 0`), as E0083's help says it; None when there is none or nothing fails.
+    join_constraint: str | None
 
     def __init__(
         self, source: SourceText, name: str, input: MapType | None, nodes: list[Node], diagnostics: list[Diagnostic],
         output: Shape | None = None, syntax: object | None = None, symbols: dict[str, SizeSymbol] | None = None,
-        sizes: dict[str, int] | None = None, _layers: list[TypedLayer] | None = None,
+        sizes: dict[str, int] | None = None, _layers: list[TypedLayer] | None = None, join_constraint: str | None = None,
     ) -> None:
         self.source = source
         self.name = name
@@ -356,6 +361,7 @@ class TypedProgram(MutableRecord):
         self.symbols = {} if symbols is None else symbols
         self.sizes = {} if sizes is None else sizes
         self._layers = _layers
+        self.join_constraint = join_constraint
 
     @property
     def ok(self) -> bool:

@@ -94,6 +94,11 @@ def convert(
         input_line = f"input {input.symbols[0]}x{input.symbols[1]}x{channels}" if symbolic else f"input {input.height}x{input.width}x{channels}"
         text, lines = _compose(module, blocks, main, name, input_line, origin, input, symbolic, None)
         program = check_program(text, f"{name}.cnn")
+        if symbolic and program.join_constraint and all(d.code == "E0083" for d in program.diagnostics if d.is_error):
+            # A U-Net's levels join only sizes they divide: the checker says which (`where H % 4 == 0, ...`).
+            input_line += f" where {program.join_constraint}"
+            text, lines = _compose(module, blocks, main, name, input_line, origin, input, symbolic, None)
+            program = check_program(text, f"{name}.cnn")
         if program.ok:
             header = _header(module, name, origin, program, input, symbolic, _notes(statements), fallback)
             text, lines = _compose(module, blocks, main, name, input_line, origin, input, symbolic, header)
@@ -174,7 +179,12 @@ def _header(module, name, origin, program: TypedProgram, input: InputSpec, symbo
         "#",
     ]
     if symbolic:
-        bounds = " and ".join(f"{symbol.name} >= {symbol.bound}" for symbol in program.symbols.values())
+        bounds = " and ".join(
+            f"{symbol.name} >= {symbol.bound}"
+            + (f" (a multiple of {symbol.modulus})" if symbol.residue == 0 else f" ({symbol.name} % {symbol.modulus} == {symbol.residue})")
+            * (symbol.modulus > 1)
+            for symbol in program.symbols.values()
+        )
         lines.append(f"# Any image size: {bounds} (computed by cnnc); the comments' sizes are for {size}.")
     elif fallback:
         lines.append(f"# The input is fixed at {size}: as written, the model does not take any size ({_clip(fallback, 300)}).")
