@@ -429,6 +429,21 @@ async def test_quick_fixes_insert_flatten_and_padding(client: LanguageClient):
     assert not await change_doc(client, uri, fixed)
 
 
+async def test_a_long_skip_that_fails_for_some_sizes_offers_the_constraint(client: LanguageClient):
+    text = "input HxWx3 where H >= 8\nconv 8 k3 p1\nkeep s\npool 2\nconv 8 k3 p1\nupconv 8 k2 s2\ncat s\n"
+    uri, published = await open_doc(client, "skip.cnn", text)
+    assert [d.code for d in published if d.severity == types.DiagnosticSeverity.Error] == ["E0083"]
+    fixed, title = await _fix(client, uri, text, "E0083")
+    assert title == "add `where H % 2 == 0, W % 2 == 0` to the input line"
+    assert fixed.splitlines()[0] == "input HxWx3 where H >= 8, H % 2 == 0, W % 2 == 0"
+    after = await change_doc(client, uri, fixed)
+    assert not [d for d in after if d.severity == types.DiagnosticSeverity.Error]
+    bare = text.replace(" where H >= 8", "")
+    await change_doc(client, uri, bare)
+    fixed, _ = await _fix(client, uri, bare, "E0083")
+    assert fixed.splitlines()[0] == "input HxWx3 where H % 2 == 0, W % 2 == 0"
+
+
 # -- formatting --------------------------------------------------------------
 
 

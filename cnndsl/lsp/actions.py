@@ -2,7 +2,9 @@
 
 A diagnostic's fixes (`Fix`: set an option to a value) become edits of the
 statement's words; E0032 (a vector into a map layer) also offers to insert
-`flatten` before the layer.
+`flatten` before the layer, and E0083 (a long skip's join that fails for
+some sizes) to add the constraint under which every join fits to the input
+line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def quick_fixes(doc: Document, start: int, end: int, uri: str, docs: str | None 
         edits = []
         if d.code == "E0032":
             edits.append(("insert `flatten` before this layer", _insert_flatten(doc, statement.command)))
+        if d.code == "E0083":
+            edit = _add_join_constraint(doc)
+            if edit is not None:
+                edits.append((f"add `where {doc.program.join_constraint}` to the input line", edit))
         kind = lookup(statement.command.name.text)
         for fix in d.fixes:
             edit = _set_option(doc, statement.command, kind, fix.option, fix.value) if kind else None
@@ -53,6 +59,23 @@ def _insert_flatten(doc: Document, command: Command) -> types.TextEdit:
     else:
         text = "flatten" + ("\r\n" if _crlf(doc) else "\n") + before
     return types.TextEdit(range=doc.index.range(command.span.start, command.span.start), new_text=text)
+
+
+def _add_join_constraint(doc: Document) -> types.TextEdit | None:
+    """The typed program's `join_constraint` (E0083's help) added to the input line, after its bounds.
+
+    Only where the line has no residue constraint yet: one more for the same
+    symbol would not combine with it.
+    """
+    constraint = doc.program.join_constraint
+    line = next((s.command for s in doc.statements if s.command.name.text == "input" and s.block is None), None)
+    if constraint is None or line is None or any(bound.modulus is not None for bound in line.bounds):
+        return None
+    if line.bounds:
+        at = line.bounds[-1].span.end
+        return types.TextEdit(range=doc.index.range(at, at), new_text=f", {constraint}")
+    at = line.span.end
+    return types.TextEdit(range=doc.index.range(at, at), new_text=f" where {constraint}")
 
 
 def _crlf(doc: Document) -> bool:
