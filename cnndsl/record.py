@@ -28,7 +28,6 @@ except ImportError:  # Python 3.10: a marker for type checkers, nothing at run t
         return lambda cls: cls
 
 
-
 class FrozenRecordError(AttributeError):
     """Assigning to or deleting a field of a record."""
 

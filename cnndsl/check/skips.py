@@ -81,11 +81,11 @@ class SizeFailures:
                     continue
                 lcm = math.lcm(known[0], period)
                 combined[symbol] = (lcm, {r for r in range(lcm) if r % known[0] in known[1] and r % period in residues})
-        everywhere = [_coarsest_fix(symbol, *combined[symbol]) for symbol in combined]
-        if combined and all(everywhere):
-            self.constraint = ", ".join(everywhere)
+        fix_of = {symbol: _coarsest_fix(symbol, *residues) for symbol, residues in combined.items()}
+        if fix_of and all(fix_of.values()):
+            self.constraint = ", ".join(fix_of.values())
         for report, agree, fallback in self.pending:
-            fixes = [_coarsest_fix(symbol, *combined[symbol]) for symbol in agree]
+            fixes = [fix_of[symbol] for symbol in agree]
             if agree and all(fixes):
                 report("add `where " + ", ".join(fixes) + "` to the input line: every join then fits")
             else:

@@ -179,12 +179,7 @@ def _header(module, name, origin, program: TypedProgram, input: InputSpec, symbo
         "#",
     ]
     if symbolic:
-        bounds = " and ".join(
-            f"{symbol.name} >= {symbol.bound}"
-            + (f" (a multiple of {symbol.modulus})" if symbol.residue == 0 else f" ({symbol.name} % {symbol.modulus} == {symbol.residue})")
-            * (symbol.modulus > 1)
-            for symbol in program.symbols.values()
-        )
+        bounds = " and ".join(symbol.constraint for symbol in program.symbols.values())
         lines.append(f"# Any image size: {bounds} (computed by cnnc); the comments' sizes are for {size}.")
     elif fallback:
         lines.append(f"# The input is fixed at {size}: as written, the model does not take any size ({_clip(fallback, 300)}).")

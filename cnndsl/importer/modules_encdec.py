@@ -88,7 +88,7 @@ def upsample_meaning(name: str, source, context, mode: str, align_corners, size,
         flags.append("aligned")
     if size is not None:
         sizes = size if isinstance(size, (tuple, list)) else (size, size)
-        if any(isinstance(s, fx.Node) for s in sizes) or isinstance(size, fx.Node):
+        if any(isinstance(s, fx.Node) for s in sizes):
             return Unsupported(
                 name,
                 f"{name} to a size read from a tensor has no counterpart: `upsample to HxW` fixes the size in the program",
@@ -109,7 +109,7 @@ def upsample_meaning(name: str, source, context, mode: str, align_corners, size,
 
 def groupnorm(module: nn.GroupNorm, node, context) -> Meaning:
     name = class_name(module)
-    problem = needs_map(class_name(module), node.args[0], context, "groupnorm")
+    problem = needs_map(name, node.args[0], context, "groupnorm")
     if problem is not None:
         return problem
     if not module.affine:
@@ -123,7 +123,7 @@ def groupnorm(module: nn.GroupNorm, node, context) -> Meaning:
 
 def instancenorm(module: nn.InstanceNorm2d, node, context) -> Meaning:
     name = class_name(module)
-    problem = needs_map(class_name(module), node.args[0], context, "instancenorm")
+    problem = needs_map(name, node.args[0], context, "instancenorm")
     if problem is not None:
         return problem
     if module.track_running_stats:

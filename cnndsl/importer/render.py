@@ -11,7 +11,6 @@ has a line of its own. The same layout counts lines for the block decisions
 from __future__ import annotations
 
 import contextvars
-
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -145,7 +144,7 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
         return _wrapped("gate", statement.body, depth, statement)
     if isinstance(statement, Branches) and not statement.split and len(statement.branches) == 2 and not statement.branches[0]:
         skip = _long_skip_lines(statement, depth)
-        if len(skip) > 3:  # a body of several lines (a U-Net level); DenseNet's one-line `concat` reads better as it is
+        if skip is not None:
             return skip
     if isinstance(statement, Branches):
         head = "split" if statement.split else "concat"
@@ -170,10 +169,12 @@ def _statement_lines(statement: Statement, depth: int) -> list[Line]:
 _OPEN_SKIPS: contextvars.ContextVar[int] = contextvars.ContextVar("open_skips", default=0)
 
 
-def _long_skip_lines(statement: Branches, depth: int) -> list[Line]:
+def _long_skip_lines(statement: Branches, depth: int) -> list[Line] | None:
     """`torch.cat([x, f(x)], 1)` as a long skip: `keep` x, f's lines, `cat` (the kept map first, as `cat` puts it).
 
-    What the U-Net paper draws and language.md 6.5 writes; a concat whose
+    What the U-Net paper draws and language.md 6.5 writes, for an f of
+    several lines (a U-Net level); None for one line, where DenseNet's
+    one-line `concat { branch { } branch { f } }` reads better. A concat whose
     identity branch comes second (`torch.cat([f(x), x], 1)`) has no `cat`
     counterpart and stays a `concat`.
     """
@@ -183,6 +184,8 @@ def _long_skip_lines(statement: Branches, depth: int) -> list[Line]:
         body = layout(statement.branches[1], depth)
     finally:
         _OPEN_SKIPS.reset(token)
+    if len(body) <= 1:
+        return None
     name = f"skip{level}"
     return [Line(depth, f"keep {name}"), *body, Line(depth, f"cat {name}", [statement])]
 

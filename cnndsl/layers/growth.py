@@ -11,6 +11,7 @@ is monotone.
 
 from __future__ import annotations
 
+from ..record import DeclaredRecord
 from ..syntax.source import Span
 from ..types.symbolic import Axis
 from .values import Site
@@ -34,11 +35,47 @@ def grown_fits(what: str, axis: str, size, out, rule: str, site: Site, span: Spa
             help=help_text,
         )
         return False
-    bound = site.size_bound(out.symbol)
-    needed = out.smallest_valid(bound)
+    return symbolic_size_fits(what, noun, out, smallest_admissible(out, site), f"{axis}: {rule}", site, span, help_text)
+
+
+def smallest_admissible(size: Axis, site: Site, at_least: int = 1) -> int | None:
+    """The smallest admissible value of `size`'s symbol, from its bound on, where `size` is at least `at_least`.
+
+    None: none up to 2**31 - 1. Admissible: with the symbol's residue (`where H % 16 == 0`), as its bound has.
+    """
+    bound = site.size_bound(size.symbol)
+    needed = size.smallest_valid(bound, at_least=at_least)
     if needed is not None:
-        needed += (bound - needed) % site.size_modulus(out.symbol)
-    return symbolic_size_fits(what, noun, out, needed, f"{axis}: {rule}", site, span, help_text)
+        needed += (bound - needed) % site.size_modulus(size.symbol)
+    return needed
+
+
+class RaisedBound(DeclaredRecord):
+    """A written bound that had to be raised to `needed`: what the error about it says."""
+
+    symbol: str
+    stated: int  # the bound as written
+    needed: int
+    last: int  # the largest admissible size below `needed`: the one to name
+    span: Span  # the written bound
+
+    @property
+    def related(self) -> tuple[Span, str]:
+        return (self.span, f"{self.symbol} >= {self.stated} admits {self.symbol} = {self.last}")
+
+    @property
+    def require(self) -> str:
+        return f"require {self.symbol} >= {self.needed} on the input line (where {self.symbol} >= {self.needed})"
+
+
+def raise_bound(site: Site, symbol: str, needed: int) -> RaisedBound | None:
+    """Raise the symbol's bound to `needed`: silently for a computed bound (how the checker finds the smallest
+    sizes), and for a written one, what an error must say (None for a computed one)."""
+    stated = site.stated_bound(symbol)
+    written = site.raise_bound(symbol, needed)
+    if written is None:
+        return None
+    return RaisedBound(symbol, stated, needed, needed - site.size_modulus(symbol), written)
 
 
 def symbolic_size_fits(what: str, noun: str, out: Axis, needed: int | None, rule: str, site: Site, span: Span, help_text: str,
@@ -67,17 +104,16 @@ def symbolic_size_fits(what: str, noun: str, out: Axis, needed: int | None, rule
             help=never_help or help_text,
         )
         return False
-    stated = site.stated_bound(symbol)
-    written = site.raise_bound(symbol, needed)
-    if written is not None:
-        last = needed - site.size_modulus(symbol)
+    raised = raise_bound(site, symbol, needed)
+    if raised is not None:
+        last = raised.last
         site.report(
             "E0071",
             span,
             f"for {symbol} = {last}, the {noun} after line {site.line_of(span)} is {out.at(last)}",
             label=f"this {what}'s {noun} {out} is {out.at(last)} for {symbol} = {last}",
-            notes=[rule, f"it is below 1 for every {symbol} from {stated} to {last}, and at least 1 from {symbol} = {needed} on"],
-            related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
-            help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or {help_text}",
+            notes=[rule, f"it is below 1 for every {symbol} from {raised.stated} to {last}, and at least 1 from {symbol} = {needed} on"],
+            related=[raised.related],
+            help=f"{raised.require}, or {help_text}",
         )
     return True

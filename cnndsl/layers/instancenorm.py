@@ -8,6 +8,7 @@ from ..types.shapes import describe
 from ..types.symbolic import Axis
 from .arguments import called
 from .base import Config, Inference, LayerKind
+from .growth import raise_bound, smallest_admissible
 
 ORDER = 34  # after groupnorm
 
@@ -59,15 +60,14 @@ class InstanceNorm(LayerKind):
         sizes = (shape.height, shape.width)
         if max(size.at(site.size_bound(size.symbol)) if isinstance(size, Axis) else size for size in sizes) >= 2:
             return True  # sizes only grow with the symbols
-        needs: dict[str, int | None] = {}
+        found: dict[str, list[int]] = {}  # per symbol, the sizes at which one of its axes reaches 2
         for size in sizes:
             if isinstance(size, Axis):
-                bound, modulus = site.size_bound(size.symbol), site.size_modulus(size.symbol)
-                needed = size.smallest_valid(bound, at_least=2)
+                needed = smallest_admissible(size, site, at_least=2)
+                candidates = found.setdefault(size.symbol, [])
                 if needed is not None:
-                    needed += (bound - needed) % modulus
-                known = needs.get(size.symbol, None)
-                needs[size.symbol] = needed if known is None else known if needed is None else min(known, needed)
+                    candidates.append(needed)
+        needs = {symbol: min(candidates, default=None) for symbol, candidates in found.items()}
         name = called(self, site)
         note = ("PyTorch's InstanceNorm2d normalises each channel over its positions, in eval mode too: "
                 "on a 1x1 map it raises 'Expected more than 1 spatial element'")
@@ -95,19 +95,19 @@ class InstanceNorm(LayerKind):
             )
             return False
         ((symbol, needed),) = needs.items()
-        stated = site.stated_bound(symbol)
-        written = site.raise_bound(symbol, needed)
-        if written is not None:
-            last = needed - site.size_modulus(symbol)
+        raised = raise_bound(site, symbol, needed)
+        if raised is not None:
+            last = raised.last
             site.report(
                 "E0085",
                 span,
                 f"{name} needs more than one position, but for {symbol} = {last} its input is 1x1",
                 label=f"one value per channel for {symbol} = {last}",
                 notes=[note, f"its input, the {describe(shape)}, is 1x1 for {symbol} "
-                       + (f"= {last}" if stated == last else f"from {stated} to {last}") + f", larger from {symbol} = {needed} on"],
-                related=[(written, f"{symbol} >= {stated} admits {symbol} = {last}")],
-                help=f"require {symbol} >= {needed} on the input line (where {symbol} >= {needed}), or {fix}",
+                       + (f"= {last}" if raised.stated == last else f"from {raised.stated} to {last}")
+                       + f", larger from {symbol} = {needed} on"],
+                related=[raised.related],
+                help=f"{raised.require}, or {fix}",
             )
         return True
 

@@ -16,7 +16,7 @@ from ..diagnostics.model import Fix
 from ..syntax.source import Span
 from ..types.shapes import MapType, Window, describe
 from ..types.symbolic import residue_condition
-from .growth import symbolic_size_fits
+from .growth import smallest_admissible, symbolic_size_fits
 from .values import Site
 
 AXES = ("height", "width")
@@ -31,9 +31,7 @@ def windows_fit(kind_name: str, windows: list[Window], shape: MapType, site: Sit
     for axis, window in zip(AXES, windows):
         if window.symbolic:
             out = window.output
-            needed = out.smallest_valid(site.size_bound(out.symbol))
-            if needed is not None:  # the smallest admissible size from there
-                needed += (site.size_bound(out.symbol) - needed) % site.size_modulus(out.symbol)
+            needed = smallest_admissible(out, site)
             known = neediest.get(out.symbol)
             if known is None or (known[0] is not None and (needed is None or needed > known[0])):
                 neediest[out.symbol] = (needed, axis, window)
